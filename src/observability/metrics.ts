@@ -1,0 +1,152 @@
+// Every metric sluice exports, declared in one place (SPEC section 7). Each app
+// owns its registry so several apps can live in one test process. Label sets
+// that a call touches are resolved once per vendor (vendorMetrics) so the hot
+// path does no label hashing for them.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+export type UpstreamErrorKind = 'timeout' | 'connect' | 'reset' | '5xx' | 'body_rule'
+export type RateLimitDecision = 'allowed' | 'queued' | 'rejected'
+export const CIRCUIT_STATE = { closed: 0, halfOpen: 1, open: 2 } as const
+
+export class Metrics {
+  readonly registry = new Registry()
+
+  readonly requests = new Counter({
+    name: 'sluice_requests_total',
+    help: 'Calls answered, by vendor, method and status (sluice\'s own answers included)',
+    labelNames: ['vendor', 'method', 'status'] as const,
+    registers: [this.registry],
+  })
+
+  readonly requestDuration = new Histogram({
+    name: 'sluice_request_duration_seconds',
+    help: 'Whole call as the client sees it, queueing and retries included',
+    labelNames: ['vendor'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  })
+
+  readonly upstreamDuration = new Histogram({
+    name: 'sluice_upstream_duration_seconds',
+    help: 'Time from sending an attempt to its response headers',
+    labelNames: ['vendor'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  })
+
+  readonly rateLimitDecisions = new Counter({
+    name: 'sluice_ratelimit_decisions_total',
+    help: 'Token bucket decisions',
+    labelNames: ['vendor', 'bucket', 'decision'] as const,
+    registers: [this.registry],
+  })
+
+  readonly rateLimitWait = new Histogram({
+    name: 'sluice_ratelimit_wait_seconds',
+    help: 'Time calls spent queued for a token',
+    labelNames: ['vendor'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [this.registry],
+  })
+
+  readonly retries = new Counter({
+    name: 'sluice_retries_total',
+    help: 'Attempts after the first, by the reason for retrying',
+    labelNames: ['vendor', 'reason'] as const,
+    registers: [this.registry],
+  })
+
+  readonly upstreamErrors = new Counter({
+    name: 'sluice_upstream_errors_total',
+    help: 'Failed upstream attempts, by kind',
+    labelNames: ['vendor', 'kind'] as const,
+    registers: [this.registry],
+  })
+
+  readonly circuitState = new Gauge({
+    name: 'sluice_circuit_state',
+    help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open',
+    labelNames: ['vendor'] as const,
+    registers: [this.registry],
+  })
+
+  readonly policyReloads = new Counter({
+    name: 'sluice_policy_reloads_total',
+    help: 'Policy reloads, by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  })
+
+  readonly redisUp = new Gauge({
+    name: 'sluice_redis_up',
+    help: '1 when the rate limit store in Redis answers, 0 when sluice runs on local buckets',
+    registers: [this.registry],
+  })
+
+  constructor (opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' })
+    // Known from the start, so a scrape shows them at zero.
+    this.policyReloads.inc({ result: 'success' }, 0)
+    this.policyReloads.inc({ result: 'failure' }, 0)
+  }
+
+  private readonly byVendor = new Map<string, VendorMetrics>()
+
+  /** The per-vendor label sets a call needs, resolved once. */
+  vendor (vendor: string): VendorMetrics {
+    let vm = this.byVendor.get(vendor)
+    if (vm === undefined) {
+      vm = new VendorMetrics(this, vendor)
+      this.byVendor.set(vendor, vm)
+    }
+    return vm
+  }
+}
+
+export class VendorMetrics {
+  readonly requestDuration
+  readonly upstreamDuration
+  readonly rateLimitWait
+  private readonly requestCounters = new Map<string, Counter.Internal<'vendor' | 'method' | 'status'>>()
+  private readonly errorCounters = new Map<string, Counter.Internal<'vendor' | 'kind'>>()
+
+  constructor (private readonly metrics: Metrics, readonly vendor: string) {
+    this.requestDuration = metrics.requestDuration.labels(vendor)
+    this.upstreamDuration = metrics.upstreamDuration.labels(vendor)
+    this.rateLimitWait = metrics.rateLimitWait.labels(vendor)
+  }
+
+  request (method: string, status: number, seconds: number): void {
+    const key = method + ' ' + status
+    let c = this.requestCounters.get(key)
+    if (c === undefined) {
+      c = this.metrics.requests.labels(this.vendor, method, String(status))
+      this.requestCounters.set(key, c)
+    }
+    c.inc()
+    this.requestDuration.observe(seconds)
+  }
+
+  upstreamError (kind: UpstreamErrorKind): void {
+    let c = this.errorCounters.get(kind)
+    if (c === undefined) {
+      c = this.metrics.upstreamErrors.labels(this.vendor, kind)
+      this.errorCounters.set(kind, c)
+    }
+    c.inc()
+  }
+
+  retry (reason: string): void {
+    this.metrics.retries.inc({ vendor: this.vendor, reason })
+  }
+
+  rateLimit (bucket: string, decision: RateLimitDecision): void {
+    this.metrics.rateLimitDecisions.inc({ vendor: this.vendor, bucket, decision })
+  }
+
+  circuit (state: number): void {
+    this.metrics.circuitState.set({ vendor: this.vendor }, state)
+  }
+}

@@ -1,0 +1,171 @@
+// The policy file as written in YAML: one vendor per file. This TypeBox schema is
+// the single source of the JSON Schema shipped in schema/policy.schema.json (for
+// editors) and of the validation `sluice validate` runs. Values stay strings here
+// ("5s", "10mb", "25/s"); src/policy/compile.ts turns them into numbers once.
+import { Type, type Static, type TSchema, type TObject, type TProperties } from '@sinclair/typebox'
+
+const DURATION = '^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$'
+const SIZE = '^[0-9]+(\\.[0-9]+)?(b|kb|mb|gb)$'
+const RATE = '^[0-9]+(\\.[0-9]+)?/(s|sec|second|m|min|minute|h|hour|d|day)$'
+const PERCENT = '^[0-9]+(\\.[0-9]+)?%$'
+const HEADER_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+
+// Every object rejects unknown keys: a typo in a policy must fail the pull request.
+const Obj = <T extends TProperties>(props: T, description?: string): TObject<T> =>
+  Type.Object(props, { additionalProperties: false, ...(description ? { description } : {}) })
+const Opt = <T extends TSchema>(schema: T) => Type.Optional(schema)
+
+export const Duration = Type.String({ pattern: DURATION, description: 'a duration: 250ms, 5s, 2m, 1h, 1d' })
+export const Size = Type.String({ pattern: SIZE, description: 'a size: 512kb, 10mb' })
+export const Rate = Type.String({ pattern: RATE, description: 'a rate: 25/s, 600/min, 5000/h, 100000/day' })
+export const Percent = Type.String({ pattern: PERCENT, description: 'a share: 10%' })
+const HeaderName = Type.String({ pattern: HEADER_NAME, description: 'an HTTP header name' })
+
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
+const Method = Type.Union(HTTP_METHODS.map(m => Type.Literal(m)), { description: 'an HTTP method' })
+
+export const Routes = Obj({
+  prefix: Opt(Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)+$', description: 'path prefix routed to this vendor; default /<vendor>' })),
+  hosts: Opt(Type.Array(Type.String({ pattern: '^[A-Za-z0-9.-]+$' }), { description: 'Host-header and absolute-URI routing' })),
+  allow: Opt(Type.Array(Obj({
+    methods: Opt(Type.Array(Method, { minItems: 1 })),
+    paths: Opt(Type.Array(Type.String({ pattern: '^/' }), { minItems: 1, description: 'globs: * one segment, ** any depth' })),
+  }), { description: 'default: everything under the prefix' })),
+})
+
+export const Timeouts = Obj({
+  connect: Opt(Duration),
+  read: Opt(Type.String({ pattern: DURATION, description: 'until response headers, and between body chunks' })),
+  total: Opt(Type.String({ pattern: DURATION, description: 'the whole call: queueing, attempts and backoff' })),
+})
+
+export const Limits = Obj({
+  body: Opt(Size),
+  concurrency: Opt(Type.Integer({ minimum: 1, maximum: 100000 })),
+})
+
+export const Network = Obj({
+  allowPrivate: Opt(Type.Boolean({ description: 'a host-name upstream may resolve to private addresses' })),
+})
+
+export const Bucket = Obj({
+  name: Type.String({ pattern: '^[a-z0-9-]+$' }),
+  capacity: Type.Integer({ minimum: 1 }),
+  refill: Rate,
+  key: Opt(Type.String({ pattern: '^(vendor|ip|header:[!#$%&\'*+.^_`|~0-9A-Za-z-]+)$', description: 'vendor | ip | header:<name>' })),
+  onLimit: Opt(Type.Union([Type.Literal('queue'), Type.Literal('reject')])),
+  maxWait: Opt(Duration),
+})
+
+export const RateLimit = Obj({
+  mode: Opt(Type.Union([Type.Literal('enforce'), Type.Literal('shadow')])),
+  failMode: Opt(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
+  buckets: Opt(Type.Array(Bucket)),
+  upstream: Opt(Obj({
+    retryAfter: Opt(Type.Boolean()),
+    remainingHeader: Opt(HeaderName),
+    resetHeader: Opt(HeaderName),
+  })),
+})
+
+const RetryCondition = Type.Union([
+  Type.Literal('connect-error'),
+  Type.Literal('timeout'),
+  Type.Literal('reset'),
+  Type.Integer({ minimum: 400, maximum: 599 }),
+])
+
+export const Retry = Obj({
+  attempts: Opt(Type.Integer({ minimum: 1, maximum: 10, description: 'total attempts, the first included' })),
+  backoff: Opt(Obj({
+    initial: Opt(Duration),
+    max: Opt(Duration),
+    multiplier: Opt(Type.Number({ minimum: 1, maximum: 10 })),
+    jitter: Opt(Type.Union([Type.Literal('full'), Type.Literal('equal'), Type.Literal('none')])),
+  })),
+  on: Opt(Type.Array(RetryCondition)),
+  respectRetryAfter: Opt(Type.Boolean()),
+  idempotentOnly: Opt(Type.Boolean()),
+  budget: Opt(Percent),
+  maxBufferedBody: Opt(Type.String({ pattern: SIZE, description: 'bodies up to this size are kept for replay; larger ones stream and are not retried' })),
+})
+
+export const Idempotency = Obj({
+  header: Opt(HeaderName),
+  generate: Opt(Type.Array(Method)),
+})
+
+const FailOn = Type.Union([
+  Type.Literal('5xx'),
+  Type.Literal('4xx'),
+  Type.Literal('timeout'),
+  Type.Literal('connect-error'),
+  Type.Integer({ minimum: 400, maximum: 599 }),
+])
+
+export const CircuitBreaker = Obj({
+  enabled: Opt(Type.Boolean()),
+  failureRate: Opt(Percent),
+  minimumRequests: Opt(Type.Integer({ minimum: 1 })),
+  window: Opt(Duration),
+  openFor: Opt(Duration),
+  failOn: Opt(Type.Array(FailOn)),
+  bodyRule: Opt(Obj({
+    path: Type.String({ minLength: 1, description: 'dotted path into a JSON response body' }),
+    equals: Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]),
+  })),
+})
+
+export const OAuth2 = Obj({
+  tokenUrl: Type.String({ pattern: '^https?://' }),
+  clientId: Type.String(),
+  clientSecret: Type.String(),
+  scopes: Opt(Type.Array(Type.String())),
+  audience: Opt(Type.String()),
+  header: Opt(HeaderName),
+})
+
+export const Inject = Obj({
+  headers: Opt(Type.Record(Type.String({ pattern: HEADER_NAME }), Type.String())),
+  query: Opt(Type.Record(Type.String({ minLength: 1 }), Type.String())),
+  strip: Opt(Type.Array(HeaderName)),
+  oauth2: Opt(OAuth2),
+})
+
+export const SCRUB_PATTERNS = ['email', 'card', 'ssn', 'phone', 'iban', 'jwt', 'bearer', 'apikey'] as const
+
+export const Logging = Obj({
+  bodies: Opt(Type.Boolean()),
+  maxBodyBytes: Opt(Size),
+  redact: Opt(Obj({
+    headers: Opt(Type.Array(HeaderName)),
+    fields: Opt(Type.Array(Type.String({ minLength: 1 }))),
+    query: Opt(Type.Array(Type.String({ minLength: 1 }))),
+    patterns: Opt(Type.Array(Type.Union(SCRUB_PATTERNS.map(p => Type.Literal(p))))),
+  })),
+})
+
+// Everything a vendor file may set besides its identity; defaults.yaml holds only these.
+const sharedFields = {
+  routes: Opt(Routes),
+  timeouts: Opt(Timeouts),
+  limits: Opt(Limits),
+  network: Opt(Network),
+  rateLimit: Opt(RateLimit),
+  retry: Opt(Retry),
+  idempotency: Opt(Idempotency),
+  circuitBreaker: Opt(CircuitBreaker),
+  inject: Opt(Inject),
+  logging: Opt(Logging),
+}
+
+export const PolicyFile = Obj({
+  vendor: Type.String({ pattern: '^[a-z0-9-]+$', description: 'the vendor name, unique' }),
+  upstream: Type.String({ pattern: '^https?://[^/?#\\s]+(/[^?#\\s]*)?$', description: 'http(s)://host[:port][/base-path]' }),
+  ...sharedFields,
+}, 'A sluice vendor policy: one vendor per file')
+
+export const DefaultsFile = Obj({ ...sharedFields }, 'sluice defaults.yaml: fields applied to every vendor, overridden field by field')
+
+export type PolicyFileInput = Static<typeof PolicyFile>
+export type DefaultsFileInput = Static<typeof DefaultsFile>

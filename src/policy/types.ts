@@ -1,0 +1,141 @@
+// A policy after defaults are merged and units are parsed: what the request
+// pipeline reads. Every duration is in milliseconds, every size in bytes, every
+// rate in tokens per millisecond. Built once per policy load, then frozen.
+
+export type BucketKey = { kind: 'vendor' } | { kind: 'ip' } | { kind: 'header', name: string }
+
+export interface BucketPolicy {
+  name: string
+  capacity: number
+  /** tokens added per millisecond */
+  refillPerMs: number
+  /** the rate as written, for explain and logs */
+  refill: string
+  key: BucketKey
+  onLimit: 'queue' | 'reject'
+  maxWaitMs: number
+}
+
+export interface RateLimitPolicy {
+  mode: 'enforce' | 'shadow'
+  failMode: 'open' | 'closed'
+  buckets: BucketPolicy[]
+  upstream: {
+    retryAfter: boolean
+    remainingHeader: string | undefined
+    resetHeader: string | undefined
+  }
+}
+
+export type RetryCondition = 'connect-error' | 'timeout' | 'reset' | number
+
+export interface RetryPolicy {
+  attempts: number
+  backoff: { initialMs: number, maxMs: number, multiplier: number, jitter: 'full' | 'equal' | 'none' }
+  on: RetryCondition[]
+  respectRetryAfter: boolean
+  idempotentOnly: boolean
+  /** retries allowed as a share of first attempts, 0..1 */
+  budget: number
+  maxBufferedBodyBytes: number
+}
+
+export type FailOn = '5xx' | '4xx' | 'timeout' | 'connect-error' | number
+
+export interface CircuitBreakerPolicy {
+  enabled: boolean
+  /** 0..1 */
+  failureRate: number
+  minimumRequests: number
+  windowMs: number
+  openForMs: number
+  failOn: FailOn[]
+  bodyRule: { path: string[], equals: string | number | boolean | null } | undefined
+}
+
+export interface OAuth2Policy {
+  tokenUrl: string
+  /** secret references, unresolved: ${env:X} / ${file:/p} / literal */
+  clientId: string
+  clientSecret: string
+  scopes: string[]
+  audience: string | undefined
+  header: string
+}
+
+export interface InjectPolicy {
+  /** header name (lower case) -> template with secret references */
+  headers: Record<string, string>
+  query: Record<string, string>
+  /** client header names (lower case) removed before injection */
+  strip: string[]
+  oauth2: OAuth2Policy | undefined
+}
+
+export interface LoggingPolicy {
+  bodies: boolean
+  maxBodyBytes: number
+  redact: {
+    headers: string[]
+    fields: string[]
+    query: string[]
+    patterns: Array<'email' | 'card' | 'ssn' | 'phone' | 'iban' | 'jwt' | 'bearer' | 'apikey'>
+  }
+}
+
+export interface AllowRule {
+  /** undefined = every method */
+  methods: Set<string> | undefined
+  /** undefined = every path; matched against the path below the prefix */
+  paths: RegExp[] | undefined
+}
+
+export interface VendorPolicy {
+  vendor: string
+  /** the upstream as written */
+  upstream: string
+  /** scheme://host:port */
+  origin: string
+  /** upstream host name or IP literal (no brackets) */
+  hostname: string
+  /** the Host header sent upstream */
+  hostHeader: string
+  /** base path without trailing slash ('' for none) */
+  basePath: string
+  /** true when the upstream host is an IP literal: taken as written */
+  ipLiteral: boolean
+  /** the file this policy came from */
+  file: string
+  routes: {
+    /** without trailing slash, e.g. /stripe */
+    prefix: string
+    /** lower-case host names */
+    hosts: string[]
+    /** undefined = everything allowed */
+    allow: AllowRule[] | undefined
+  }
+  timeouts: { connectMs: number, readMs: number, totalMs: number }
+  limits: { bodyBytes: number, concurrency: number }
+  network: { allowPrivate: boolean }
+  rateLimit: RateLimitPolicy
+  retry: RetryPolicy
+  idempotency: { header: string, generate: Set<string> }
+  circuitBreaker: CircuitBreakerPolicy
+  inject: InjectPolicy
+  logging: LoggingPolicy
+}
+
+/** One loaded and checked policy folder. */
+export interface PolicySet {
+  vendors: VendorPolicy[]
+  /** files read, for reload and explain */
+  files: string[]
+}
+
+/** A problem found while loading: printed as FILE:LINE:COL: message. */
+export interface PolicyProblem {
+  file: string
+  line: number
+  col: number
+  message: string
+}
