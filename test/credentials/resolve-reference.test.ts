@@ -1,0 +1,42 @@
+/* eslint-disable no-template-curly-in-string */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { resolveReference, vendorReferences } from '../../src/credentials/index.js'
+import { oauth2Policy, vendorPolicy } from './helpers.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-resolve-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('resolveReference (validate --resolve-secrets)', () => {
+  it('reads an env variable', () => {
+    expect(resolveReference('${env:K}', { K: 'v' })).toBe('v')
+    expect(resolveReference('${env:K}', {})).toBeUndefined()
+  })
+
+  it('reads a file and drops one trailing newline', () => {
+    writeFileSync(join(dir, 'a'), 'secret\n\n')
+    writeFileSync(join(dir, 'b'), 'secret\r\n')
+    expect(resolveReference(`\${file:${join(dir, 'a')}}`)).toBe('secret\n')
+    expect(resolveReference(`\${file:${join(dir, 'b')}}`)).toBe('secret')
+    expect(resolveReference(`\${file:${join(dir, 'none')}}`)).toBeUndefined()
+  })
+
+  it('is undefined for anything but one reference', () => {
+    expect(resolveReference('Bearer ${env:K}', { K: 'v' })).toBeUndefined()
+    expect(resolveReference('${env:}', { K: 'v' })).toBeUndefined()
+    expect(resolveReference('plain', {})).toBeUndefined()
+  })
+})
+
+describe('vendorReferences', () => {
+  it('lists each distinct reference of headers, query and oauth2 once', () => {
+    const policy = vendorPolicy({
+      headers: { a: 'Bearer ${env:K}', b: '${env:K}' },
+      query: { q: '${file:/run/q}' },
+      oauth2: oauth2Policy('https://auth.test/token'),
+    })
+    expect(vendorReferences(policy)).toEqual(['${env:K}', '${file:/run/q}', '${env:CLIENT_ID}', '${env:CLIENT_SECRET}'])
+  })
+})
