@@ -93,7 +93,11 @@ class LiveCredentials implements VendorCredentials {
       this.#oauth = new OAuth2Token({
         vendor: this.#vendor,
         policy: oauth,
-        client: () => ({ id: this.#renderOrThrow(clientId), secret: this.#renderOrThrow(clientSecret) }),
+        client: () => {
+          // renew() can run without a get() before it: look at rotated files first.
+          this.#pollFiles()
+          return { id: this.#renderOrThrow(clientId), secret: this.#renderOrThrow(clientSecret) }
+        },
         logger: this.#logger,
         now: this.#now,
         ...(opts.tokenTimeouts ? { timeouts: opts.tokenTimeouts } : {}),

@@ -85,7 +85,8 @@ export async function tokenServer (respond: Responder) {
     url: `http://127.0.0.1:${port}/oauth/token`,
     seen,
     get calls () { return seen.length },
-    set respond (fn: Responder) { state.respond = fn },
+    /** answers the next requests differently */
+    setResponder: (fn: Responder) => { state.respond = fn },
     close: () => new Promise<void>(resolve => {
       server.closeAllConnections()
       server.close(() => resolve())
