@@ -18,9 +18,20 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Sun, 01 Mar 2026 12:00:30 GMT', NOW)).toBe(30_000)
   })
 
-  it('reads the obsolete RFC 850 and asctime forms, asctime as GMT', () => {
+  it('reads the obsolete RFC 850 and asctime forms', () => {
     expect(parseRetryAfter('Sunday, 01-Mar-26 12:01:00 GMT', NOW)).toBe(60_000)
     expect(parseRetryAfter('Sun Mar  1 12:00:10 2026', NOW)).toBe(10_000)
+  })
+
+  it('reads asctime as GMT whatever the local time zone', () => {
+    const tz = process.env.TZ
+    process.env.TZ = 'Asia/Kolkata'
+    try {
+      expect(parseRetryAfter('Sun Mar  1 12:00:10 2026', NOW)).toBe(10_000)
+    } finally {
+      if (tz === undefined) delete process.env.TZ
+      else process.env.TZ = tz
+    }
   })
 
   it('gives 0 for a date in the past', () => {

@@ -73,8 +73,12 @@ describe('RetryBudget', () => {
   it('keeps counting in the newest bucket when the clock goes back', () => {
     const budget = new RetryBudget(0.5, { minPerBucket: 0 })
     for (let i = 0; i < 10; i++) budget.recordFirstAttempt()
-    vi.setSystemTime(Date.now() - 60_000)
+    const now = Date.now()
+    vi.setSystemTime(now - 60_000)
     expect(retriesAllowed(budget, 10)).toBe(5)
+    // and when the clock comes back, nothing was thrown away
+    vi.setSystemTime(now)
+    expect(budget.counts).toEqual({ firsts: 10, retries: 5 })
   })
 
   it('rejects a nonsensical configuration', () => {

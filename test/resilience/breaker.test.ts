@@ -1,0 +1,239 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { VendorBreaker, type BreakerStateCode } from '../../src/resilience/breaker.js'
+import type { CircuitBreakerPolicy } from '../../src/policy/types.js'
+import { breakerPolicy } from './policies.js'
+
+// A success settles inside opossum a microtask after it is reported.
+const settle = () => vi.advanceTimersByTimeAsync(0)
+
+let breakers: VendorBreaker[] = []
+function make (over: Partial<CircuitBreakerPolicy> = {}) {
+  const states: BreakerStateCode[] = []
+  const breaker = new VendorBreaker(breakerPolicy(over), s => states.push(s))
+  breakers.push(breaker)
+  return { breaker, states }
+}
+
+function calls (breaker: VendorBreaker, ok: number, failed: number): void {
+  for (let i = 0; i < ok; i++) breaker.success()
+  for (let i = 0; i < failed; i++) breaker.failure()
+}
+
+async function openedBreaker (over: Partial<CircuitBreakerPolicy> = {}) {
+  const made = make({ minimumRequests: 5, failureRate: 0.5, openForMs: 30_000, ...over })
+  calls(made.breaker, 0, 5)
+  await settle()
+  expect(made.breaker.state).toBe('open')
+  return made
+}
+
+beforeEach(() => { vi.useFakeTimers() })
+afterEach(() => {
+  for (const b of breakers) b.shutdown()
+  breakers = []
+  vi.useRealTimers()
+})
+
+describe('VendorBreaker: closed', () => {
+  it('starts closed, says so, and admits', () => {
+    const { breaker, states } = make()
+    expect(breaker.state).toBe('closed')
+    expect(states).toEqual([0])
+    expect(breaker.admit()).toEqual({ ok: true, probe: false })
+  })
+
+  it('stays closed under minimumRequests, even when every call failed', async () => {
+    const { breaker } = make({ minimumRequests: 20 })
+    calls(breaker, 0, 19)
+    await settle()
+    expect(breaker.state).toBe('closed')
+    expect(breaker.admit().ok).toBe(true)
+  })
+
+  it('stays closed below the failure rate', async () => {
+    const { breaker } = make({ minimumRequests: 20, failureRate: 0.1 })
+    calls(breaker, 30, 0)
+    await settle()
+    calls(breaker, 0, 3) // 3 of 33 ≈ 9 %
+    await settle()
+    expect(breaker.state).toBe('closed')
+  })
+
+  it('opens when the failure rate is reached exactly', async () => {
+    const { breaker, states } = make({ minimumRequests: 20, failureRate: 0.1 })
+    calls(breaker, 18, 0)
+    await settle()
+    breaker.failure()
+    expect(breaker.state).toBe('closed') // 1 of 19: under minimumRequests
+    breaker.failure() // 2 of 20 = 10 %
+    expect(breaker.state).toBe('open')
+    expect(states).toEqual([0, 2])
+  })
+
+  it('forgets calls that rolled out of the window', async () => {
+    const { breaker } = make({ minimumRequests: 4, failureRate: 0.5, windowMs: 10_000 })
+    calls(breaker, 0, 3)
+    await vi.advanceTimersByTimeAsync(11_000)
+    breaker.failure() // alone in the window: under minimumRequests
+    expect(breaker.state).toBe('closed')
+  })
+})
+
+describe('VendorBreaker: open', () => {
+  it('refuses calls with the time left until half-open', async () => {
+    const { breaker } = await openedBreaker({ openForMs: 30_000 })
+    expect(breaker.admit()).toEqual({ ok: false, retryAfterMs: 30_000 })
+    await vi.advanceTimersByTimeAsync(12_000)
+    expect(breaker.admit()).toEqual({ ok: false, retryAfterMs: 18_000 })
+  })
+
+  it('does not count reports of calls let through before it opened', async () => {
+    const { breaker, states } = await openedBreaker()
+    calls(breaker, 10, 10)
+    await settle()
+    expect(breaker.state).toBe('open')
+    expect(states).toEqual([0, 2])
+  })
+})
+
+describe('VendorBreaker: half-open', () => {
+  it('half-opens after openFor and admits exactly one probe', async () => {
+    const { breaker, states } = await openedBreaker({ openForMs: 30_000 })
+    await vi.advanceTimersByTimeAsync(29_999)
+    expect(breaker.state).toBe('open')
+    await vi.advanceTimersByTimeAsync(1)
+    expect(breaker.state).toBe('halfOpen')
+    expect(states).toEqual([0, 2, 1])
+    const admissions = Array.from({ length: 5 }, () => breaker.admit())
+    expect(admissions.filter(a => a.ok)).toEqual([{ ok: true, probe: true }])
+    expect(admissions.filter(a => !a.ok).every(a => !a.ok && a.retryAfterMs > 0)).toBe(true)
+  })
+
+  it('closes when the probe succeeds', async () => {
+    const { breaker, states } = await openedBreaker({ openForMs: 30_000 })
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(breaker.admit()).toEqual({ ok: true, probe: true })
+    breaker.success()
+    await settle()
+    expect(breaker.state).toBe('closed')
+    expect(states).toEqual([0, 2, 1, 0])
+    expect(breaker.admit()).toEqual({ ok: true, probe: false })
+    expect(breaker.admit()).toEqual({ ok: true, probe: false })
+  })
+
+  it('re-opens for another openFor when the probe fails', async () => {
+    const { breaker, states } = await openedBreaker({ openForMs: 30_000 })
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(breaker.admit().ok).toBe(true)
+    breaker.failure()
+    expect(breaker.state).toBe('open')
+    expect(states).toEqual([0, 2, 1, 2])
+    expect(breaker.admit()).toEqual({ ok: false, retryAfterMs: 30_000 })
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(breaker.state).toBe('halfOpen')
+    expect(breaker.admit()).toEqual({ ok: true, probe: true })
+  })
+
+  it('refuses others while a successful probe is settling', async () => {
+    const { breaker } = await openedBreaker()
+    await vi.advanceTimersByTimeAsync(30_000)
+    breaker.admit()
+    breaker.success()
+    expect(breaker.admit().ok).toBe(false)
+    await settle()
+    expect(breaker.admit().ok).toBe(true)
+  })
+
+  it('lets the first report decide and ignores the ones that follow', async () => {
+    const { breaker, states } = await openedBreaker()
+    await vi.advanceTimersByTimeAsync(30_000)
+    breaker.admit()
+    breaker.success()
+    breaker.failure()
+    await settle()
+    expect(breaker.state).toBe('closed')
+    expect(states).toEqual([0, 2, 1, 0])
+  })
+
+  it('frees the probe slot when the probe is released', async () => {
+    const { breaker } = await openedBreaker()
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(breaker.admit()).toEqual({ ok: true, probe: true })
+    expect(breaker.admit().ok).toBe(false)
+    breaker.release()
+    expect(breaker.state).toBe('halfOpen')
+    expect(breaker.admit()).toEqual({ ok: true, probe: true })
+  })
+
+  it('lets another probe through when one never reports', async () => {
+    const { breaker } = await openedBreaker({ openForMs: 30_000 })
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(breaker.admit().ok).toBe(true)
+    await vi.advanceTimersByTimeAsync(29_999)
+    expect(breaker.admit().ok).toBe(false)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(breaker.admit()).toEqual({ ok: true, probe: true })
+    expect(breaker.admit().ok).toBe(false)
+  })
+
+  it('starts a fresh window when it closes, even when openFor is shorter than the window', async () => {
+    const { breaker } = await openedBreaker({ minimumRequests: 5, failureRate: 0.5, openForMs: 2000, windowMs: 10_000 })
+    await vi.advanceTimersByTimeAsync(2000)
+    breaker.admit()
+    breaker.success()
+    await settle()
+    expect(breaker.state).toBe('closed')
+    // The 5 failures that opened it are 2 s old, still inside a 10 s window.
+    calls(breaker, 0, 4)
+    expect(breaker.state).toBe('closed')
+    breaker.failure()
+    expect(breaker.state).toBe('open')
+  })
+})
+
+describe('VendorBreaker: disabled', () => {
+  it('always admits and never opens', async () => {
+    const { breaker, states } = make({ enabled: false, minimumRequests: 1 })
+    calls(breaker, 0, 100)
+    await settle()
+    expect(breaker.state).toBe('closed')
+    expect(breaker.admit()).toEqual({ ok: true, probe: false })
+    expect(states).toEqual([0])
+    expect(vi.getTimerCount()).toBe(0)
+  })
+})
+
+describe('VendorBreaker: timers', () => {
+  it('leaves no timer behind after shutdown, even while open', async () => {
+    const { breaker } = await openedBreaker()
+    expect(vi.getTimerCount()).toBeGreaterThan(0)
+    breaker.shutdown()
+    expect(vi.getTimerCount()).toBe(0)
+    expect(breaker.admit().ok).toBe(true)
+    breaker.failure() // a late report after shutdown is ignored
+    expect(breaker.state).toBe('closed')
+  })
+
+  it('keeps no timer while closed: the window moves on use', async () => {
+    const { breaker } = make({ minimumRequests: 3, failureRate: 0.5 })
+    calls(breaker, 5, 0)
+    await settle()
+    expect(vi.getTimerCount()).toBe(0)
+    await vi.advanceTimersByTimeAsync(60_000)
+    calls(breaker, 0, 3) // the 5 successes rolled out: 3 of 3 failed
+    expect(breaker.state).toBe('open')
+  })
+
+  it('unrefs its reset timer, so an open breaker never holds the process open', () => {
+    vi.useRealTimers()
+    const spy = vi.spyOn(globalThis, 'setTimeout')
+    const { breaker } = make({ minimumRequests: 1, failureRate: 0.5 })
+    breaker.failure()
+    const timers = spy.mock.results.map(r => r.value as NodeJS.Timeout)
+    spy.mockRestore()
+    expect(breaker.state).toBe('open')
+    expect(timers.length).toBe(1)
+    expect(timers[0]!.hasRef()).toBe(false)
+    breaker.shutdown()
+  })
+})
