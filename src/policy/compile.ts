@@ -1,0 +1,149 @@
+// A checked, defaults-applied policy file -> the VendorPolicy every runtime
+// module reads on each call. All the work happens here, once per load: units to
+// numbers, header names to lower case, globs to RegExps, methods to Sets; the
+// result is frozen so no call can change what the next one sees.
+import { isIP } from 'node:net'
+import { BUCKET_DEFAULTS, OAUTH2_HEADER_DEFAULT, type EffectivePolicyInput } from './defaults.js'
+import { compileGlob } from './glob.js'
+import type { AllowRule, BucketKey, BucketPolicy, VendorPolicy } from './types.js'
+import { parseDuration, parsePercent, parseRate, parseSize } from './units.js'
+
+// Inputs are schema-checked before they get here; a unit that does not parse is a bug.
+function req (value: number | undefined, text: string): number {
+  if (value === undefined || !Number.isFinite(value)) throw new Error(`unchecked policy value ${JSON.stringify(text)}`)
+  return value
+}
+const ms = (text: string): number => req(parseDuration(text), text)
+const bytes = (text: string): number => req(parseSize(text), text)
+const share = (text: string): number => req(parsePercent(text), text)
+const perMs = (text: string): number => req(parseRate(text), text)
+const lower = (names: readonly string[]): string[] => names.map(n => n.toLowerCase())
+
+export function compilePolicy (p: EffectivePolicyInput, file: string): VendorPolicy {
+  const url = new URL(p.upstream)
+  // WHATWG URL keeps IPv6 brackets in hostname; a dialler wants the bare address.
+  const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
+  const injectHeaders = Object.fromEntries(Object.entries(p.inject.headers).map(([k, v]) => [k.toLowerCase(), v]))
+  const oauth2 = p.inject.oauth2
+  const oauth2Header = (oauth2?.header ?? OAUTH2_HEADER_DEFAULT).toLowerCase()
+  const injected = [...Object.keys(injectHeaders), ...(oauth2 === undefined ? [] : [oauth2Header])]
+
+  const policy: VendorPolicy = {
+    vendor: p.vendor,
+    upstream: p.upstream,
+    origin: url.origin,
+    hostname,
+    hostHeader: url.host,
+    basePath: url.pathname.replace(/\/+$/, ''),
+    ipLiteral: isIP(hostname) !== 0,
+    file,
+    routes: {
+      prefix: p.routes.prefix ?? `/${p.vendor}`,
+      hosts: lower(p.routes.hosts),
+      allow: p.routes.allow?.map((rule): AllowRule => ({
+        methods: rule.methods === undefined ? undefined : new Set(rule.methods.map(m => m.toUpperCase())),
+        paths: rule.paths?.map(compileGlob),
+      })),
+    },
+    timeouts: { connectMs: ms(p.timeouts.connect), readMs: ms(p.timeouts.read), totalMs: ms(p.timeouts.total) },
+    limits: { bodyBytes: bytes(p.limits.body), concurrency: p.limits.concurrency },
+    network: { allowPrivate: p.network.allowPrivate },
+    rateLimit: {
+      mode: p.rateLimit.mode,
+      failMode: p.rateLimit.failMode,
+      buckets: p.rateLimit.buckets.map((b): BucketPolicy => ({
+        name: b.name,
+        capacity: b.capacity,
+        refillPerMs: perMs(b.refill),
+        refill: b.refill,
+        key: bucketKey(b.key ?? BUCKET_DEFAULTS.key),
+        onLimit: b.onLimit ?? BUCKET_DEFAULTS.onLimit,
+        maxWaitMs: ms(b.maxWait ?? BUCKET_DEFAULTS.maxWait),
+      })),
+      upstream: {
+        retryAfter: p.rateLimit.upstream.retryAfter,
+        remainingHeader: p.rateLimit.upstream.remainingHeader?.toLowerCase(),
+        resetHeader: p.rateLimit.upstream.resetHeader?.toLowerCase(),
+      },
+    },
+    retry: {
+      attempts: p.retry.attempts,
+      backoff: {
+        initialMs: ms(p.retry.backoff.initial),
+        maxMs: ms(p.retry.backoff.max),
+        multiplier: p.retry.backoff.multiplier,
+        jitter: p.retry.backoff.jitter,
+      },
+      on: [...p.retry.on],
+      respectRetryAfter: p.retry.respectRetryAfter,
+      idempotentOnly: p.retry.idempotentOnly,
+      budget: share(p.retry.budget),
+      maxBufferedBodyBytes: bytes(p.retry.maxBufferedBody),
+    },
+    idempotency: {
+      header: p.idempotency.header.toLowerCase(),
+      generate: new Set(p.idempotency.generate.map(m => m.toUpperCase())),
+    },
+    circuitBreaker: {
+      enabled: p.circuitBreaker.enabled,
+      failureRate: share(p.circuitBreaker.failureRate),
+      minimumRequests: p.circuitBreaker.minimumRequests,
+      windowMs: ms(p.circuitBreaker.window),
+      openForMs: ms(p.circuitBreaker.openFor),
+      failOn: [...p.circuitBreaker.failOn],
+      bodyRule: p.circuitBreaker.bodyRule === undefined
+        ? undefined
+        : { path: p.circuitBreaker.bodyRule.path.split('.'), equals: p.circuitBreaker.bodyRule.equals },
+    },
+    inject: {
+      headers: injectHeaders,
+      query: { ...p.inject.query },
+      strip: p.inject.strip === undefined ? injected : lower(p.inject.strip),
+      oauth2: oauth2 === undefined
+        ? undefined
+        : {
+            tokenUrl: oauth2.tokenUrl,
+            clientId: oauth2.clientId,
+            clientSecret: oauth2.clientSecret,
+            scopes: [...(oauth2.scopes ?? [])],
+            audience: oauth2.audience,
+            header: oauth2Header,
+          },
+    },
+    logging: {
+      bodies: p.logging.bodies,
+      maxBodyBytes: bytes(p.logging.maxBodyBytes),
+      redact: {
+        headers: lower(p.logging.redact.headers),
+        fields: [...p.logging.redact.fields],
+        query: [...p.logging.redact.query],
+        patterns: [...p.logging.redact.patterns],
+      },
+    },
+  }
+  return deepFreeze(policy)
+}
+
+function bucketKey (key: string): BucketKey {
+  if (key === 'vendor' || key === 'ip') return { kind: key }
+  return { kind: 'header', name: key.slice('header:'.length).toLowerCase() }
+}
+
+function readOnly (): never {
+  throw new TypeError('a compiled policy is read-only')
+}
+
+/**
+ * Freezes plain objects and arrays, and makes Sets refuse changes (freezing a
+ * Set does not). RegExps are left alone: a frozen RegExp drops off V8's fast
+ * path, and a non-global one is never written to.
+ */
+function deepFreeze<T> (value: T): T {
+  if (typeof value !== 'object' || value === null || value instanceof RegExp || Object.isFrozen(value)) return value
+  if (value instanceof Set) {
+    for (const method of ['add', 'delete', 'clear']) Object.defineProperty(value, method, { value: readOnly })
+  } else {
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return Object.freeze(value)
+}

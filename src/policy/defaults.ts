@@ -1,0 +1,123 @@
+// Where every field's default comes from, in order: the built-in defaults
+// below, then the folder's defaults.yaml, then the vendor's own file. Objects
+// merge field by field at every depth; a list is replaced whole (a vendor that
+// lists two buckets gets those two, not the defaults' plus its own).
+import type { DefaultsFileInput, PolicyFileInput } from './schema.js'
+
+type Def<T> = Exclude<T, undefined>
+type Shared = Required<DefaultsFileInput>
+
+/** A vendor file after every default is applied: each field with a built-in default is present. */
+export interface EffectivePolicyInput {
+  vendor: string
+  upstream: string
+  routes: {
+    /** absent: /<vendor> */
+    prefix?: string
+    hosts: string[]
+    /** absent: everything allowed */
+    allow?: Def<Shared['routes']['allow']>
+  }
+  timeouts: Required<Shared['timeouts']>
+  limits: Required<Shared['limits']>
+  network: Required<Shared['network']>
+  rateLimit: {
+    mode: Def<Shared['rateLimit']['mode']>
+    failMode: Def<Shared['rateLimit']['failMode']>
+    buckets: Def<Shared['rateLimit']['buckets']>
+    upstream: { retryAfter: boolean, remainingHeader?: string, resetHeader?: string }
+  }
+  retry: Required<Omit<Shared['retry'], 'backoff'>> & { backoff: Required<Def<Shared['retry']['backoff']>> }
+  idempotency: Required<Shared['idempotency']>
+  circuitBreaker: Required<Omit<Shared['circuitBreaker'], 'bodyRule'>> & { bodyRule?: Def<Shared['circuitBreaker']['bodyRule']> }
+  inject: {
+    headers: Record<string, string>
+    query: Record<string, string>
+    /** absent: the injected header names */
+    strip?: string[]
+    oauth2?: Def<Shared['inject']['oauth2']>
+  }
+  logging: {
+    bodies: boolean
+    maxBodyBytes: string
+    redact: Required<Def<Shared['logging']['redact']>>
+  }
+}
+
+/** A bucket's own defaults: lists are replaced whole, so these apply per bucket. */
+export const BUCKET_DEFAULTS = Object.freeze({ key: 'vendor', onLimit: 'queue', maxWait: '2s' } as const)
+
+/** The default header an oauth2 access token is sent in. */
+export const OAUTH2_HEADER_DEFAULT = 'Authorization'
+
+export const BUILT_IN_DEFAULTS: Omit<EffectivePolicyInput, 'vendor' | 'upstream'> = deepFreeze({
+  routes: { hosts: [] },
+  timeouts: { connect: '5s', read: '30s', total: '60s' },
+  limits: { body: '10mb', concurrency: 256 },
+  network: { allowPrivate: false },
+  rateLimit: {
+    mode: 'enforce',
+    failMode: 'open',
+    buckets: [],
+    upstream: { retryAfter: true },
+  },
+  retry: {
+    attempts: 3,
+    backoff: { initial: '1s', max: '10s', multiplier: 2, jitter: 'full' },
+    on: ['connect-error', 'timeout', 429, 502, 503, 504],
+    respectRetryAfter: true,
+    idempotentOnly: true,
+    budget: '20%',
+    maxBufferedBody: '1mb',
+  },
+  idempotency: { header: 'Idempotency-Key', generate: [] },
+  circuitBreaker: {
+    enabled: true,
+    failureRate: '10%',
+    minimumRequests: 20,
+    window: '10s',
+    openFor: '60s',
+    failOn: ['5xx', 'timeout', 'connect-error'],
+  },
+  inject: { headers: {}, query: {} },
+  logging: {
+    bodies: false,
+    maxBodyBytes: '4kb',
+    redact: {
+      headers: [],
+      fields: [],
+      query: [],
+      patterns: ['email', 'card', 'ssn', 'phone', 'iban', 'jwt', 'bearer', 'apikey'],
+    },
+  },
+})
+
+/** built-in <- defaults.yaml <- vendor file, field by field. */
+export function applyDefaults (vendor: PolicyFileInput, defaults: DefaultsFileInput | undefined): EffectivePolicyInput {
+  const shared = defaults === undefined ? BUILT_IN_DEFAULTS : merge(BUILT_IN_DEFAULTS, defaults)
+  return merge(shared, vendor) as EffectivePolicyInput
+}
+
+function isPlainObject (v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** A fresh object: `over` wins field by field, objects recurse, lists and scalars replace. */
+export function merge (base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return structuredClone(over)
+  const out: Record<string, unknown> = structuredClone(base)
+  for (const [key, value] of Object.entries(over)) {
+    // defineProperty: a "__proto__" key (a header name may be one) stays a plain field.
+    const merged = Object.hasOwn(out, key) ? merge(out[key], value) : structuredClone(value)
+    Object.defineProperty(out, key, { value: merged, enumerable: true, writable: true, configurable: true })
+  }
+  return out
+}
+
+function deepFreeze<T> (value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v)
+    Object.freeze(value)
+  }
+  return value
+}
