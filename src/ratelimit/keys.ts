@@ -1,0 +1,68 @@
+// Which bucket a call draws from: one per vendor, per client IP, or per value
+// of a request header. Header values may be a tenant's API key, so they are
+// hashed before they reach a Redis key name or a log line.
+import { createHash } from 'node:crypto'
+import type { VendorPolicy } from '../policy/types.js'
+
+/** The key value of a `key: vendor` bucket: one bucket for every call. */
+export const VENDOR_KEY_VALUE = 'all'
+/** The key value when the header (or client address) is missing: such calls share one bucket. */
+export const MISSING_KEY_VALUE = '-'
+
+const NO_VALUES: readonly string[] = Object.freeze([])
+
+/** The header each bucket is keyed by, lower-cased once per policy; '' for vendor/ip keys. */
+type KeySource = { kind: 'vendor' | 'ip', header: '' } | { kind: 'header', header: string }
+
+const sourcesByPolicy = new WeakMap<VendorPolicy, KeySource[]>()
+
+function keySources (policy: VendorPolicy): KeySource[] {
+  let sources = sourcesByPolicy.get(policy)
+  if (sources === undefined) {
+    sources = policy.rateLimit.buckets.map((b): KeySource =>
+      b.key.kind === 'header' ? { kind: 'header', header: b.key.name.toLowerCase() } : { kind: b.key.kind, header: '' })
+    sourcesByPolicy.set(policy, sources)
+  }
+  return sources
+}
+
+/**
+ * The key value of each of the policy's buckets for one call, in bucket order,
+ * as RateLimiter.acquire() takes them. `header` is called with lower-case names.
+ */
+export function bucketKeyValues (policy: VendorPolicy, header: (name: string) => string | undefined, clientIp: string): readonly string[] {
+  const sources = keySources(policy)
+  if (sources.length === 0) return NO_VALUES
+  const values = new Array<string>(sources.length)
+  for (let i = 0; i < sources.length; i++) {
+    const source = sources[i] as KeySource
+    if (source.kind === 'vendor') {
+      values[i] = VENDOR_KEY_VALUE
+    } else if (source.kind === 'ip') {
+      values[i] = clientIp === '' ? MISSING_KEY_VALUE : clientIp
+    } else {
+      const v = header(source.header)
+      values[i] = v === undefined || v === '' ? MISSING_KEY_VALUE : hashKeyValue(v)
+    }
+  }
+  return values
+}
+
+/** 64 bits of sha256, hex: enough to keep tenants apart, useless for reading a key back. */
+export function hashKeyValue (value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 16)
+}
+
+// Redis key names. The vendor in braces is the Redis Cluster hash tag: every key
+// one decision touches (its buckets and the pause) lives in the same slot, so
+// one script can update them atomically.
+
+/** Prefix of a bucket's keys; the key value is appended. */
+export function bucketKeyPrefix (vendor: string, bucket: string): string {
+  return `sluice:{${vendor}}:b:${bucket}:`
+}
+
+/** The key whose presence (and TTL) pauses a vendor after it asked for a break. */
+export function pauseKey (vendor: string): string {
+  return `sluice:{${vendor}}:pause`
+}

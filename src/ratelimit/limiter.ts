@@ -1,0 +1,151 @@
+// The rate limiter the pipeline calls: picks the store (Redis while it answers,
+// else the local buckets or a refusal per failMode), sleeps out a queue wait
+// once, applies shadow mode and counts every decision.
+import type { Metrics } from '../observability/metrics.js'
+import type { VendorPolicy } from '../policy/types.js'
+import { pauseKey } from './keys.js'
+import { MemoryStore } from './memory.js'
+import { compilePlan, type Plan } from './plan.js'
+import { RedisStore } from './redis-store.js'
+import type { LimiterLogger, RateDecision, RateLimiter } from './types.js'
+import { isQueued, type Verdict } from './verdict.js'
+
+export interface RateLimiterOptions {
+  /** redis:// or rediss:// URL; neither this nor clusterNodes: in-memory buckets */
+  redisUrl?: string | undefined
+  /** host:port seeds of a Redis Cluster */
+  clusterNodes?: readonly string[] | undefined
+  metrics: Metrics
+  logger: LimiterLogger
+  /** a Redis command slower than this counts as an outage (default 150) */
+  redisCommandTimeoutMs?: number
+  /** how often to PING Redis while it is down (default 1000) */
+  redisProbeEveryMs?: number
+}
+
+/** What a redis_unavailable refusal suggests: about when the next probe may find Redis back. */
+const REDIS_RETRY_AFTER_MS = 1000
+
+const ALLOWED: RateDecision = Object.freeze({ ok: true, waitMs: 0, retryAfterMs: 0 })
+const ALLOWED_NOW = Promise.resolve(ALLOWED)
+const REDIS_DOWN = Promise.resolve<RateDecision>(Object.freeze({
+  ok: false, waitMs: 0, retryAfterMs: REDIS_RETRY_AFTER_MS, code: 'redis_unavailable',
+}))
+const REDIS_DOWN_SHADOW = Promise.resolve<RateDecision>(Object.freeze({
+  ok: true, waitMs: 0, retryAfterMs: REDIS_RETRY_AFTER_MS, code: 'redis_unavailable', wouldLimit: true,
+}))
+
+export function createRateLimiter (opts: RateLimiterOptions): RateLimiter {
+  return new TokenBucketLimiter(opts)
+}
+
+class TokenBucketLimiter implements RateLimiter {
+  private readonly metrics: Metrics
+  private readonly memory = new MemoryStore()
+  private readonly redis: RedisStore | undefined
+  private readonly plans = new WeakMap<VendorPolicy, Plan>()
+
+  constructor (opts: RateLimiterOptions) {
+    this.metrics = opts.metrics
+    const { logger } = opts
+    this.metrics.redisUp.set(0)
+    if (opts.redisUrl === undefined && (opts.clusterNodes === undefined || opts.clusterNodes.length === 0)) return
+    this.redis = new RedisStore({
+      url: opts.redisUrl,
+      clusterNodes: opts.clusterNodes,
+      ...(opts.redisCommandTimeoutMs === undefined ? {} : { commandTimeoutMs: opts.redisCommandTimeoutMs }),
+      ...(opts.redisProbeEveryMs === undefined ? {} : { probeEveryMs: opts.redisProbeEveryMs }),
+    }, {
+      up: () => {
+        this.metrics.redisUp.set(1)
+        logger.info({}, 'redis available: rate limits are shared again')
+      },
+      down: (err) => {
+        this.metrics.redisUp.set(0)
+        logger.warn({ err: err instanceof Error ? err.message : String(err) },
+          'redis unavailable: rate limits fall back to local buckets (failMode open) or refuse calls (failMode closed)')
+      },
+    })
+  }
+
+  get redisUp (): boolean {
+    return this.redis?.up ?? false
+  }
+
+  get usesRedis (): boolean {
+    return this.redis !== undefined
+  }
+
+  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision> {
+    if (policy.rateLimit.buckets.length === 0) return ALLOWED_NOW
+    const plan = this.plan(policy)
+    const redis = this.redis
+    if (redis === undefined) return this.settle(plan, this.local(plan, keyValues, deadlineMs))
+    if (!redis.up) return this.withoutRedis(plan, keyValues, deadlineMs)
+    return redis.decide(plan, keyValues, deadlineMs - Date.now()).then(
+      verdict => this.settle(plan, verdict),
+      // The store has marked itself down: this call, and the next ones at once, go without it.
+      () => this.withoutRedis(plan, keyValues, deadlineMs)
+    )
+  }
+
+  pause (vendor: string, untilMs: number): void {
+    // Kept locally too, so this replica honours it should Redis go away.
+    this.memory.pause(vendor, untilMs)
+    const redis = this.redis
+    if (redis === undefined || !redis.up) return
+    const ms = untilMs - Date.now()
+    // Failure is handled by the store marking itself down.
+    if (ms > 0) redis.pause(pauseKey(vendor), ms).catch(() => {})
+  }
+
+  async close (): Promise<void> {
+    await this.redis?.close()
+  }
+
+  private plan (policy: VendorPolicy): Plan {
+    let plan = this.plans.get(policy)
+    if (plan === undefined) {
+      plan = compilePlan(policy, this.metrics)
+      this.plans.set(policy, plan)
+    }
+    return plan
+  }
+
+  private local (plan: Plan, keyValues: readonly string[], deadlineMs: number): Verdict {
+    const now = Date.now()
+    return this.memory.decide(plan, keyValues, deadlineMs - now, now)
+  }
+
+  private withoutRedis (plan: Plan, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision> {
+    if (plan.failOpen) return this.settle(plan, this.local(plan, keyValues, deadlineMs))
+    return plan.shadow ? REDIS_DOWN_SHADOW : REDIS_DOWN
+  }
+
+  /** Count the verdict, then answer: refuse, let through, or sleep out the wait first. */
+  private settle (plan: Plan, v: Verdict): Promise<RateDecision> {
+    const counters = plan.decisions
+    if (v.refused) {
+      counters[v.bucket]?.rejected.inc()
+      return Promise.resolve({
+        ok: plan.shadow,
+        waitMs: 0,
+        retryAfterMs: v.retryAfterMs,
+        bucket: plan.names[v.bucket] as string,
+        code: 'rate_limited',
+        ...(plan.shadow ? { wouldLimit: true } : {}),
+      })
+    }
+    for (let i = 0; i < plan.size; i++) {
+      const c = counters[i]!
+      if (v.queuedMask > 0 && isQueued(v.queuedMask, i)) c.queued.inc()
+      else c.allowed.inc()
+    }
+    if (v.waitMs <= 0) return ALLOWED_NOW
+    const bucket = plan.names[v.bucket] as string
+    if (plan.shadow) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, bucket, wouldLimit: true })
+    plan.wait.observe(v.waitMs / 1000)
+    const decision: RateDecision = { ok: true, waitMs: v.waitMs, retryAfterMs: 0, bucket }
+    return new Promise(resolve => setTimeout(resolve, v.waitMs, decision))
+  }
+}

@@ -1,0 +1,169 @@
+// Token buckets in Redis (or a Redis Cluster), shared by every replica, and the
+// health of that connection. The store never makes a call wait on an outage:
+// commands time out fast, nothing queues while disconnected, and once a
+// command fails the store reports itself down until a background PING (or
+// ioredis reconnecting by itself) says it answers again.
+import { Cluster, Redis, type ClusterNode } from 'ioredis'
+import type { Plan } from './plan.js'
+import { DECIDE_LUA, PAUSE_LUA } from './redis-script.js'
+import { NEVER_MS, type Verdict } from './verdict.js'
+
+export interface RedisStoreOptions {
+  url?: string | undefined
+  /** host:port seeds of a Redis Cluster; used instead of `url` when set */
+  clusterNodes?: readonly string[] | undefined
+  /** a command slower than this counts as an outage */
+  commandTimeoutMs?: number
+  /** how often to PING while down */
+  probeEveryMs?: number
+}
+
+export interface RedisHealthEvents {
+  up (): void
+  down (err: unknown): void
+}
+
+type ScriptCall = (args: Array<string | number>) => Promise<unknown>
+type ScriptCommands = Record<string, ScriptCall>
+
+const DEFAULT_COMMAND_TIMEOUT_MS = 150
+const DEFAULT_PROBE_EVERY_MS = 1000
+const CONNECT_TIMEOUT_MS = 1000
+const PAUSE_COMMAND = 'sluicePause'
+
+export class RedisStore {
+  private readonly client: Redis | Cluster
+  /** script command names already defined, by number of keys */
+  private readonly decideCommands: string[] = []
+  private state: 'starting' | 'up' | 'down' = 'starting'
+  private readonly probeEveryMs: number
+  private probeTimer: NodeJS.Timeout | undefined
+  private probing = false
+  private closed = false
+
+  constructor (opts: RedisStoreOptions, private readonly events: RedisHealthEvents) {
+    const commandTimeout = opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
+    this.probeEveryMs = opts.probeEveryMs ?? DEFAULT_PROBE_EVERY_MS
+    const connection = {
+      commandTimeout,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      // A command sent before a disconnect fails at once instead of being replayed later.
+      maxRetriesPerRequest: 0,
+    }
+    const reconnect = (attempt: number): number => Math.min(attempt * 100, 1000)
+    if (opts.clusterNodes !== undefined && opts.clusterNodes.length > 0) {
+      this.client = new Cluster(opts.clusterNodes.map(parseNode), {
+        enableOfflineQueue: false,
+        enableAutoPipelining: true,
+        clusterRetryStrategy: reconnect,
+        redisOptions: connection,
+      })
+    } else if (opts.url !== undefined) {
+      this.client = new Redis(opts.url, {
+        ...connection,
+        enableOfflineQueue: false,
+        enableAutoPipelining: true,
+        retryStrategy: reconnect,
+      })
+    } else {
+      throw new Error('RedisStore needs a url or cluster nodes')
+    }
+    this.client.defineCommand(PAUSE_COMMAND, { lua: PAUSE_LUA, numberOfKeys: 1 })
+    this.client.on('ready', () => this.markUp())
+    // ioredis reports each failed reconnect as an error; markDown logs only the first.
+    this.client.on('error', (err: unknown) => this.markDown(err))
+    this.client.on('close', () => this.markDown(new Error('connection to Redis closed')))
+  }
+
+  get up (): boolean {
+    return this.state === 'up'
+  }
+
+  /** One decision, one script call. Rejects on any failure, after marking the store down. */
+  async decide (plan: Plan, keyValues: readonly string[], budgetMs: number): Promise<Verdict> {
+    const n = plan.size
+    const args = plan.scriptArgs.slice()
+    for (let i = 0; i < n; i++) args[1 + i] = (plan.prefixes[i] as string) + (keyValues[i] ?? '-')
+    args[1 + n] = budgetMs < NEVER_MS ? Math.max(-NEVER_MS, Math.floor(budgetMs)) : NEVER_MS
+    let reply: number[]
+    try {
+      reply = await (this.client as unknown as ScriptCommands)[this.decideCommand(n + 1)]!(args) as number[]
+    } catch (err) {
+      this.markDown(err)
+      throw err
+    }
+    return {
+      refused: reply[0] === 1,
+      waitMs: reply[1] as number,
+      retryAfterMs: reply[2] as number,
+      bucket: reply[3] as number,
+      queuedMask: reply[4] as number,
+    }
+  }
+
+  async pause (key: string, ms: number): Promise<void> {
+    try {
+      await (this.client as unknown as ScriptCommands)[PAUSE_COMMAND]!([key, Math.ceil(ms)])
+    } catch (err) {
+      this.markDown(err)
+      throw err
+    }
+  }
+
+  async close (): Promise<void> {
+    this.closed = true
+    this.stopProbe()
+    this.client.disconnect()
+  }
+
+  /**
+   * The decision script under a name with a fixed number of keys. ioredis then
+   * knows which argument is the first key, and auto-pipelining groups the
+   * call with others for the same Cluster slot. Every name runs the same
+   * script, loaded once per connection and reloaded after NOSCRIPT.
+   */
+  private decideCommand (numberOfKeys: number): string {
+    let name = this.decideCommands[numberOfKeys]
+    if (name === undefined) {
+      name = `sluiceDecide${numberOfKeys}`
+      this.client.defineCommand(name, { lua: DECIDE_LUA, numberOfKeys })
+      this.decideCommands[numberOfKeys] = name
+    }
+    return name
+  }
+
+  private markUp (): void {
+    if (this.closed || this.state === 'up') return
+    this.state = 'up'
+    this.stopProbe()
+    this.events.up()
+  }
+
+  private markDown (err: unknown): void {
+    if (this.closed || this.state === 'down') return
+    this.state = 'down'
+    this.events.down(err)
+    this.probeTimer = setInterval(() => this.probe(), this.probeEveryMs)
+    this.probeTimer.unref()
+  }
+
+  private probe (): void {
+    if (this.probing || this.state === 'up') return
+    this.probing = true
+    this.client.ping().then(() => this.markUp(), () => {}).finally(() => { this.probing = false })
+  }
+
+  private stopProbe (): void {
+    if (this.probeTimer !== undefined) clearInterval(this.probeTimer)
+    this.probeTimer = undefined
+  }
+}
+
+/** 'host:port' or '[ipv6]:port' */
+function parseNode (seed: string): ClusterNode {
+  const s = seed.trim()
+  const colon = s.lastIndexOf(':')
+  if (colon <= 0) return { host: s, port: 6379 }
+  const host = s.slice(0, colon).replace(/^\[(.*)\]$/, '$1')
+  return { host, port: Number(s.slice(colon + 1)) }
+}

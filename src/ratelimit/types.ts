@@ -1,0 +1,42 @@
+// The rate limiter as the request pipeline sees it (SPEC sections 4 rateLimit
+// and 8). Stores (memory, Redis) sit behind it and are internal.
+import type { VendorPolicy } from '../policy/types.js'
+
+export interface RateDecision {
+  /** true: send the call (any queue wait is already over). false: answer `code`. */
+  ok: boolean
+  /** ms the call was held for its tokens (0 in shadow mode, which never delays) */
+  waitMs: number
+  /** on a refusal: ms until a retry would find every bucket able to serve it */
+  retryAfterMs: number
+  /** the bucket that refused the call, or that it queued longest for */
+  bucket?: string
+  /**
+   * Why the call was refused. In shadow mode `ok` stays true and `code` tells
+   * what enforce mode would have answered (with `wouldLimit`).
+   */
+  code?: 'rate_limited' | 'redis_unavailable'
+  /** shadow mode only: enforce mode would have delayed or refused this call */
+  wouldLimit?: boolean
+}
+
+export interface RateLimiter {
+  /**
+   * One token from each of the vendor's buckets, all or none. Resolves after
+   * any queue wait; never rejects. `keyValues` comes from bucketKeyValues();
+   * `deadlineMs` is the call's deadline in epoch ms.
+   */
+  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision>
+  /** Hold off every call to `vendor` until `untilMs` (epoch ms), on every replica sharing the Redis. */
+  pause (vendor: string, untilMs: number): void
+  /** true while decisions are made in Redis */
+  readonly redisUp: boolean
+  /** true when Redis is configured (false: in-memory buckets, one replica) */
+  readonly usesRedis: boolean
+  close (): Promise<void>
+}
+
+export interface LimiterLogger {
+  warn (obj: object, msg: string): void
+  info (obj: object, msg: string): void
+}

@@ -1,0 +1,61 @@
+// Shared pieces of the rate limit tests: a limiter with its own metrics and a
+// logger that records lines, and readers for the metrics it counts.
+import { Metrics, type RateLimitDecision } from '../../src/observability/metrics.js'
+import { createRateLimiter, type RateLimiter } from '../../src/ratelimit/index.js'
+
+export interface LogLine { level: 'warn' | 'info', obj: object, msg: string }
+
+export interface TestLimiter {
+  limiter: RateLimiter
+  metrics: Metrics
+  logs: LogLine[]
+}
+
+export function testLimiter (opts: {
+  redisUrl?: string
+  clusterNodes?: string[]
+  redisCommandTimeoutMs?: number
+  redisProbeEveryMs?: number
+} = {}): TestLimiter {
+  const metrics = new Metrics({ processMetrics: false })
+  const logs: LogLine[] = []
+  const limiter = createRateLimiter({
+    ...opts,
+    metrics,
+    logger: {
+      warn: (obj, msg) => logs.push({ level: 'warn', obj, msg }),
+      info: (obj, msg) => logs.push({ level: 'info', obj, msg }),
+    },
+  })
+  return { limiter, metrics, logs }
+}
+
+export async function decisions (metrics: Metrics, vendor: string, bucket: string, decision: RateLimitDecision): Promise<number> {
+  const { values } = await metrics.rateLimitDecisions.get()
+  const v = values.find(s => s.labels.vendor === vendor && s.labels.bucket === bucket && s.labels.decision === decision)
+  return v?.value ?? 0
+}
+
+export async function waitCount (metrics: Metrics, vendor: string): Promise<number> {
+  const { values } = await metrics.rateLimitWait.get()
+  const v = values.find(s => s.labels.vendor === vendor && s.metricName === 'sluice_ratelimit_wait_seconds_count')
+  return v?.value ?? 0
+}
+
+export async function redisUpGauge (metrics: Metrics): Promise<number> {
+  const { values } = await metrics.redisUp.get()
+  return values[0]?.value ?? -1
+}
+
+/** Real-time polling, for tests against a real Redis. */
+export async function waitUntil (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until) {
+    if (await check()) return
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+/** Far enough ahead never to limit a call. */
+export const NO_DEADLINE = Number.MAX_SAFE_INTEGER
