@@ -32,6 +32,8 @@ export interface OAuth2TokenOptions {
   /** monotonic milliseconds */
   now: () => number
   timeouts?: TokenTimeouts
+  /** the token request; tests of the schedule pass a stand-in */
+  request?: typeof requestToken
 }
 
 /**
@@ -62,7 +64,6 @@ export class OAuth2Token {
   readonly #opts: OAuth2TokenOptions
   readonly #agent: Agent
   readonly #timeouts: TokenTimeouts
-  /** origin and path only: a query string could hold something private */
   readonly #logUrl: string
   #refreshAt = 0
   #expiresAt = 0
@@ -75,8 +76,7 @@ export class OAuth2Token {
     this.#opts = opts
     this.#timeouts = opts.timeouts ?? DEFAULT_TOKEN_TIMEOUTS
     this.#agent = new Agent({ connect: { timeout: this.#timeouts.connectMs } })
-    const url = new URL(opts.policy.tokenUrl)
-    this.#logUrl = url.origin + url.pathname
+    this.#logUrl = logUrl(opts.policy.tokenUrl)
   }
 
   /** true while the last fetch failed and no usable token is held */
@@ -95,18 +95,13 @@ export class OAuth2Token {
       }
       return this.token
     }
-    if (this.#inflight !== undefined) return this.#inflight
-    if (now < this.#retryAt) throw this.#unavailable()
+    if (this.#inflight === undefined && now < this.#retryAt) throw this.#unavailable()
     return this.#fetch()
   }
 
   /** Forces a new token (the vendor answered 401); joins a fetch already under way. */
   async renew (): Promise<void> {
-    if (this.#inflight !== undefined) {
-      await this.#inflight
-      return
-    }
-    if (this.#opts.now() < this.#retryAt) throw this.#unavailable()
+    if (this.#inflight === undefined && this.#opts.now() < this.#retryAt) throw this.#unavailable()
     await this.#fetch()
   }
 
@@ -114,6 +109,7 @@ export class OAuth2Token {
     this.#agent.close().catch(() => {})
   }
 
+  /** The one token request under way, started if there is none. */
   #fetch (): Promise<string> {
     this.#inflight ??= this.#request().finally(() => { this.#inflight = undefined })
     return this.#inflight
@@ -125,7 +121,7 @@ export class OAuth2Token {
     const sentAt = now()
     let token
     try {
-      token = await requestToken({
+      token = await (this.#opts.request ?? requestToken)({
         tokenUrl: policy.tokenUrl,
         clientId: client.id,
         clientSecret: client.secret,
@@ -160,5 +156,15 @@ export class OAuth2Token {
   #unavailable (): SluiceError {
     return new SluiceError('credential_unavailable', `oauth2 token for vendor ${this.#opts.vendor} is unavailable`,
       this.#lastError === undefined ? undefined : { cause: this.#lastError })
+  }
+}
+
+/** origin and path of the token URL, for logs: a query string or user info could hold something private */
+function logUrl (tokenUrl: string): string {
+  try {
+    const url = new URL(tokenUrl)
+    return url.origin + url.pathname
+  } catch {
+    return '(invalid tokenUrl)'
   }
 }

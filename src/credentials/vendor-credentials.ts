@@ -10,7 +10,7 @@ import type { VendorPolicy } from '../policy/types.js'
 import { FileSecret, type FileSecretEvent } from './file-secret.js'
 import { OAuth2Token, type CredentialLogger } from './oauth2-token.js'
 import { EnvSecret, type SecretSource } from './secret-source.js'
-import { parseTemplate, renderTemplate, type SecretRef, type Template } from './template.js'
+import { parseTemplate, renderTemplate, TemplateError, type SecretRef, type Template } from './template.js'
 import type { TokenTimeouts } from './token-request.js'
 import type { Injection, VendorCredentials } from './types.js'
 
@@ -47,6 +47,8 @@ class LiveCredentials implements VendorCredentials {
   readonly #oauth: OAuth2Token | undefined
   readonly #oauthHeader: string
   #started = false
+  /** fields whose template could not be parsed: the vendor is refused until a reload */
+  readonly #malformed: string[] = []
 
   /** bumped on every value change; the caches below record the version they were built at */
   #version = 0
@@ -68,8 +70,18 @@ class LiveCredentials implements VendorCredentials {
     this.#logger = opts.logger
     this.#now = opts.now ?? (() => performance.now())
 
-    const compile = (template: string): Template => {
-      const parsed = parseTemplate(template)
+    // The policy loader refuses malformed references, so this is a last guard:
+    // a bad template blocks its own vendor, never the whole policy set.
+    const compile = (template: string, field: string): Template => {
+      let parsed: Template
+      try {
+        parsed = parseTemplate(template)
+      } catch (err) {
+        if (!(err instanceof TemplateError)) throw err
+        this.#malformed.push(field)
+        this.#logger.error({ vendor: this.#vendor, field, problem: err.message }, 'credential template is malformed')
+        return { parts: [], refs: [] }
+      }
       for (const ref of parsed.refs) this.#addSource(ref, env)
       return parsed
     }
@@ -77,10 +89,10 @@ class LiveCredentials implements VendorCredentials {
     this.#oauthHeader = oauth?.header.toLowerCase() ?? ''
     // With oauth2 the token header wins over a static header of the same name.
     this.#headers = Object.entries(inject.headers)
-      .map(([name, t]) => [name.toLowerCase(), compile(t)] as const)
+      .map(([name, t]) => [name.toLowerCase(), compile(t, `inject.headers.${name}`)] as const)
       .filter(([name]) => name !== this.#oauthHeader)
     this.#query = Object.entries(inject.query)
-      .map(([key, t]) => [encodeURIComponent(key) + '=', compile(t)] as const)
+      .map(([key, t]) => [encodeURIComponent(key) + '=', compile(t, `inject.query.${key}`)] as const)
     this.#queryKeys = new Set(Object.keys(inject.query))
     const strip = new Set(inject.strip.map(h => h.toLowerCase()))
     for (const [name] of this.#headers) strip.add(name)
@@ -88,8 +100,8 @@ class LiveCredentials implements VendorCredentials {
     this.#strip = strip
 
     if (oauth !== undefined) {
-      const clientId = compile(oauth.clientId)
-      const clientSecret = compile(oauth.clientSecret)
+      const clientId = compile(oauth.clientId, 'inject.oauth2.clientId')
+      const clientSecret = compile(oauth.clientSecret, 'inject.oauth2.clientSecret')
       this.#oauth = new OAuth2Token({
         vendor: this.#vendor,
         policy: oauth,
@@ -159,6 +171,7 @@ class LiveCredentials implements VendorCredentials {
     const invalid = this.#blocked?.why === 'invalid' ? this.#blocked.ref?.text : undefined
     if (invalid !== undefined && !names.includes(invalid)) names.push(invalid)
     if (this.#oauth?.failing === true) names.push('oauth2 token')
+    for (const field of this.#malformed) names.push(`${field} (malformed)`)
     return names
   }
 
@@ -209,6 +222,10 @@ class LiveCredentials implements VendorCredentials {
     this.#blocked = undefined
     this.#injection = undefined
     this.#injectedToken = undefined
+    if (this.#malformed.length > 0) {
+      this.#blocked = { ref: undefined, why: 'invalid' }
+      return
+    }
 
     const headers: Array<readonly [string, string]> = []
     for (const [name, template] of this.#headers) {

@@ -102,3 +102,16 @@ describe('a value a header cannot carry', () => {
     creds.close()
   })
 })
+
+describe('a malformed template that got past the loader', () => {
+  it('blocks only its vendor: one error naming the field, credential_unavailable, no throw at creation', () => {
+    const rec = recordingLogger()
+    const creds = createCredentials(vendorPolicy({ headers: { authorization: 'Bearer ${sk_live_pasted}' } }), { logger: rec.logger, env })
+    expect(() => creds.get()).toThrow('a credential for vendor acme is unavailable')
+    expect(creds.unavailable()).toEqual(['inject.headers.authorization (malformed)'])
+    expect(rec.lines).toHaveLength(1)
+    expect(rec.lines[0]).toMatchObject({ level: 'error', obj: { vendor: 'acme', field: 'inject.headers.authorization' }, msg: 'credential template is malformed' })
+    expect(rec.text()).not.toContain('sk_live')
+    creds.close()
+  })
+})
