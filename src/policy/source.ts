@@ -24,14 +24,14 @@ export function parseSource (file: string, text: string): SourceFile {
   const src: SourceFile = { file, value: undefined, doc: undefined, lines, problems: [] }
   let doc: Document.Parsed
   try {
-    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'silent' })
+    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' })
   } catch (err) {
     src.problems.push(problemAtOffset(src, 0, `invalid YAML: ${(err as Error).message}`))
     return src
   }
   src.doc = doc
   for (const e of [...doc.errors, ...doc.warnings]) {
-    src.problems.push(problemAtOffset(src, e.pos[0], yamlMessage(e.code, e.message, text.slice(e.pos[0], e.pos[1]))))
+    src.problems.push(problemAtOffset(src, e.pos[0], yamlMessage(e.code, e.message, text.slice(e.pos[0], e.pos[1] + 200))))
   }
   // Keys must be plain names: a list or map used as a key would be stringified silently.
   visit(doc, {
@@ -55,7 +55,11 @@ export function parseSource (file: string, text: string): SourceFile {
 }
 
 function yamlMessage (code: string, message: string, excerpt: string): string {
-  if (code === 'DUPLICATE_KEY') return `duplicate key ${JSON.stringify(excerpt.trim())}`
+  if (code === 'DUPLICATE_KEY') {
+    // The error marks where the key starts; the key runs to its colon.
+    const key = (/^[^:\n]*/.exec(excerpt)?.[0] ?? '').trim().replace(/^(["'])(.*)\1$/, '$2')
+    return `duplicate key ${JSON.stringify(key)}`
+  }
   if (code === 'MULTIPLE_DOCS') return 'one YAML document per file: remove the "---" separator'
   if (code === 'TAG_RESOLVE_FAILED') return `unsupported YAML tag ${JSON.stringify(excerpt.trim().split(/\s/)[0] ?? '')}`
   return `invalid YAML: ${message}`
