@@ -121,7 +121,16 @@ async function loadDetailed (path: string): Promise<Detailed> {
   if (folder && listed.length > 0 && vendorFiles.length === 0) {
     problems.push({ file: path, line: 1, col: 1, message: 'no vendor policy files in this folder, only defaults' })
   }
-  return { vendors, files: listed, problems }
+  return { vendors, files: listed, problems: sortProblems(problems, listed) }
+}
+
+/** In file order, then top to bottom within a file, as an editor would walk them. */
+function sortProblems (problems: PolicyProblem[], files: string[]): PolicyProblem[] {
+  const rank = (file: string): number => {
+    const i = files.indexOf(file)
+    return i === -1 ? -1 : i
+  }
+  return problems.sort((a, b) => rank(a.file) - rank(b.file) || a.line - b.line || a.col - b.col)
 }
 
 function checkFile (src: SourceFile, kind: 'vendor' | 'defaults'): PolicyProblem[] {

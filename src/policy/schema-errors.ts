@@ -20,7 +20,6 @@ const PATTERN_LABELS = new Map<string | undefined, string>([
   [Size.pattern, 'is not a size (512kb, 10mb)'],
   [Rate.pattern, 'is not a rate (25/s, 600/min, 5000/h, 100000/day)'],
   [Percent.pattern, 'is not a percent (10%)'],
-  [PolicyFile.properties.vendor.pattern, 'is not a vendor name (lower-case letters, digits and -)'],
   [PolicyFile.properties.upstream.pattern, 'is not an upstream URL (http(s)://host[:port][/base-path])'],
   [Routes.properties.prefix.pattern, 'is not a path prefix (/name or /name/name)'],
   [Routes.properties.hosts.items.pattern, 'is not a host name'],
@@ -46,10 +45,10 @@ export function schemaProblems (src: SourceFile, kind: 'vendor' | 'defaults'): P
   const seen = new Set<string>()
   for (const error of check.Errors(src.value)) {
     const path = parsePointer(error.path)
-    // One message per field: a string that is both too short and off-pattern is one mistake.
-    const id = error.type === ValueErrorType.ObjectRequiredProperty ? `${error.path}!required` : error.path
-    if (seen.has(id)) continue
-    seen.add(id)
+    // One message per field: a string both too short and off-pattern is one
+    // mistake, and a missing key is not also "expected an integer".
+    if (seen.has(error.path)) continue
+    seen.add(error.path)
     problems.push(toProblem(src, kind, error, path))
   }
   return problems
@@ -78,7 +77,10 @@ function toProblem (src: SourceFile, kind: 'vendor' | 'defaults', error: ValueEr
 function describe (error: ValueError, path: FieldPath): string {
   const s = error.schema as Record<string, unknown>
   const got = shown(error.value, path)
-  const label = typeof s.pattern === 'string' ? PATTERN_LABELS.get(s.pattern) : undefined
+  // The vendor name shares its pattern with bucket names: tell them apart by place.
+  const label = path.length === 1 && path[0] === 'vendor'
+    ? 'is not a vendor name (lower-case letters, digits and -)'
+    : PATTERN_LABELS.get(typeof s.pattern === 'string' ? s.pattern : undefined)
   // A duration written as a number (read: 30) is the same mistake as "30 seconds".
   if (label !== undefined && (error.type === ValueErrorType.String || error.type === ValueErrorType.StringPattern)) {
     return `${got} ${label}`
