@@ -135,3 +135,39 @@ describe('loadPolicies: problems', () => {
     }), { numRuns: 300 })
   })
 })
+
+describe('loadPolicies: checks cover what compile needs', () => {
+  it('a policy that passes the checks always compiles', async () => {
+    const dir = folder({})
+    const file = join(dir, 'gen.yaml')
+    const dur = fc.constantFrom('0ms', '1ms', '0.5s', '5s', '2m', '1h', '24d', '25d', '1.005s')
+    const size = fc.constantFrom('0b', '1kb', '1.5kb', '10mb', '101mb', '1gb')
+    const rate = fc.constantFrom('0/s', '25/s', '600/min', '1/day', '0.5/h')
+    const pct = fc.constantFrom('0%', '10%', '100%', '150%', '1001%')
+    const opt = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(arb, { nil: undefined })
+    const policy = fc.record({
+      vendor: fc.constantFrom('acme', 'a-b', 'x1'),
+      upstream: fc.constantFrom('https://a.test', 'http://[::1]:8080/x/', 'https://a.test:443/v1', 'http://10.0.0.1', 'https://u@a.test'),
+      timeouts: opt(fc.record({ connect: opt(dur), read: opt(dur), total: opt(dur) })),
+      limits: opt(fc.record({ body: opt(size) })),
+      rateLimit: opt(fc.record({
+        buckets: opt(fc.array(fc.record({
+          name: fc.constantFrom('a', 'b'),
+          capacity: fc.integer({ min: 1, max: 5 }),
+          refill: rate,
+          key: opt(fc.constantFrom('vendor', 'ip', 'header:X-Tenant')),
+          maxWait: opt(dur),
+        }), { maxLength: 2 })),
+      })),
+      retry: opt(fc.record({ budget: opt(pct), maxBufferedBody: opt(size), backoff: opt(fc.record({ initial: opt(dur), max: opt(dur) })) })),
+      circuitBreaker: opt(fc.record({ failureRate: opt(pct), window: opt(dur), openFor: opt(dur) })),
+      logging: opt(fc.record({ maxBodyBytes: opt(size) })),
+    })
+    await fc.assert(fc.asyncProperty(policy, async p => {
+      writeFileSync(file, JSON.stringify(p))
+      const { set, problems } = await loadPolicies(file)
+      expect(problems.filter(x => x.message.startsWith('internal error'))).toEqual([])
+      if (set !== undefined) expect(set.vendors).toHaveLength(1)
+    }), { numRuns: 300 })
+  })
+})
