@@ -30,10 +30,13 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 150
 const DEFAULT_PROBE_EVERY_MS = 1000
 const CONNECT_TIMEOUT_MS = 1000
 const PAUSE_COMMAND = 'sluicePause'
+/** Policies with up to this many buckets get a fixed-keys, auto-pipelined decision command. */
+const PIPELINED_BUCKETS = 16
+const DECIDE_ANY_COMMAND = 'sluiceDecideAny'
 
 export class RedisStore {
   private readonly client: Redis | Cluster
-  /** script command names already defined, by number of keys */
+  /** decision command name by number of keys */
   private readonly decideCommands: string[] = []
   private state: 'starting' | 'up' | 'down' = 'starting'
   private readonly probeEveryMs: number
@@ -55,6 +58,7 @@ export class RedisStore {
       this.client = new Cluster(opts.clusterNodes.map(parseNode), {
         enableOfflineQueue: false,
         enableAutoPipelining: true,
+        autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND],
         clusterRetryStrategy: reconnect,
         redisOptions: connection,
       })
@@ -63,12 +67,13 @@ export class RedisStore {
         ...connection,
         enableOfflineQueue: false,
         enableAutoPipelining: true,
+        autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND],
         retryStrategy: reconnect,
       })
     } else {
       throw new Error('RedisStore needs a url or cluster nodes')
     }
-    this.client.defineCommand(PAUSE_COMMAND, { lua: PAUSE_LUA, numberOfKeys: 1 })
+    this.defineCommands()
     this.client.on('ready', () => this.markUp())
     // ioredis reports each failed reconnect as an error; markDown logs only the first.
     this.client.on('error', (err: unknown) => this.markDown(err))
@@ -87,7 +92,7 @@ export class RedisStore {
     args[1 + n] = budgetMs < NEVER_MS ? Math.max(-NEVER_MS, Math.floor(budgetMs)) : NEVER_MS
     let reply: number[]
     try {
-      reply = await (this.client as unknown as ScriptCommands)[this.decideCommand(n + 1)]!(args) as number[]
+      reply = await (this.client as unknown as ScriptCommands)[this.decideCommand(n + 1, args)]!(args) as number[]
     } catch (err) {
       this.markDown(err)
       throw err
@@ -117,19 +122,33 @@ export class RedisStore {
   }
 
   /**
-   * The decision script under a name with a fixed number of keys. ioredis then
-   * knows which argument is the first key, and auto-pipelining groups the
-   * call with others for the same Cluster slot. Every name runs the same
-   * script, loaded once per connection and reloaded after NOSCRIPT.
+   * Every command is defined before the first call: an auto-pipeline copies
+   * the client's commands when it is created, so one defined later would be
+   * missing from a pipeline already filling in the same tick.
+   *
+   * The decision script goes under one name per number of keys. With a fixed
+   * number of keys ioredis knows the first argument is a key, so
+   * auto-pipelining groups the call with others for the same Cluster slot.
+   * Past PIPELINED_BUCKETS, a name that takes the count first and is sent on
+   * its own. Every name runs the same script, loaded once per connection
+   * (EVALSHA, then EVAL after NOSCRIPT).
    */
-  private decideCommand (numberOfKeys: number): string {
-    let name = this.decideCommands[numberOfKeys]
-    if (name === undefined) {
-      name = `sluiceDecide${numberOfKeys}`
-      this.client.defineCommand(name, { lua: DECIDE_LUA, numberOfKeys })
-      this.decideCommands[numberOfKeys] = name
+  private defineCommands (): void {
+    this.client.defineCommand(PAUSE_COMMAND, { lua: PAUSE_LUA, numberOfKeys: 1 })
+    this.client.defineCommand(DECIDE_ANY_COMMAND, { lua: DECIDE_LUA })
+    for (let keys = 2; keys <= PIPELINED_BUCKETS + 1; keys++) {
+      const name = `sluiceDecide${keys}`
+      this.client.defineCommand(name, { lua: DECIDE_LUA, numberOfKeys: keys })
+      this.decideCommands[keys] = name
     }
-    return name
+  }
+
+  /** The command for a decision over `numberOfKeys` keys; prepends the count to `args` when it must. */
+  private decideCommand (numberOfKeys: number, args: Array<string | number>): string {
+    const name = this.decideCommands[numberOfKeys]
+    if (name !== undefined) return name
+    args.unshift(numberOfKeys)
+    return DECIDE_ANY_COMMAND
   }
 
   private markUp (): void {

@@ -15,6 +15,8 @@ const execFileP = promisify(execFile)
 export interface RedisHandle {
   port: number
   url: string
+  /** the server process, e.g. to freeze it with SIGSTOP */
+  pid: number
   stop (): Promise<void>
 }
 
@@ -34,6 +36,7 @@ export async function startRedis (opts: { port?: number } = {}): Promise<RedisHa
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    pid: proc.pid as number,
     stop: async () => {
       await kill(proc)
       await rm(dir, { recursive: true, force: true })
