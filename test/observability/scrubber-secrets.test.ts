@@ -1,0 +1,60 @@
+import { describe, expect, test } from 'vitest'
+import { compileScrubber } from '../../src/observability/scrubber.js'
+import { loggingPolicy } from './factories.js'
+
+describe('injected secret values', () => {
+  let current: string[] = ['plain-old-value', 'short']
+  const scrubber = compileScrubber({ logging: loggingPolicy(), injectedHeaders: [], secrets: () => current })
+
+  test('are replaced anywhere, even inside other text', () => {
+    expect(scrubber.text('xxplain-old-valueyy and shorter')).toBe('xx[REDACTED:secret]yy and [REDACTED:secret]er')
+  })
+
+  test('in headers, paths, query values and bodies', () => {
+    expect(scrubber.headers({ 'x-echo': 'got plain-old-value' })).toEqual({ 'x-echo': 'got [REDACTED:secret]' })
+    expect(scrubber.path('/a/plain-old-value/b?q=zzshortzz')).toBe('/a/[REDACTED:secret]/b?q=zz[REDACTED:secret]zz')
+    expect(scrubber.path('/a?q=plain%2Dold%2Dvalue')).toBe('/a?q=[REDACTED:secret]')
+    const json = Buffer.from('{"echo":"plain-old\\u002dvalue"}')
+    expect(scrubber.body(json, 'application/json', undefined, json.length)).toBe('{"echo":"[REDACTED:secret]"}')
+    const text = Buffer.from('...plain-old-value...')
+    expect(scrubber.body(text, 'text/plain', undefined, text.length)).toBe('...[REDACTED:secret]...')
+  })
+
+  test('a secret that contains another is replaced whole', () => {
+    current = ['abc', 'xxabcxx']
+    expect(scrubber.text('1 xxabcxx 2 abc')).toBe('1 [REDACTED:secret] 2 [REDACTED:secret]')
+  })
+
+  test('follow rotation: the provider is asked on each use', () => {
+    current = ['old-secret-1']
+    expect(scrubber.text('old-secret-1 new-secret-2')).toBe('[REDACTED:secret] new-secret-2')
+    current = ['new-secret-2']
+    expect(scrubber.text('old-secret-1 new-secret-2')).toBe('old-secret-1 [REDACTED:secret]')
+  })
+
+  test('a secret spanning a path separator is found', () => {
+    current = ['ab/cd+ef==']
+    expect(scrubber.path('/v1/ab/cd+ef==/x')).toBe('/v1/[REDACTED:secret]/x')
+  })
+
+  test('empty values are ignored', () => {
+    current = ['', 'kept-secret']
+    expect(scrubber.text('a kept-secret b')).toBe('a [REDACTED:secret] b')
+  })
+
+  test('a provider that fails keeps the last values it gave', () => {
+    let fail = false
+    const flaky = compileScrubber({
+      logging: loggingPolicy(),
+      injectedHeaders: [],
+      secrets: () => {
+        if (fail) throw new Error('store down')
+        return ['known-secret']
+      },
+    })
+    expect(flaky.text('known-secret')).toBe('[REDACTED:secret]')
+    fail = true
+    expect(flaky.text('known-secret')).toBe('[REDACTED:secret]')
+    expect(() => flaky.body(Buffer.from('x'), 'text/plain', undefined, 1)).not.toThrow()
+  })
+})
