@@ -1,0 +1,41 @@
+// The admin listener (SPEC section 7): health, readiness, metrics and the
+// effective policies with every secret masked. Separate from the proxy
+// listener so a scrape or probe never queues behind vendor calls.
+import Fastify, { type FastifyInstance } from 'fastify'
+import { explainPolicy } from '../policy/explain.js'
+import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
+
+export function buildAdminApp (runtime: ProxyRuntime): FastifyInstance {
+  const app = Fastify({ logger: false })
+
+  app.get('/healthz', async () => ({ status: 'ok' }))
+
+  app.get('/readyz', async (_req, reply) => {
+    const problems = notReady(runtime)
+    if (problems.length > 0) return reply.code(503).send({ status: 'not ready', problems })
+    return { status: 'ready', vendors: runtime.current.vendors.length }
+  })
+
+  app.get('/metrics', async (_req, reply) => {
+    const text = await runtime.metrics.registry.metrics()
+    return reply.type(runtime.metrics.registry.contentType).send(text)
+  })
+
+  app.get('/policies', async () => ({
+    vendors: runtime.current.vendors.map(v => explainPolicy(v.policy)),
+  }))
+
+  return app
+}
+
+function notReady (runtime: ProxyRuntime): string[] {
+  const problems: string[] = []
+  if (runtime.draining) problems.push('draining')
+  if (runtime.current.vendors.length === 0) problems.push('no policies loaded')
+  const limiter = runtime.limiter
+  if (limiter.usesRedis && !limiter.redisUp) {
+    const closed = runtime.current.vendors.filter(v => v.policy.rateLimit.failMode === 'closed' && v.policy.rateLimit.buckets.length > 0)
+    if (closed.length > 0) problems.push(`redis unreachable and failMode closed for ${closed.map(v => v.name).join(', ')}`)
+  }
+  return problems
+}

@@ -1,0 +1,98 @@
+// Everything one call carries through the pipeline, in one object allocated
+// per call. Stages read and fill it; finish() turns it into the log line and
+// the metrics.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { SluiceError } from '../errors.js'
+import type { VendorRuntime } from '../runtime/vendor-runtime.js'
+import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
+import type { ClientHeaders, ResponseHeaderSink } from '../proxy/headers.js'
+
+export type CallBody =
+  | { kind: 'none' }
+  | { kind: 'buffered', data: Buffer }
+  | { kind: 'stream', source: AsyncIterable<Buffer> }
+
+export class CallContext implements ResponseHeaderSink {
+  readonly startedAt = performance.now()
+  requestId = ''
+  vendor: VendorRuntime | undefined = undefined
+  /** path below the prefix, query included, as the client sent it */
+  rest = ''
+  /** path + query sent upstream (base path and injected query included) */
+  upstreamPath = ''
+  /** the path for the log line (query not yet scrubbed) */
+  logPath: string
+  headers: ClientHeaders | undefined = undefined
+  body: CallBody = { kind: 'none' }
+  /** epoch ms by which the whole call must be over (timeouts.total) */
+  deadline = 0
+  deadlineTimer: NodeJS.Timeout | undefined = undefined
+  deadlinePassed = false
+
+  attempts = 0
+  waitMs = 0
+  upstreamMs = 0
+  status = 0
+  error: SluiceError | undefined = undefined
+  /** the raw cause of error, for the log (never sent to the client) */
+  cause: unknown = undefined
+  /** the shadow limiter would have refused */
+  wouldLimit = false
+  /** the upstream response started reaching the client */
+  relayed = false
+  /** the response body was cut off midway */
+  cutOff = false
+  /** the client went away before the end */
+  clientGone = false
+  /** the call holds a bulkhead slot / breaker admission to give back */
+  inBulkhead = false
+  breakerAdmitted = false
+  /** the breaker's verdict on this call: undefined = not counted */
+  failed: boolean | undefined = undefined
+  reqBodyLog: Buffer | undefined = undefined
+  resBodyLog: Buffer | undefined = undefined
+  resContentType: string | undefined = undefined
+  resContentEncoding: string | undefined = undefined
+  resBytes = 0
+  /** the start of a JSON response body, when a breaker body rule reads it */
+  ruleBody: Buffer | undefined = undefined
+  /** routed by Host header or absolute-form target rather than by prefix */
+  viaHost = false
+  /** the call's request body may be sent again (idempotent, or carries a key) */
+  replayable = false
+
+  /** aborts the attempt in flight, if any */
+  abortAttempt: ((err: Error) => void) | undefined = undefined
+
+  constructor (
+    readonly runtime: ProxyRuntime,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse
+  ) {
+    this.url = (req as { sluiceTarget?: string }).sluiceTarget ?? req.url ?? '/'
+    this.logPath = this.url
+  }
+
+  /** the request target as the client sent it (absolute-form included) */
+  readonly url: string
+
+  get method (): string {
+    return this.req.method ?? 'GET'
+  }
+
+  header (name: string): string | undefined {
+    const v = this.req.headers[name]
+    return Array.isArray(v) ? v[0] : v
+  }
+
+  /** Where a vendor URL in Location/Link now points: back through sluice, as the client called it. */
+  rewriteTarget (): string {
+    const host = this.req.headers.host
+    const prefix = this.viaHost ? '' : (this.vendor?.policy.routes.prefix ?? '')
+    return host === undefined ? prefix : `http://${host}${prefix}`
+  }
+
+  get clientIp (): string {
+    return this.req.socket.remoteAddress ?? ''
+  }
+}

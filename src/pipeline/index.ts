@@ -1,0 +1,57 @@
+// The order a call travels through sluice, in one place. Each stage lives in
+// its own file in this folder; a stage refuses a call by throwing a
+// SluiceError, which is answered with the catalogue's status and JSON body.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { randomUUID } from 'node:crypto'
+import { SluiceError } from '../errors.js'
+import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
+import { CallContext } from './context.js'
+import { route, checkPath, checkAllowed } from './route.js'
+import { checkDeclaredBody } from './request-body.js'
+import { enterBulkhead, startDeadline, admitBreaker } from './admit.js'
+import { takeTokens } from './rate-limit.js'
+import { injectCredentials, prepareRequest } from './inject.js'
+import { readRequestBody } from './request-body.js'
+import { forward } from './forward.js'
+import { answerError } from './respond.js'
+import { finish } from './finish.js'
+
+export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const ctx = new CallContext(runtime, req, res)
+  runtime.callStarted()
+  res.once('close', onClientClose.bind(ctx))
+  try {
+    ctx.requestId = requestIdOf(req)
+    if (runtime.draining) throw new SluiceError('draining')
+    route(ctx) //                                  vendor by Host, absolute target or prefix    404 / 400
+    const { path, query } = checkPath(ctx) //      never above the vendor's base path           400
+    checkAllowed(ctx, path) //                     routes.allow; never CONNECT or TRACE         403
+    checkDeclaredBody(ctx, ctx.vendor!.policy.limits.bodyBytes) //                              413
+    enterBulkhead(ctx) //                          limits.concurrency                           503 overloaded
+    startDeadline(ctx) //                          timeouts.total starts counting
+    await takeTokens(ctx) //                       rate limit: shared buckets, queue or refuse  429 / 503
+    admitBreaker(ctx) //                           circuit breaker                              503 circuit_open
+    const injection = await injectCredentials(ctx) // secrets and OAuth2 token                  503 credential_unavailable
+    prepareRequest(ctx, path, query, injection) // headers, idempotency key, upstream path
+    await readRequestBody(ctx) //                  buffered for replay, or streamed             408 / 413
+    await forward(ctx, injection) //               attempts, retries, relay                     502 / 504
+  } catch (err) {
+    answerError(ctx, err)
+  }
+  finish(ctx) //                                   release, metrics, one log line
+  runtime.callEnded()
+}
+
+function onClientClose (this: CallContext): void {
+  if (this.res.writableFinished) return
+  this.clientGone = true
+  this.abortAttempt?.(new Error('client closed the connection'))
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/
+
+/** The client's own x-request-id when it is sane, else a new one. */
+function requestIdOf (req: IncomingMessage): string {
+  const id = req.headers['x-request-id']
+  return typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID()
+}

@@ -1,0 +1,53 @@
+// Stage: credentials the application never holds, and the request as the
+// vendor will see it: client headers filtered (hop-by-hop, X-Forwarded-*, the
+// headers sluice injects), injected headers and query added, the idempotency
+// key added where the policy generates one, the path under the base path.
+import type { Injection } from '../credentials/index.js'
+import { clientHeadersForUpstream } from '../proxy/headers.js'
+import { idempotencyKeyToAdd, isReplayable, newIdempotencyKey } from '../resilience/retry-decision.js'
+import type { CallContext } from './context.js'
+
+export async function injectCredentials (ctx: CallContext): Promise<Injection> {
+  const got = (ctx.vendor as NonNullable<CallContext['vendor']>).credentials.get()
+  return got instanceof Promise ? await got : got
+}
+
+/** Builds ctx.headers (client part) once; the injected part is added per attempt by upstreamHeaders(). */
+export function prepareRequest (ctx: CallContext, path: string, query: string, injection: Injection): void {
+  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+  const policy = vendor.policy
+  const h = clientHeadersForUpstream(ctx.req.rawHeaders, injection.strip, vendor.idempotencyHeader)
+  ctx.headers = h
+  if (idempotencyKeyToAdd(ctx.method, h.idempotencyKey !== undefined, policy)) {
+    h.idempotencyKey = newIdempotencyKey()
+    h.out.push(vendor.idempotencyHeader, h.idempotencyKey)
+  }
+  h.out.push('x-request-id', ctx.requestId)
+  ctx.replayable = isReplayable(ctx.method, (name) => name === vendor.idempotencyHeader ? h.idempotencyKey : undefined, policy)
+  ctx.upstreamPath = policy.basePath + (path === '' && policy.basePath === '' ? '/' : path) + withInjectedQuery(query, injection)
+}
+
+/** The headers for one attempt: the client's (filtered) and the injected ones, last, so nothing can override them. */
+export function upstreamHeaders (ctx: CallContext, injection: Injection): string[] {
+  const base = (ctx.headers as NonNullable<CallContext['headers']>).out
+  if (injection.headers.length === 0) return base
+  const out = base.slice()
+  for (const [name, value] of injection.headers) out.push(name, value)
+  return out
+}
+
+/** The client's query with the injected keys' own values dropped, then the injected ones. */
+function withInjectedQuery (query: string, injection: Injection): string {
+  if (injection.query === '') return query
+  let kept = ''
+  if (query.length > 1) {
+    for (const pair of query.slice(1).split('&')) {
+      if (pair === '') continue
+      const eq = pair.indexOf('=')
+      let key = eq === -1 ? pair : pair.slice(0, eq)
+      try { key = decodeURIComponent(key.replace(/\+/g, ' ')) } catch { /* keep it raw */ }
+      if (!injection.queryKeys.has(key)) kept += (kept === '' ? '' : '&') + pair
+    }
+  }
+  return '?' + (kept === '' ? '' : kept + '&') + injection.query
+}

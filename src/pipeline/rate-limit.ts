@@ -1,0 +1,23 @@
+// Stage: a token from each of the vendor's buckets, shared by every replica
+// through Redis (or in memory). Queued calls wait here; refusals are 429 with a
+// truthful Retry-After, or 503 when Redis is down and the policy fails closed.
+import { SluiceError } from '../errors.js'
+import { bucketKeyValues } from '../ratelimit/index.js'
+import type { CallContext } from './context.js'
+
+export async function takeTokens (ctx: CallContext): Promise<void> {
+  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+  const policy = vendor.policy
+  if (policy.rateLimit.buckets.length === 0) return
+  const keys = bucketKeyValues(policy, (name) => ctx.header(name), ctx.clientIp)
+  const decision = await ctx.runtime.limiter.acquire(policy, keys, ctx.deadline)
+  ctx.waitMs += decision.waitMs
+  if (decision.wouldLimit === true) ctx.wouldLimit = true
+  if (decision.ok) return
+  if (decision.code === 'redis_unavailable') {
+    throw new SluiceError('redis_unavailable', 'the shared rate limit store is unreachable and the policy fails closed')
+  }
+  throw new SluiceError('rate_limited', `rate limit of ${vendor.name} reached${decision.bucket ? ` (bucket ${decision.bucket})` : ''}`, {
+    retryAfterSec: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
+  })
+}

@@ -1,0 +1,44 @@
+// Answers sluice gives itself (SPEC section 3): JSON body, x-sluice-error,
+// x-request-id, Retry-After where it has one. Nothing else is ever written by
+// sluice in place of an upstream answer.
+import type { ServerResponse } from 'node:http'
+import { SluiceError, errorBody, isSluiceError } from '../errors.js'
+import type { CallContext } from './context.js'
+
+export function toSluiceError (err: unknown): SluiceError {
+  if (isSluiceError(err)) return err
+  // A bug of ours: never show its message to the client.
+  return new SluiceError('bad_request', 'the request could not be handled', { cause: err })
+}
+
+export function answerError (ctx: CallContext, err: unknown): void {
+  const e = toSluiceError(err)
+  ctx.error = e
+  if (e.cause !== undefined) ctx.cause = e.cause
+  const res = ctx.res
+  if (ctx.relayed || res.headersSent) {
+    // The upstream response already started: the only honest signal left is a cut-off.
+    ctx.cutOff = true
+    res.destroy()
+    return
+  }
+  ctx.status = e.status
+  if (res.destroyed || res.writableEnded) return
+  writeError(res, e, ctx.vendor?.name, ctx.requestId, !ctx.req.complete)
+}
+
+export function writeError (res: ServerResponse, e: SluiceError, vendor: string | undefined, requestId: string, closeConnection: boolean): void {
+  const body = errorBody(e, vendor, requestId)
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'x-sluice-error': e.code,
+    'x-request-id': requestId,
+    'cache-control': 'no-store',
+  }
+  if (e.retryAfterSec !== undefined) headers['retry-after'] = e.retryAfterSec
+  // A request whose body was not read cannot share its connection with the next one.
+  if (closeConnection) headers.connection = 'close'
+  res.writeHead(e.status, headers)
+  res.end(body)
+}

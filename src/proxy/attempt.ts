@@ -1,0 +1,157 @@
+// One attempt to reach the vendor, as an undici dispatch handler.
+//
+// This speaks undici's original handler protocol (onConnect, onHeaders with raw
+// header buffers, onData, onComplete, onError) because undici 7's HTTP/1 client
+// is built on it: a handler in the newer controller style is wrapped and its
+// headers parsed into an object on every response. See bench/README.md.
+//
+// Whether a response is relayed or swallowed for a retry is decided the moment
+// its headers arrive; once relayed, it reaches the client byte for byte with
+// backpressure, and a body cut off upstream is cut off for the client too.
+import type { Dispatcher } from 'undici'
+import type { CallContext } from '../pipeline/context.js'
+import { BodyCapture } from '../observability/body-capture.js'
+import { upstreamHeadersForClient } from './headers.js'
+
+/** How an attempt ended. */
+export type AttemptResult =
+  /** the response went to the client (whole, or cut off) */
+  | { kind: 'relayed' }
+  /** a response we swallow to try again after delayMs */
+  | { kind: 'retry', reason: string, delayMs: number, renewCredentials: boolean }
+  /** failed before any response was relayed */
+  | { kind: 'failed', err: Error }
+
+const RELAYED: AttemptResult = Object.freeze({ kind: 'relayed' })
+/** the most of a JSON response body kept to evaluate a body rule */
+const BODY_RULE_BYTES = 64 * 1024
+
+/** Decides, at response headers, whether to swallow this response and retry. */
+export type StatusPlanner = (ctx: CallContext, status: number, raw: Buffer[]) => AttemptResult | undefined
+
+export interface AttemptRequest {
+  path: string
+  method: string
+  headers: string[]
+  body: Buffer | AsyncIterable<Buffer> | null
+}
+
+export class UpstreamAttempt implements Dispatcher.DispatchHandler {
+  readonly done: Promise<AttemptResult>
+  private settle!: (r: AttemptResult) => void
+  private abortFn: ((err: Error) => void) | undefined
+  private pendingAbort: Error | undefined
+  private retry: AttemptResult | undefined
+  private ruleCapture: BodyCapture | undefined
+  private logCapture: BodyCapture | undefined
+  private resume: (() => void) | undefined
+  private readonly sentAt = performance.now()
+
+  constructor (private readonly ctx: CallContext, private readonly planStatus: StatusPlanner) {
+    this.done = new Promise(resolve => { this.settle = resolve })
+  }
+
+  start (req: AttemptRequest): Promise<AttemptResult> {
+    const ctx = this.ctx
+    ctx.abortAttempt = this.abort
+    ;(ctx.vendor as NonNullable<CallContext['vendor']>).pool.dispatch({
+      path: req.path,
+      method: req.method,
+      headers: req.headers,
+      // undici streams any async iterable; its typings name only Readable.
+      body: req.body as Buffer | null,
+    }, this)
+    return this.done
+  }
+
+  /** Ends the attempt with err (total deadline, client gone, client stall). */
+  readonly abort = (err: Error): void => {
+    if (this.abortFn !== undefined) this.abortFn(err)
+    else this.pendingAbort = err
+  }
+
+  onConnect (abort: (err?: Error) => void): void {
+    this.abortFn = abort
+    if (this.pendingAbort !== undefined) abort(this.pendingAbort)
+  }
+
+  onHeaders (status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    if (status < 200) return true
+    const ctx = this.ctx
+    const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+    const ms = performance.now() - this.sentAt
+    ctx.upstreamMs += ms
+    vendor.metrics.upstreamDuration.observe(ms / 1000)
+    if (status >= 500) vendor.metrics.upstreamError('5xx')
+
+    const retry = this.planStatus(ctx, status, raw)
+    if (retry !== undefined) {
+      // Read and drop this response's body, so its connection can serve the retry.
+      this.retry = retry
+      return true
+    }
+
+    const headers = upstreamHeadersForClient(raw, ctx.requestId, vendor.upstreamUrls, ctx)
+    ctx.status = status
+    ctx.relayed = true
+    ctx.res.writeHead(status, statusText, headers)
+    const policy = vendor.policy
+    if (policy.circuitBreaker.bodyRule !== undefined && status < 300 && isJson(ctx.resContentType)) {
+      this.ruleCapture = new BodyCapture(BODY_RULE_BYTES)
+    }
+    if (policy.logging.bodies) this.logCapture = new BodyCapture(policy.logging.maxBodyBytes)
+    this.resume = resume
+    return true
+  }
+
+  onData (chunk: Buffer): boolean {
+    if (this.retry !== undefined) return true
+    const ctx = this.ctx
+    ctx.resBytes += chunk.length
+    this.ruleCapture?.push(chunk)
+    this.logCapture?.push(chunk)
+    if (ctx.res.write(chunk)) return true
+    // The client reads slower than the vendor sends: pause the upstream until it catches up.
+    ctx.res.once('drain', this.resume as () => void)
+    return false
+  }
+
+  onComplete (): void {
+    if (this.retry !== undefined) {
+      this.settle(this.retry)
+      return
+    }
+    this.finishCaptures()
+    this.ctx.res.end()
+    this.settle(RELAYED)
+  }
+
+  onError (err: Error): void {
+    if (this.retry !== undefined && !(err as { code?: string }).code?.startsWith('SLUICE')) {
+      this.settle(this.retry)
+      return
+    }
+    const ctx = this.ctx
+    if (!ctx.relayed) {
+      this.settle({ kind: 'failed', err })
+      return
+    }
+    // The body broke after the client got headers: cut the client off too, so
+    // the response can never look complete.
+    ctx.cutOff = true
+    ctx.cause = err
+    this.finishCaptures()
+    ctx.res.destroy()
+    this.settle(RELAYED)
+  }
+
+  private finishCaptures (): void {
+    const ctx = this.ctx
+    if (this.ruleCapture !== undefined && this.ruleCapture.bytes <= BODY_RULE_BYTES) ctx.ruleBody = this.ruleCapture.result()
+    if (this.logCapture !== undefined) ctx.resBodyLog = this.logCapture.result()
+  }
+}
+
+function isJson (contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.includes('json')
+}

@@ -1,0 +1,137 @@
+// Header handling both ways (SPEC section 2). Works on flat [name, value, ...]
+// arrays, the shape node and undici both use natively, so no header object is
+// built per call.
+
+// Hop-by-hop (RFC 9110 7.6.1) plus what must not reach a vendor: its own Host is
+// set by the dispatcher, `Expect` is answered by node itself, and nothing that
+// reveals internal addresses (X-Forwarded-*, Forwarded, X-Real-IP) leaves.
+const REQUEST_DROP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'expect', 'http2-settings',
+  'forwarded', 'x-real-ip',
+])
+
+const RESPONSE_DROP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer',
+  'transfer-encoding', 'upgrade', 'http2-settings',
+])
+
+/** Names listed in a Connection header are hop-by-hop too. */
+function connectionNamed (value: string | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined
+  const names = new Set<string>()
+  for (const n of value.split(',')) {
+    const t = n.trim().toLowerCase()
+    if (t !== '' && t !== 'close' && t !== 'keep-alive') names.add(t)
+  }
+  return names.size > 0 ? names : undefined
+}
+
+export interface ClientHeaders {
+  /** flat [name, value, ...] for the upstream, without injected headers */
+  out: string[]
+  /** lower-cased values sluice reads itself (undefined when absent) */
+  requestId: string | undefined
+  idempotencyKey: string | undefined
+  contentLength: string | undefined
+  contentType: string | undefined
+}
+
+/**
+ * Filters the client's raw headers for the upstream. `strip` holds lower-case
+ * names removed because sluice injects its own (and any the policy strips);
+ * `idempotencyHeader` is lower case.
+ */
+export function clientHeadersForUpstream (raw: readonly string[], strip: ReadonlySet<string>, idempotencyHeader: string): ClientHeaders {
+  let named: Set<string> | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    if ((raw[i] as string).length === 10 && (raw[i] as string).toLowerCase() === 'connection') {
+      named = connectionNamed(raw[i + 1])
+      break
+    }
+  }
+  const res: ClientHeaders = { out: [], requestId: undefined, idempotencyKey: undefined, contentLength: undefined, contentType: undefined }
+  const out = res.out
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase()
+    const value = raw[i + 1] as string
+    if (REQUEST_DROP.has(name) || strip.has(name) || name.startsWith('x-forwarded-')) continue
+    if (named !== undefined && named.has(name)) continue
+    if (name === 'x-request-id') { res.requestId = value; continue }
+    if (name === idempotencyHeader) res.idempotencyKey = value
+    else if (name === 'content-length') res.contentLength = value
+    else if (name === 'content-type') res.contentType = value
+    out.push(name, value)
+  }
+  return res
+}
+
+/** What reading the upstream headers tells the call, and where rewritten URLs point. */
+export interface ResponseHeaderSink {
+  resContentType: string | undefined
+  resContentEncoding: string | undefined
+  /** the base URL through sluice that replaces the vendor's, e.g. "http://localhost:8080/github" */
+  rewriteTarget (): string
+}
+
+const URL_END = new Set([47 /* / */, 63 /* ? */, 35 /* # */, 62 /* > */, 59 /* ; */, 34 /* " */, 44 /* , */, 32])
+
+/** Replaces each occurrence of a `from` URL (at a URL boundary) with `to`. */
+export function rewriteUrls (value: string, from: readonly string[], to: string): string {
+  let result = value
+  for (const f of from) {
+    let at = result.indexOf(f)
+    while (at !== -1) {
+      const end = at + f.length
+      const next = result.charCodeAt(end)
+      if (Number.isNaN(next) || URL_END.has(next)) {
+        result = result.slice(0, at) + to + result.slice(end)
+        at = result.indexOf(f, at + to.length)
+      } else {
+        at = result.indexOf(f, end)
+      }
+    }
+  }
+  return result
+}
+
+/**
+ * Upstream raw headers (latin1 buffers from undici) -> flat array for
+ * res.writeHead: hop-by-hop dropped, Location/Link rewritten to point back
+ * through sluice, the vendor's own x-request-id kept as x-upstream-request-id,
+ * ours added.
+ */
+export function upstreamHeadersForClient (raw: readonly (Buffer | string)[], requestId: string, upstreamUrls: readonly string[], sink: ResponseHeaderSink): string[] {
+  const out: string[] = []
+  let named: Set<string> | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = String(raw[i])
+    if (name.length === 10 && name.toLowerCase() === 'connection') named = connectionNamed(String(raw[i + 1]))
+  }
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = String(raw[i])
+    const lower = name.toLowerCase()
+    if (RESPONSE_DROP.has(lower) || (named !== undefined && named.has(lower))) continue
+    const rv = raw[i + 1] as Buffer | string
+    let value = typeof rv === 'string' ? rv : rv.toString('latin1')
+    switch (lower) {
+      case 'x-request-id':
+        out.push('x-upstream-request-id', value)
+        continue
+      case 'content-type':
+        sink.resContentType = value
+        break
+      case 'content-encoding':
+        sink.resContentEncoding = value
+        break
+      case 'location':
+      case 'content-location':
+      case 'link':
+        value = rewriteUrls(value, upstreamUrls, sink.rewriteTarget())
+        break
+    }
+    out.push(name, value)
+  }
+  out.push('x-request-id', requestId)
+  return out
+}

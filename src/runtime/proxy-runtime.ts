@@ -1,0 +1,96 @@
+// The live state of one sluice process: the policy set in force and what is
+// shared by every vendor. A reload builds a whole new Generation and swaps it in
+// with one assignment; a call holds the generation it started with, so it
+// finishes under the policy it began with (SPEC section 6).
+import type { Logger } from 'pino'
+import type { LoggingPolicy, PolicySet } from '../policy/types.js'
+import { SCRUB_PATTERNS } from '../policy/schema.js'
+import { compileScrubber, type Scrubber } from '../observability/scrubber.js'
+import type { Metrics } from '../observability/metrics.js'
+import type { RateLimiter } from '../ratelimit/index.js'
+import { TargetTable } from '../proxy/target.js'
+import { VendorRuntime } from './vendor-runtime.js'
+
+export class Generation {
+  readonly targets: TargetTable<VendorRuntime>
+  readonly byName: Map<string, VendorRuntime>
+
+  constructor (readonly policies: PolicySet, readonly vendors: VendorRuntime[]) {
+    this.targets = new TargetTable(vendors)
+    this.byName = new Map(vendors.map(v => [v.name, v]))
+  }
+}
+
+/** Scrubs the log line of a call that matched no vendor: built-in lists, every pattern. */
+const UNMATCHED_LOGGING: LoggingPolicy = {
+  bodies: false,
+  maxBodyBytes: 4096,
+  redact: { headers: [], fields: [], query: [], patterns: [...SCRUB_PATTERNS] },
+}
+
+export interface ProxyRuntimeOptions {
+  metrics: Metrics
+  logger: Logger
+  limiter: RateLimiter
+  /** SLUICE_CLIENT_TIMEOUT, ms */
+  clientTimeoutMs: number
+}
+
+export class ProxyRuntime {
+  readonly metrics: Metrics
+  readonly logger: Logger
+  readonly limiter: RateLimiter
+  readonly clientTimeoutMs: number
+  readonly defaultScrubber: Scrubber = compileScrubber({ logging: UNMATCHED_LOGGING, injectedHeaders: [] })
+  current: Generation
+  draining = false
+  /** calls in progress, all generations */
+  inFlight = 0
+  private idle: (() => void) | undefined
+
+  constructor (policies: PolicySet, opts: ProxyRuntimeOptions) {
+    this.metrics = opts.metrics
+    this.logger = opts.logger
+    this.limiter = opts.limiter
+    this.clientTimeoutMs = opts.clientTimeoutMs
+    this.current = this.build(policies)
+  }
+
+  private build (policies: PolicySet): Generation {
+    return new Generation(policies, policies.vendors.map(p => new VendorRuntime(p, { metrics: this.metrics, logger: this.logger })))
+  }
+
+  /** Swaps in a new, already validated policy set; old vendors close once their calls end. */
+  swap (policies: PolicySet): void {
+    const old = this.current
+    this.current = this.build(policies)
+    for (const v of old.vendors) {
+      v.close().catch(err => this.logger.warn({ vendor: v.name, err: { message: (err as Error).message } }, 'closing a replaced vendor failed'))
+    }
+  }
+
+  callStarted (): void {
+    this.inFlight++
+  }
+
+  callEnded (): void {
+    if (--this.inFlight === 0 && this.idle !== undefined) this.idle()
+  }
+
+  /** Resolves when no call is in flight, or after timeoutMs. */
+  async drained (timeoutMs: number): Promise<boolean> {
+    if (this.inFlight === 0) return true
+    let timer: NodeJS.Timeout | undefined
+    const done = await Promise.race([
+      new Promise<boolean>(resolve => { this.idle = () => resolve(true) }),
+      new Promise<boolean>(resolve => { timer = setTimeout(resolve, timeoutMs, false) }),
+    ])
+    clearTimeout(timer)
+    return done
+  }
+
+  async close (): Promise<void> {
+    await Promise.all(this.current.vendors.map(v => v.destroy()))
+    await this.limiter.close()
+  }
+}

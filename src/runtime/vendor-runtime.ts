@@ -1,0 +1,82 @@
+// What a call to one vendor needs, built once per policy load: the compiled
+// policy and the live objects that carry state between calls (connection pool,
+// breaker, bulkhead, retry budget, credentials, scrubber).
+import type { Pool } from 'undici'
+import type { Logger } from 'pino'
+import type { VendorPolicy } from '../policy/types.js'
+import type { Metrics, VendorMetrics } from '../observability/metrics.js'
+import { createVendorPool } from '../proxy/dispatcher.js'
+import { VendorBreaker } from '../resilience/breaker.js'
+import { Bulkhead } from '../resilience/bulkhead.js'
+import { RetryBudget } from '../resilience/retry-budget.js'
+import { createCredentials, type VendorCredentials } from '../credentials/index.js'
+import { compileScrubber, type Scrubber } from '../observability/scrubber.js'
+
+export class VendorRuntime {
+  readonly name: string
+  readonly pool: Pool
+  readonly metrics: VendorMetrics
+  readonly breaker: VendorBreaker
+  readonly bulkhead: Bulkhead
+  readonly retryBudget: RetryBudget
+  readonly credentials: VendorCredentials
+  readonly scrubber: Scrubber
+  /** lower-case name of the idempotency header */
+  readonly idempotencyHeader: string
+  /** every spelling of the upstream base URL that Location/Link may carry */
+  readonly upstreamUrls: readonly string[]
+  /** calls using this runtime right now; close() waits for them */
+  inFlight = 0
+  private closing: (() => void) | undefined
+
+  constructor (readonly policy: VendorPolicy, deps: { metrics: Metrics, logger: Logger }) {
+    this.name = policy.vendor
+    this.metrics = deps.metrics.vendor(policy.vendor)
+    this.pool = createVendorPool(policy)
+    this.breaker = new VendorBreaker(policy.circuitBreaker, (s) => this.metrics.circuit(s))
+    this.bulkhead = new Bulkhead(policy.limits.concurrency)
+    this.retryBudget = new RetryBudget(policy.retry.budget)
+    this.credentials = createCredentials(policy, { logger: deps.logger })
+    this.scrubber = compileScrubber({
+      logging: policy.logging,
+      injectedHeaders: [...Object.keys(policy.inject.headers), ...(policy.inject.oauth2 ? [policy.inject.oauth2.header.toLowerCase()] : [])],
+      secrets: () => this.credentials.secrets(),
+    })
+    this.idempotencyHeader = policy.idempotency.header.toLowerCase()
+    this.upstreamUrls = upstreamSpellings(policy)
+  }
+
+  enter (): void {
+    this.inFlight++
+  }
+
+  leave (): void {
+    if (--this.inFlight === 0 && this.closing !== undefined) this.closing()
+  }
+
+  /** Closes once the calls in flight (started under this policy) are over. */
+  async close (): Promise<void> {
+    if (this.inFlight > 0) await new Promise<void>(resolve => { this.closing = resolve })
+    this.breaker.shutdown()
+    this.credentials.close()
+    await this.pool.close()
+  }
+
+  /** Closes now, cutting what is in flight. */
+  async destroy (): Promise<void> {
+    this.breaker.shutdown()
+    this.credentials.close()
+    await this.pool.destroy()
+  }
+}
+
+function upstreamSpellings (p: VendorPolicy): string[] {
+  const url = new URL(p.origin)
+  const defaultPort = url.protocol === 'https:' ? '443' : '80'
+  const host = url.hostname
+  const port = url.port === '' ? defaultPort : url.port
+  const forms = new Set<string>([`${url.protocol}//${host}:${port}${p.basePath}`])
+  if (port === defaultPort) forms.add(`${url.protocol}//${host}${p.basePath}`)
+  // Longest first, so "https://h:443/base" is replaced before "https://h/base" could match inside it.
+  return [...forms].sort((a, b) => b.length - a.length)
+}

@@ -1,0 +1,152 @@
+// Process concerns only: load the policies, bind both listeners, announce
+// them, reload on SIGHUP or a change in the policy folder, and drain on SIGTERM.
+import { watch, type FSWatcher } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { buildProxyApp } from './app.js'
+import { buildAdminApp } from './admin/app.js'
+import { formatProblem, loadPolicies } from './policy/load.js'
+import type { PolicyProblem } from './policy/types.js'
+import { Metrics } from './observability/metrics.js'
+import { createRateLimiter } from './ratelimit/index.js'
+import { ProxyRuntime } from './runtime/proxy-runtime.js'
+import type { Settings } from './settings.js'
+
+export class PolicyLoadError extends Error {
+  constructor (readonly problems: PolicyProblem[]) {
+    super(`${problems.length} problem(s) in the policies:\n${problems.map(formatProblem).join('\n')}`)
+  }
+}
+
+export interface Sluice {
+  readonly proxyUrl: string
+  readonly adminUrl: string
+  readonly runtime: ProxyRuntime
+  /** Loads the policy folder again; false (and the old set kept) when it is invalid. */
+  reload (): Promise<boolean>
+  /** Stops accepting, lets calls in flight finish (up to the drain timeout), closes. */
+  drain (): Promise<void>
+}
+
+export async function startSluice (settings: Settings, logger: Logger, opts: { processMetrics?: boolean } = {}): Promise<Sluice> {
+  const { set, problems } = await loadPolicies(settings.policies)
+  if (set === undefined) throw new PolicyLoadError(problems)
+
+  const metrics = new Metrics(opts)
+  const limiter = createRateLimiter({
+    ...(settings.redisUrl !== undefined ? { redisUrl: settings.redisUrl } : {}),
+    ...(settings.redisCluster !== undefined ? { clusterNodes: settings.redisCluster } : {}),
+    metrics,
+    logger,
+  })
+  const runtime = new ProxyRuntime(set, { metrics, logger, limiter, clientTimeoutMs: settings.clientTimeoutMs })
+  for (const v of runtime.current.vendors) {
+    for (const ref of v.credentials.unavailable()) {
+      logger.error({ vendor: v.name, reference: ref }, 'credential reference cannot be resolved: this vendor answers 503 credential_unavailable until it can')
+    }
+  }
+
+  const proxy = buildProxyApp(runtime, { clientTimeoutMs: settings.clientTimeoutMs })
+  const admin = buildAdminApp(runtime)
+  let proxyUrl: string
+  let adminUrl: string
+  try {
+    proxyUrl = await listen(proxy, settings.host, settings.port)
+    adminUrl = await listen(admin, settings.host, settings.adminPort)
+  } catch (err) {
+    await Promise.allSettled([proxy.close(), admin.close(), runtime.close()])
+    throw err
+  }
+  logger.info({ proxy: proxyUrl, admin: adminUrl, vendors: runtime.current.vendors.map(v => v.name) }, 'listening')
+
+  let reloading: Promise<boolean> | undefined
+  let reloadAgain = false
+  const reloadOnce = async (): Promise<boolean> => {
+    const result = await loadPolicies(settings.policies)
+    if (result.set === undefined) {
+      metrics.policyReloads.inc({ result: 'failure' })
+      logger.error({ problems: result.problems.map(formatProblem) }, 'policy reload refused: the previous policies stay in force')
+      return false
+    }
+    runtime.swap(result.set)
+    metrics.policyReloads.inc({ result: 'success' })
+    logger.info({ vendors: runtime.current.vendors.map(v => v.name) }, 'policies reloaded')
+    return true
+  }
+  // One reload at a time; a change during a reload triggers one more after it.
+  const reload = async (): Promise<boolean> => {
+    if (reloading !== undefined) {
+      reloadAgain = true
+      return reloading
+    }
+    reloading = (async () => {
+      let ok: boolean
+      do {
+        reloadAgain = false
+        ok = await reloadOnce()
+      } while (reloadAgain)
+      return ok
+    })()
+    try {
+      return await reloading
+    } finally {
+      reloading = undefined
+    }
+  }
+
+  const watcher = await watchPolicies(settings.policies, () => { reload().catch(() => {}) }, logger)
+
+  let draining: Promise<void> | undefined
+  const drain = (): Promise<void> => {
+    draining ??= (async () => {
+      runtime.draining = true
+      watcher?.close()
+      logger.info({ inFlight: runtime.inFlight }, 'draining')
+      // close() stops accepting; keep-alive connections get 503 draining meanwhile.
+      const closed = proxy.close()
+      const done = await runtime.drained(settings.drainTimeoutMs)
+      if (!done) logger.warn({ inFlight: runtime.inFlight }, 'drain timeout passed: cutting calls still in flight')
+      proxy.server.closeAllConnections()
+      await closed
+      await admin.close()
+      await runtime.close()
+      logger.info({}, 'stopped')
+    })()
+    return draining
+  }
+
+  return { proxyUrl, adminUrl, runtime, reload, drain }
+}
+
+async function listen (app: FastifyInstance, host: string, port: number): Promise<string> {
+  await app.listen({ host, port })
+  const addr = app.server.address() as AddressInfo
+  const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
+  return `http://${h}:${addr.port}`
+}
+
+/**
+ * Watches the policy folder (or the folder of a single policy file). A
+ * Kubernetes ConfigMap update swaps a `..data` symlink inside the folder, which
+ * shows as a rename there, so the folder itself is watched, with a short
+ * debounce so one update reloads once.
+ */
+async function watchPolicies (path: string, onChange: () => void, logger: Logger): Promise<FSWatcher | undefined> {
+  const abs = resolve(path)
+  const dir = (await stat(abs)).isDirectory() ? abs : dirname(abs)
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const w = watch(dir, { persistent: false }, () => {
+      clearTimeout(timer)
+      timer = setTimeout(onChange, 200)
+    })
+    w.on('error', (err) => logger.warn({ err: { message: err.message } }, 'policy folder watch failed; SIGHUP still reloads'))
+    return w
+  } catch (err) {
+    logger.warn({ err: { message: (err as Error).message } }, 'cannot watch the policy folder; SIGHUP still reloads')
+    return undefined
+  }
+}

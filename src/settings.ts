@@ -1,0 +1,85 @@
+// Process settings: flags over SLUICE_* environment over defaults (SPEC section 1).
+// Parsed once at start, frozen. Policies are not settings: they live in YAML.
+import { parseDuration } from './policy/units.js'
+
+export interface Settings {
+  /** SLUICE_POLICIES / --policies: a folder of *.yaml or one file */
+  policies: string
+  /** SLUICE_PORT / --port: proxy listener; 0 picks a free port */
+  port: number
+  /** SLUICE_HOST / --host: bind address; loopback for a sidecar */
+  host: string
+  /** SLUICE_ADMIN_PORT / --admin-port: metrics and health listener */
+  adminPort: number
+  /** SLUICE_REDIS_URL / --redis: unset = in-memory buckets */
+  redisUrl: string | undefined
+  /** SLUICE_REDIS_CLUSTER: comma-separated host:port seeds */
+  redisCluster: string[] | undefined
+  /** SLUICE_LOG_LEVEL / --log-level */
+  logLevel: string
+  /** SLUICE_DRAIN_TIMEOUT: how long SIGTERM waits for in-flight calls, ms */
+  drainTimeoutMs: number
+  /** SLUICE_CLIENT_TIMEOUT: request headers, and each body chunk, must arrive within this, ms */
+  clientTimeoutMs: number
+}
+
+export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
+  policies: './policies',
+  port: 8080,
+  host: '127.0.0.1',
+  adminPort: 9090,
+  redisUrl: undefined,
+  redisCluster: undefined,
+  logLevel: 'info',
+  drainTimeoutMs: 25_000,
+  clientTimeoutMs: 10_000,
+})
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+
+export class SettingsError extends Error {}
+
+type Flags = Partial<Record<'policies' | 'port' | 'host' | 'admin-port' | 'redis' | 'log-level', string>>
+
+export function loadSettings (flags: Flags, env: NodeJS.ProcessEnv = process.env): Settings {
+  const pick = (flag: keyof Flags, envName: string): string | undefined => {
+    const v = flags[flag] ?? env[envName]
+    return v === '' ? undefined : v
+  }
+  const port = (name: string, v: string | undefined, dflt: number): number => {
+    if (v === undefined) return dflt
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new SettingsError(`${name}: "${v}" is not a port (0-65535)`)
+    return n
+  }
+  const duration = (name: string, v: string | undefined, dflt: number): number => {
+    if (v === undefined) return dflt
+    const ms = parseDuration(v)
+    if (ms === undefined) throw new SettingsError(`${name}: "${v}" is not a duration (250ms, 5s, 2m)`)
+    return ms
+  }
+
+  const redisUrl = pick('redis', 'SLUICE_REDIS_URL')
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new SettingsError('SLUICE_REDIS_URL: must start with redis:// or rediss://')
+  }
+  const cluster = env.SLUICE_REDIS_CLUSTER
+  const redisCluster = cluster ? cluster.split(',').map(s => s.trim()).filter(Boolean) : undefined
+  if (redisCluster?.some(s => !/^[^:\s]+:\d+$/.test(s))) {
+    throw new SettingsError('SLUICE_REDIS_CLUSTER: expected comma-separated host:port seeds')
+  }
+  const logLevel = pick('log-level', 'SLUICE_LOG_LEVEL') ?? DEFAULT_SETTINGS.logLevel
+  if (!LOG_LEVELS.has(logLevel)) throw new SettingsError(`SLUICE_LOG_LEVEL: "${logLevel}" is not a pino level`)
+
+  return Object.freeze({
+    policies: pick('policies', 'SLUICE_POLICIES') ?? DEFAULT_SETTINGS.policies,
+    port: port('SLUICE_PORT', pick('port', 'SLUICE_PORT'), DEFAULT_SETTINGS.port),
+    host: pick('host', 'SLUICE_HOST') ?? DEFAULT_SETTINGS.host,
+    adminPort: port('SLUICE_ADMIN_PORT', pick('admin-port', 'SLUICE_ADMIN_PORT'), DEFAULT_SETTINGS.adminPort),
+    redisUrl,
+    redisCluster,
+    logLevel,
+    drainTimeoutMs: duration('SLUICE_DRAIN_TIMEOUT', env.SLUICE_DRAIN_TIMEOUT, DEFAULT_SETTINGS.drainTimeoutMs),
+    clientTimeoutMs: duration('SLUICE_CLIENT_TIMEOUT', env.SLUICE_CLIENT_TIMEOUT, DEFAULT_SETTINGS.clientTimeoutMs),
+  })
+}
