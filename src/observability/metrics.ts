@@ -109,8 +109,8 @@ export class VendorMetrics {
   readonly requestDuration
   readonly upstreamDuration
   readonly rateLimitWait
-  private readonly requestCounters = new Map<string, Counter.Internal<'vendor' | 'method' | 'status'>>()
-  private readonly errorCounters = new Map<string, Counter.Internal<'vendor' | 'kind'>>()
+  private readonly requestCounters = new Map<string, Counter.Internal>()
+  private readonly errorCounters = new Map<string, Counter.Internal>()
 
   constructor (private readonly metrics: Metrics, readonly vendor: string) {
     this.requestDuration = metrics.requestDuration.labels(vendor)
