@@ -45,6 +45,7 @@ export function compileScrubber (opts: ScrubberOptions): Scrubber {
   const patterns = compileTextPatterns(redact.patterns)
   const secrets = compileSecretValues(opts.secrets)
 
+  // internal: the secrets were refreshed by the public method that called it
   function text (s: string): string {
     return patterns(secrets.replace(s))
   }
@@ -59,6 +60,7 @@ export function compileScrubber (opts: ScrubberOptions): Scrubber {
 
   return {
     headers (h) {
+      secrets.refresh()
       const out: Record<string, string | string[]> = {}
       for (const name of Object.keys(h)) {
         const value = h[name]
@@ -73,17 +75,22 @@ export function compileScrubber (opts: ScrubberOptions): Scrubber {
       return out
     },
     path (pathWithQuery) {
+      secrets.refresh()
       // secrets first, on the whole string: one may span a '/' or '&'
       return scrubPathAndQuery(secrets.replace(String(pathWithQuery)), queryKeys, text)
     },
     body (buf, contentType, contentEncoding, totalBytes) {
       try {
+        secrets.refresh()
         return scrubBody(bodyContext, buf, contentType, contentEncoding, totalBytes)
       } catch {
         // never a raw fallback: if scrubbing fails, nothing of the body is logged
         return `[unloggable body ${Number(totalBytes) || 0} bytes]`
       }
     },
-    text,
+    text (s) {
+      secrets.refresh()
+      return text(String(s))
+    },
   }
 }

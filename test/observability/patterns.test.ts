@@ -62,6 +62,9 @@ describe('phone', () => {
     '+1 415 555 2671', '+14155552671', '+44 20 7946 0958', '+33 1 23 45 67 89', '+49 (0)30 1234567', '+1 (415) 555-2671',
     '(415) 555-2671', '415-555-2671', '415.555.2671', '415 555 2671', '1-800-555-0199',
   ])('takes %s', v => expectRedacted('phone', v))
+  test('stops before a group that would pass 15 digits', () => {
+    expect(scrub('tel +44 20 7946 0958 1234 5678')).toBe('tel [REDACTED:phone] 1234 5678')
+  })
   test.each([
     '1700000000', // unix seconds
     '4155552671', // unseparated digits are ids, not phones
@@ -85,10 +88,14 @@ describe('iban', () => {
   test('stops a grouped IBAN before a following word', () => {
     expect(scrub(`pay ${spaced(ibanFor('BE', '539007547034'))} 2024 EUR`)).toBe('pay [REDACTED:iban] 2024 EUR')
   })
+  test('finds a grouped IBAN after a word that looks like its start', () => {
+    expect(scrub(`ref AB12 ${spaced(de)} ok`)).toBe('ref AB12 [REDACTED:iban] ok')
+  })
   test.each([
     de.slice(0, 2) + (de.slice(2, 4) === '89' ? '88' : '89') + de.slice(4), // wrong check digits
     'DE89370400440532013001',
     'XX0012345', // too short
+    `${de}abc`, // part of a longer identifier
     de.toLowerCase(),
   ])('leaves %s', expectKept)
 })

@@ -18,6 +18,11 @@ describe('binary bodies', () => {
     expect(scrubber.body(br, 'text/plain', 'br', br.length)).toBe(`[binary ${br.length} bytes sha256:${hash16(br)}]`)
   })
 
+  test('a content-encoding means binary even when the bytes read as text', () => {
+    const body = Buffer.from('jo@example.com')
+    expect(scrubber.body(body, 'text/plain', 'x-custom', body.length)).toBe(`[binary 14 bytes sha256:${hash16(body)}]`)
+  })
+
   test('"identity" is no encoding', () => {
     expect(scrubber.body(Buffer.from('hi'), 'text/plain', 'identity', 2)).toBe('hi')
   })

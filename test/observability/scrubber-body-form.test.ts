@@ -27,6 +27,11 @@ describe('form bodies', () => {
     expect(scrub('user=jo&pass%77ord=x', undefined)).toBe('user=jo&pass%77ord=[REDACTED]')
   })
 
+  test('checks percent-encoded text decoded, even without a "="', () => {
+    expect(scrub('jo%40example.com%20', undefined)).toBe('[REDACTED:email]%20')
+    expect(scrub('mail to jo%40example.com', 'text/plain')).toBe('mail to [REDACTED:email]')
+  })
+
   test('leaves a clean body as written', () => {
     expect(scrub('a=1&b=two+words&c=%7E', FORM)).toBe('a=1&b=two+words&c=%7E')
   })

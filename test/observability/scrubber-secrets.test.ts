@@ -20,6 +20,12 @@ describe('injected secret values', () => {
     expect(scrubber.body(text, 'text/plain', undefined, text.length)).toBe('...[REDACTED:secret]...')
   })
 
+  test('a secret spanning form fields is found', () => {
+    current = ['tok&code=77']
+    const body = Buffer.from('a=tok&code=77&b=2')
+    expect(scrubber.body(body, 'application/x-www-form-urlencoded', undefined, body.length)).toBe('a=[REDACTED:secret]&b=2')
+  })
+
   test('a secret that contains another is replaced whole', () => {
     current = ['abc', 'xxabcxx']
     expect(scrubber.text('1 xxabcxx 2 abc')).toBe('1 [REDACTED:secret] 2 [REDACTED:secret]')
@@ -56,5 +62,17 @@ describe('injected secret values', () => {
     fail = true
     expect(flaky.text('known-secret')).toBe('[REDACTED:secret]')
     expect(() => flaky.body(Buffer.from('x'), 'text/plain', undefined, 1)).not.toThrow()
+  })
+})
+
+describe('the secret provider', () => {
+  test('is asked once per scrub call, not once per string scanned', () => {
+    let calls = 0
+    const scrubber = compileScrubber({ logging: loggingPolicy(), injectedHeaders: [], secrets: () => { calls++; return ['s3cr3t-value'] } })
+    const body = Buffer.from(JSON.stringify({ a: ['x', 'y', 'z'], b: { c: 's3cr3t-value', d: 'e' } }))
+    expect(scrubber.body(body, 'application/json', undefined, body.length)).not.toContain('s3cr3t-value')
+    expect(calls).toBe(1)
+    scrubber.headers({ a: '1', b: '2', c: ['3', '4'] })
+    expect(calls).toBe(2)
   })
 })
