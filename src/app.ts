@@ -28,7 +28,12 @@ export function buildProxyApp (runtime: ProxyRuntime, opts: ProxyAppOptions): Fa
     logger: false,
     return503OnClosing: false,
     // Node's own slowloris guard for the header phase; body stalls are timed by the pipeline.
-    http: { headersTimeout: opts.clientTimeoutMs, requestTimeout: 0 },
+    http: {
+      headersTimeout: opts.clientTimeoutMs,
+      requestTimeout: 0,
+      // node checks header deadlines on this interval (30 s by default, far too coarse)
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(opts.clientTimeoutMs / 4))),
+    },
     keepAliveTimeout: 65_000,
     // An absolute-form target (HTTP_PROXY clients) is routed by the pipeline from
     // the raw URL; fastify only needs a path to land on the catch-all route.

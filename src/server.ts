@@ -60,7 +60,8 @@ export async function startSluice (settings: Settings, logger: Logger, opts: { p
     await Promise.allSettled([proxy.close(), admin.close(), runtime.close()])
     throw err
   }
-  logger.info({ proxy: proxyUrl, admin: adminUrl, vendors: runtime.current.vendors.map(v => v.name) }, 'listening')
+  // Written whatever the log level: a caller that asked for port 0 learns the ports from it.
+  logger.child({}, { level: 'info' }).info({ proxy: proxyUrl, admin: adminUrl, vendors: runtime.current.vendors.map(v => v.name) }, 'listening')
 
   let reloading: Promise<boolean> | undefined
   let reloadAgain = false
@@ -102,13 +103,14 @@ export async function startSluice (settings: Settings, logger: Logger, opts: { p
   let draining: Promise<void> | undefined
   const drain = (): Promise<void> => {
     draining ??= (async () => {
+      // Calls that arrive from now on are answered 503 draining (with Connection: close)
+      // rather than refused at the socket: the application learns why.
       runtime.draining = true
       watcher?.close()
       logger.info({ inFlight: runtime.inFlight }, 'draining')
-      // close() stops accepting; keep-alive connections get 503 draining meanwhile.
-      const closed = proxy.close()
       const done = await runtime.drained(settings.drainTimeoutMs)
       if (!done) logger.warn({ inFlight: runtime.inFlight }, 'drain timeout passed: cutting calls still in flight')
+      const closed = proxy.close()
       proxy.server.closeAllConnections()
       await closed
       await admin.close()

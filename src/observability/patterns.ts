@@ -14,11 +14,12 @@
 // What each rule takes, and what it deliberately leaves:
 // - email: local@domain.tld (ASCII, TLD of 2+ letters). "user@host" and
 //   "pkg@1.2.3" stay.
-// - card: 13-19 digits, optionally split by single spaces or dashes, starting
-//   with 2-6 (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay) and
-//   passing Luhn. Numbers starting with 1 (millisecond and microsecond
-//   timestamps), decimals (123...45.67) and longer digit runs stay. Inside a
-//   longer spaced run of digit groups the card's groups are found on their own.
+// - card: 13-19 digits starting with 2-6 (Visa, Mastercard, Amex, Discover,
+//   JCB, Diners, UnionPay) and passing Luhn, written as one run, in groups of
+//   four split by spaces or dashes, or as Amex 4-6-5. Numbers starting with 1
+//   (millisecond and microsecond timestamps), decimals (123...45.67), longer
+//   digit runs and lists of short numbers ("100 200 300 400 500") stay. Inside
+//   a longer run of digit groups the card's groups are found on their own.
 // - ssn: ddd-dd-dddd, except areas 000, 666, 9xx, group 00 and serial 0000.
 // - phone: "+" and 8-15 digits (E.164) with optional spaces, dots, dashes and
 //   parentheses; or a NANP number written with separators: (415) 555-2671,
@@ -77,42 +78,51 @@ function cardLike (digits: string): boolean {
   return digits.length >= 13 && digits.length <= 19 && first >= 50 && first <= 54 && luhnValid(digits)
 }
 
+/** How cards are written: one run, groups of four (the last may be shorter), or Amex/Diners 4-6-5 and 4-6-4. */
+function cardGrouping (lengths: readonly number[]): boolean {
+  const n = lengths.length
+  if (n === 1) return true
+  if (n === 3 && lengths[0] === 4 && lengths[1] === 6 && (lengths[2] === 5 || lengths[2] === 4)) return true
+  for (let k = 0; k < n - 1; k++) if (lengths[k] !== 4) return false
+  return (lengths[n - 1] as number) <= 4
+}
+
 /**
- * A candidate is a run of digit groups split by single spaces or dashes. The
- * card may be all of it or a window of whole groups inside it ("order 12 4111
- * 1111 1111 1111"); take the longest valid window from each group, left to right.
+ * A candidate is a run of digit groups split by single spaces or dashes
+ * ("order 12 4111 1111 1111 1111 7"). Every window of whole groups written
+ * the way cards are written (one separator throughout) is checked, and the
+ * union of the windows that pass is replaced: when two overlapping windows
+ * both pass, masking only one could leave digits of the real card.
  */
 function replaceCards (candidate: string, marker: string): string {
   const groups = candidate.split(SPACE_OR_DASH)
   if (groups.length === 1) return cardLike(candidate) ? marker : candidate
-  let out = ''
-  let pos = 0 // offset of groups[i] in candidate
-  let i = 0
-  while (i < groups.length) {
+  const separators: string[] = [] // separators[k] follows groups[k]
+  let at = 0
+  for (const group of groups) {
+    at += group.length
+    separators.push(candidate.charAt(at))
+    at++
+  }
+  const covered: boolean[] = new Array<boolean>(groups.length).fill(false)
+  const lengths: number[] = []
+  for (let i = 0; i < groups.length; i++) {
     let digits = ''
-    let best = -1
-    let bestLength = 0
-    let length = 0
+    lengths.length = 0
     for (let j = i; j < groups.length; j++) {
+      if (j > i && separators[j - 1] !== separators[i]) break
       const group = groups[j] as string
       digits += group
-      length += group.length + (j > i ? 1 : 0)
+      lengths.push(group.length)
       if (digits.length > 19) break
-      if (cardLike(digits)) {
-        best = j
-        bestLength = length
-      }
+      if (cardGrouping(lengths) && cardLike(digits)) covered.fill(true, i, j + 1)
     }
-    if (best < 0) {
-      const group = groups[i] as string
-      out += candidate.slice(pos, pos + group.length + (i < groups.length - 1 ? 1 : 0))
-      pos += group.length + 1
-      i++
-    } else {
-      out += marker + (best < groups.length - 1 ? candidate.charAt(pos + bestLength) : '')
-      pos += bestLength + 1
-      i = best + 1
-    }
+  }
+  let out = ''
+  for (let k = 0; k < groups.length; k++) {
+    if (!covered[k]) out += groups[k] as string
+    else if (k === 0 || !covered[k - 1]) out += marker
+    if (k < groups.length - 1 && !(covered[k] && covered[k + 1])) out += separators[k] as string
   }
   return out
 }

@@ -3,7 +3,6 @@
 // streams to the vendor as it arrives and is never retried (nothing to replay).
 // Either way limits.body is enforced (413) and a client that stalls longer than
 // SLUICE_CLIENT_TIMEOUT between chunks is answered 408.
-import type { IncomingMessage } from 'node:http'
 import { SluiceError } from '../errors.js'
 import type { CallBody, CallContext } from './context.js'
 
@@ -39,7 +38,7 @@ export async function readRequestBody (ctx: CallContext): Promise<void> {
     ctx.body = { kind: 'stream', source: streamBody(ctx, [], 0, limit) }
     return
   }
-  const { chunks, size, complete } = await readUpTo(req, bufferable, ctx.runtime.clientTimeoutMs)
+  const { chunks, size, complete } = await readUpTo(ctx, bufferable, ctx.runtime.clientTimeoutMs)
   if (complete) {
     ctx.body = { kind: 'buffered', data: chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks, size) }
   } else {
@@ -49,7 +48,9 @@ export async function readRequestBody (ctx: CallContext): Promise<void> {
 }
 
 /** Reads until the end, or until more than `max` bytes are held (then stops reading). */
-function readUpTo (req: IncomingMessage, max: number, timeoutMs: number): Promise<{ chunks: Buffer[], size: number, complete: boolean }> {
+function readUpTo (ctx: CallContext, max: number, timeoutMs: number): Promise<{ chunks: Buffer[], size: number, complete: boolean }> {
+  const req = ctx.req
+  const res = ctx.res
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -58,7 +59,8 @@ function readUpTo (req: IncomingMessage, max: number, timeoutMs: number): Promis
       req.off('end', onEnd)
       req.off('error', onError)
       req.off('close', onClose)
-      req.socket.setTimeout(0)
+      res.off('timeout', onTimeout)
+      res.setTimeout(0)
     }
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk)
@@ -74,10 +76,14 @@ function readUpTo (req: IncomingMessage, max: number, timeoutMs: number): Promis
     const onClose = (): void => {
       if (!req.complete) { cleanup(); reject(new SluiceError('bad_request', 'the client closed the connection mid-body')) }
     }
-    req.socket.setTimeout(timeoutMs, () => {
+    // On the response, not the socket: node destroys a socket whose timeout nobody handles,
+    // and the client should get its 408.
+    const onTimeout = (): void => {
       cleanup()
       reject(new SluiceError('client_timeout', `no request body bytes for ${timeoutMs} ms`))
-    })
+    }
+    res.setTimeout(timeoutMs)
+    res.on('timeout', onTimeout)
     req.on('data', onData)
     req.on('end', onEnd)
     req.on('error', onError)
@@ -92,10 +98,12 @@ async function * streamBody (ctx: CallContext, head: Buffer[], headSize: number,
   const req = ctx.req
   let size = headSize
   let stalled = false
-  req.socket.setTimeout(ctx.runtime.clientTimeoutMs, () => {
+  const onTimeout = (): void => {
     stalled = true
     ctx.abortAttempt?.(new SluiceError('client_timeout', `no request body bytes for ${ctx.runtime.clientTimeoutMs} ms`))
-  })
+  }
+  ctx.res.setTimeout(ctx.runtime.clientTimeoutMs)
+  ctx.res.on('timeout', onTimeout)
   try {
     for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       size += chunk.length
@@ -103,7 +111,8 @@ async function * streamBody (ctx: CallContext, head: Buffer[], headSize: number,
       yield chunk
     }
   } finally {
-    req.socket.setTimeout(0)
+    ctx.res.off('timeout', onTimeout)
+    ctx.res.setTimeout(0)
   }
   if (stalled) throw new SluiceError('client_timeout', 'the request body stalled')
 }

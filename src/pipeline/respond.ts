@@ -24,7 +24,7 @@ export function answerError (ctx: CallContext, err: unknown): void {
   }
   ctx.status = e.status
   if (res.destroyed || res.writableEnded) return
-  writeError(res, e, ctx.vendor?.name, ctx.requestId, !ctx.req.complete)
+  writeError(res, e, ctx.vendor?.name, ctx.requestId, !ctx.req.complete || ctx.runtime.draining)
 }
 
 export function writeError (res: ServerResponse, e: SluiceError, vendor: string | undefined, requestId: string, closeConnection: boolean): void {

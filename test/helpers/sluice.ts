@@ -104,6 +104,7 @@ export function runCli (args: string[], env: Record<string, string | undefined> 
       } catch { /* not JSON */ }
     }
   })
+  listening.catch(() => {}) // a test that expects an exit does not await it
   child.stderr?.on('data', (c: Buffer) => { err += c.toString() })
   const exited = new Promise<number | null>(resolve => child.on('exit', (code) => {
     onFail(new Error(`sluice exited (${code}) before listening: ${err}`))
