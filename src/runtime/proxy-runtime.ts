@@ -9,7 +9,7 @@ import { compileScrubber, type Scrubber } from '../observability/scrubber.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { RateLimiter } from '../ratelimit/index.js'
 import { TargetTable } from '../proxy/target.js'
-import { VendorRuntime } from './vendor-runtime.js'
+import { VendorRuntime, fingerprint } from './vendor-runtime.js'
 
 export class Generation {
   readonly targets: TargetTable<VendorRuntime>
@@ -56,15 +56,25 @@ export class ProxyRuntime {
     this.current = this.build(policies)
   }
 
-  private build (policies: PolicySet): Generation {
-    return new Generation(policies, policies.vendors.map(p => new VendorRuntime(p, { metrics: this.metrics, logger: this.logger })))
+  /**
+   * A vendor whose compiled policy did not change keeps its runtime: its
+   * connections, breaker state and credentials survive a reload of others.
+   */
+  private build (policies: PolicySet, previous?: Generation): Generation {
+    return new Generation(policies, policies.vendors.map(p => {
+      const old = previous?.byName.get(p.vendor)
+      if (old !== undefined && old.fingerprint === fingerprint(p)) return old
+      return new VendorRuntime(p, { metrics: this.metrics, logger: this.logger })
+    }))
   }
 
-  /** Swaps in a new, already validated policy set; old vendors close once their calls end. */
+  /** Swaps in a new, already validated policy set; replaced vendors close once their calls end. */
   swap (policies: PolicySet): void {
     const old = this.current
-    this.current = this.build(policies)
+    this.current = this.build(policies, old)
+    const kept = new Set(this.current.vendors)
     for (const v of old.vendors) {
+      if (kept.has(v)) continue
       v.close().catch(err => this.logger.warn({ vendor: v.name, err: { message: (err as Error).message } }, 'closing a replaced vendor failed'))
     }
   }

@@ -25,12 +25,15 @@ export class VendorRuntime {
   readonly idempotencyHeader: string
   /** every spelling of the upstream base URL that Location/Link may carry */
   readonly upstreamUrls: readonly string[]
+  /** the effective policy as text: equal fingerprints, equal behaviour */
+  readonly fingerprint: string
   /** calls using this runtime right now; close() waits for them */
   inFlight = 0
   private closing: (() => void) | undefined
 
   constructor (readonly policy: VendorPolicy, deps: { metrics: Metrics, logger: Logger }) {
     this.name = policy.vendor
+    this.fingerprint = fingerprint(policy)
     this.metrics = deps.metrics.vendor(policy.vendor)
     this.pool = createVendorPool(policy)
     this.breaker = new VendorBreaker(policy.circuitBreaker, (s) => this.metrics.circuit(s))
@@ -68,6 +71,11 @@ export class VendorRuntime {
     this.credentials.close()
     await this.pool.destroy()
   }
+}
+
+/** The compiled policy as text (templates, not resolved secrets): never logged. */
+export function fingerprint (policy: VendorPolicy): string {
+  return JSON.stringify(policy, (_key, value: unknown) => value instanceof Set ? [...value as Set<unknown>] : value instanceof RegExp ? value.source : value)
 }
 
 function upstreamSpellings (p: VendorPolicy): string[] {

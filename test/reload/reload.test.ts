@@ -91,3 +91,21 @@ describe('SIGHUP', () => {
     expect(await (await request(`${proxy}/v/x`)).body.text()).toBe('b /x')
   })
 })
+
+describe('a reload that leaves a vendor unchanged', () => {
+  it('keeps that vendor\'s live state (here: its open circuit breaker)', async () => {
+    const failing = await upstream('f', (_req, res) => { res.statusCode = 500; res.end() })
+    const other = await upstream('o')
+    const s = await sluiceWith({
+      'f.yaml': `vendor: f\nupstream: ${failing.url}\nretry:\n  attempts: 1\ncircuitBreaker:\n  minimumRequests: 2\n  failureRate: 50%\n  openFor: 1m\n`,
+    })
+    for (let i = 0; i < 3; i++) await (await request(`${s.url}/f/x`)).body.dump()
+    expect((await request(`${s.url}/f/x`)).headers['x-sluice-error']).toBe('circuit_open')
+    await writeFile(join(s.dir, 'o.yaml'), `vendor: o\nupstream: ${other.url}\n`)
+    expect(await s.sluice.reload()).toBe(true)
+    const res = await request(`${s.url}/f/x`)
+    expect(res.headers['x-sluice-error']).toBe('circuit_open')
+    await res.body.dump()
+    expect(await (await request(`${s.url}/o/x`)).body.text()).toBe('o /x')
+  })
+})
