@@ -42,12 +42,8 @@ export async function startSluice (settings: Settings, logger: Logger, opts: { p
     metrics,
     logger,
   })
+  // Each vendor's credentials log their unresolvable references (by name) as they are built.
   const runtime = new ProxyRuntime(set, { metrics, logger, limiter, clientTimeoutMs: settings.clientTimeoutMs })
-  for (const v of runtime.current.vendors) {
-    for (const ref of v.credentials.unavailable()) {
-      logger.error({ vendor: v.name, reference: ref }, 'credential reference cannot be resolved: this vendor answers 503 credential_unavailable until it can')
-    }
-  }
 
   const proxy = buildProxyApp(runtime, { clientTimeoutMs: settings.clientTimeoutMs })
   const admin = buildAdminApp(runtime)
