@@ -90,7 +90,7 @@ function cardGrouping (lengths: readonly number[]): boolean {
 /**
  * A candidate is a run of digit groups split by single spaces or dashes
  * ("order 12 4111 1111 1111 1111 7"). Every window of whole groups written
- * the way cards are written (one separator throughout) is checked, and the
+ * the way cards are written is checked, and the
  * union of the windows that pass is replaced: when two overlapping windows
  * both pass, masking only one could leave digits of the real card.
  */
@@ -110,7 +110,6 @@ function replaceCards (candidate: string, marker: string): string {
     let digits = ''
     lengths.length = 0
     for (let j = i; j < groups.length; j++) {
-      if (j > i && separators[j - 1] !== separators[i]) break
       const group = groups[j] as string
       digits += group
       lengths.push(group.length)
@@ -185,8 +184,16 @@ function replaceIban (candidate: string, marker: string): string {
 
 const MAX_PHONE_DIGITS = 15
 const MIN_PHONE_DIGITS = 8
+const INTERNATIONAL_PHONE = /(?<![\w+])\+[1-9][\d .()-]{6,}\d(?!\w)/
+const NANP_PHONE = /(?<![\w+.-])(?:1[ .-])?(?:\([2-9]\d\d\) ?|[2-9]\d\d[ .-])[2-9]\d\d[ .-]\d{4}(?!\w|[.-]\d)/
+/** for the digits an international candidate swallowed but does not take */
+const NANP_IN_REST = new RegExp(NANP_PHONE.source, 'g')
 
-/** An international candidate: keep whole groups up to 15 digits, then require 8. */
+/**
+ * An international candidate: keep whole groups up to 15 digits, then require
+ * 8. Spaces are separators, so a candidate may run on into a NANP number
+ * ("+44 20 7946 0958  415-555-2671"): what it does not take is checked for one.
+ */
 function replaceInternationalPhone (candidate: string, marker: string): string {
   if (candidate.charCodeAt(0) !== 43 /* + */) return marker // the NANP branch is exact
   if (SIGNED_AMOUNT.test(candidate)) return candidate
@@ -201,7 +208,9 @@ function replaceInternationalPhone (candidate: string, marker: string): string {
       kept = digits
     }
   }
-  return kept >= MIN_PHONE_DIGITS ? marker + candidate.slice(end) : candidate
+  return kept >= MIN_PHONE_DIGITS
+    ? marker + candidate.slice(end).replace(NANP_IN_REST, marker)
+    : candidate.replace(NANP_IN_REST, marker)
 }
 
 function replaceIfLettersAndDigits (candidate: string, marker: string): string {
@@ -256,7 +265,7 @@ const RULES: readonly Rule[] = [
   },
   {
     name: 'phone',
-    regex: /(?<![\w+])\+[1-9][\d .()-]{6,}\d(?!\w)|(?<![\w+.-])(?:1[ .-])?(?:\([2-9]\d\d\) ?|[2-9]\d\d[ .-])[2-9]\d\d[ .-]\d{4}(?!\w|[.-]\d)/g,
+    regex: new RegExp(`${INTERNATIONAL_PHONE.source}|${NANP_PHONE.source}`, 'g'),
     trigger: /\d\d/,
     replace: replaceInternationalPhone,
   },

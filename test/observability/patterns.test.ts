@@ -4,6 +4,7 @@ import { compileTextPatterns, PATTERN_NAMES, type PatternName } from '../../src/
 import { ibanFor, jwtFor, luhnComplete } from './factories.js'
 
 const scrub = compileTextPatterns(PATTERN_NAMES)
+const luhnCheck = (digits: string): boolean => luhnComplete(digits.slice(0, -1)) === digits
 
 function expectRedacted (name: PatternName, value: string): void {
   const out = scrub(`before ${value} after`)
@@ -28,6 +29,7 @@ describe('card', () => {
     visa,
     '4111 1111 1111 1111',
     '4111-1111-1111-1111',
+    '4111-1111 1111-1111',
     '5555555555554444',
     '378282246310005', // 15-digit Amex
     '6011 1111 1111 1117',
@@ -43,9 +45,21 @@ describe('card', () => {
     '4111111111.11', // an amount
     '411111111111.1111', // a decimal
     '4111 1111 1111', // 12 digits
+    '41 11 11 11 11 11 11 11', // not how cards are written
   ])('leaves %s', expectKept)
   test('finds the card among other digit groups', () => {
     expect(scrub('order 12 4111 1111 1111 1111 7 units')).toBe('order 12 [REDACTED:card] 7 units')
+    expect(scrub('tel 415-555-2672 4111 1111 1111 1111')).toBe('tel [REDACTED:phone] [REDACTED:card]')
+  })
+  test('masks all of two overlapping windows that both pass', () => {
+    // "2671 4111 1111 1111" passes Luhn too: masking only it would leave the card's last group
+    const card = '4111 1111 1111 1111'
+    const before = Array.from({ length: 10 }, (_, d) => `267${d}`).find(g => luhnCheck(`${g}411111111111`))
+    expect(before).toBeDefined()
+    expect(scrub(`${before} ${card}`)).toBe('[REDACTED:card]')
+  })
+  test('leaves lists of short numbers', () => {
+    expect(scrub('sizes 100 200 300 400 500 600 700')).toBe('sizes 100 200 300 400 500 600 700')
   })
   test('takes a card sent as a JSON number', () => {
     expect(scrub('{"n":4111111111111111}')).toBe('{"n":[REDACTED:card]}')
@@ -64,6 +78,10 @@ describe('phone', () => {
   ])('takes %s', v => expectRedacted('phone', v))
   test('stops before a group that would pass 15 digits', () => {
     expect(scrub('tel +44 20 7946 0958 1234 5678')).toBe('tel [REDACTED:phone] 1234 5678')
+  })
+  test('finds a NANP number after an international one', () => {
+    expect(scrub('+10 000 00000000  200-200-0000')).toBe('[REDACTED:phone]  [REDACTED:phone]')
+    expect(scrub('+1234567890123456 415-555-2671')).toBe('+1234567890123456 [REDACTED:phone]')
   })
   test.each([
     '1700000000', // unix seconds
