@@ -2,9 +2,8 @@
 // 127.0.0.1 counting its calls, an upstream recording what it got, and the
 // policy joining them.
 /* eslint-disable no-template-curly-in-string -- policies spell ${env:...} */
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import { sendToken, tokenServer } from '../credentials/helpers.js'
-import { startUpstream, type Upstream } from '../helpers/upstream.js'
+import { startUpstream, type Upstream, type UpstreamHandler } from '../helpers/upstream.js'
 import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
 
 export const CLIENT_ID = 'e2e-client-id-4471'
@@ -23,7 +22,7 @@ export interface OAuthCase {
 }
 
 export async function startOAuthCase (
-  upstream: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void,
+  upstream: UpstreamHandler,
   opts: { tokenDelayMs?: number, policy?: string, logLevel?: string } = {}
 ): Promise<OAuthCase> {
   process.env.E2E_OAUTH_ID = CLIENT_ID

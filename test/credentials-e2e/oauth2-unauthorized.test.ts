@@ -4,14 +4,15 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createHash, randomBytes } from 'node:crypto'
 import { request } from 'undici'
+import type { UpstreamHandler } from '../helpers/upstream.js'
 import { startOAuthCase, tokenNumber, type OAuthCase } from './oauth.js'
 
 let c: OAuthCase | undefined
 afterEach(async () => { await c?.stop() })
 
 /** Answers 401 to any call carrying one of `refused`, the call's own body (echoed) otherwise. */
-function refusing (refused: (auth: string | undefined) => boolean) {
-  return (req: { headers: { authorization?: string } }, res: { writeHead: (s: number, h?: object) => void, end: (b?: Buffer | string) => void }, body: Buffer): void => {
+function refusing (refused: (auth: string | undefined) => boolean): UpstreamHandler {
+  return (req, res, body) => {
     if (refused(req.headers.authorization)) {
       res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' })
       res.end('{"error":"invalid_token"}')
