@@ -2,8 +2,9 @@
 // Names are compared normalized (lower case, without '_', '-' and spaces), so
 // `password` also covers `Password`, and `access_token` covers `accessToken`
 // and `access-token`. A plain name matches a key at any depth; a dotted path
-// (`card.number`) matches that chain of keys ending at any depth, array indices
-// not counting: {"order":{"card":[{"number":...}]}} is covered.
+// (`card.number`, or `card[number]`) matches that chain of keys ending at any
+// depth, array indices not counting: {"order":{"card":[{"number":...}]}} is
+// covered.
 
 /**
  * Built-in JSON and form fields, added to `logging.redact.fields`: the names
@@ -49,7 +50,7 @@ export function compileFieldMatcher (fields: readonly string[]): FieldMatcher {
   const names = new Set<string>()
   const dotted: string[][] = []
   for (const field of fields) {
-    const path = field.split('.').map(normalizeKey).filter(part => part !== '')
+    const path = formKeyPath(field)
     if (path.length === 1) names.add(path[0] as string)
     else if (path.length > 1) dotted.push(path)
   }

@@ -156,6 +156,19 @@ describe('policy choice', () => {
     const onlyEmail = compileTextPatterns(['email'])
     expect(onlyEmail('a@b.co 4111111111111111 123-45-6789')).toBe('[REDACTED:email] 4111111111111111 123-45-6789')
   })
+  test('every pattern a policy can name has a rule', () => {
+    const samples: Record<PatternName, string> = {
+      email: 'a@b.co',
+      card: '4111111111111111',
+      ssn: '123-45-6789',
+      phone: '+14155552671',
+      iban: ibanFor('DE', '370400440532013000'),
+      jwt: jwtFor({ sub: 'x' }),
+      bearer: 'Bearer abcdef123',
+      apikey: 'sk_live_abcdefgh12',
+    }
+    for (const name of PATTERN_NAMES) expect(compileTextPatterns([name])(samples[name]), name).toBe(`[REDACTED:${name}]`)
+  })
   test('an empty list applies none', () => {
     expect(compileTextPatterns([])('a@b.co')).toBe('a@b.co')
   })

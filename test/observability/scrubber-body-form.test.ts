@@ -3,7 +3,7 @@ import { compileScrubber } from '../../src/observability/scrubber.js'
 import { loggingPolicy } from './factories.js'
 
 const scrubber = compileScrubber({
-  logging: loggingPolicy({ redact: { fields: ['card.number', 'memo'] } }),
+  logging: loggingPolicy({ redact: { fields: ['card[number]', 'memo'] } }),
   injectedHeaders: [],
 })
 
