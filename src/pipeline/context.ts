@@ -6,6 +6,7 @@ import type { SluiceError } from '../errors.js'
 import type { VendorRuntime } from '../runtime/vendor-runtime.js'
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
 import type { ClientHeaders, ResponseHeaderSink } from '../proxy/headers.js'
+import type { BodyCapture } from '../observability/body-capture.js'
 
 export type CallBody =
   | { kind: 'none' }
@@ -49,7 +50,8 @@ export class CallContext implements ResponseHeaderSink {
   breakerAdmitted = false
   /** the breaker's verdict on this call: undefined = not counted */
   failed: boolean | undefined = undefined
-  reqBodyLog: Buffer | undefined = undefined
+  /** the head of a streamed request body, kept for the log (logging.bodies) */
+  reqCapture: BodyCapture | undefined = undefined
   resBodyLog: Buffer | undefined = undefined
   resContentType: string | undefined = undefined
   resContentEncoding: string | undefined = undefined

@@ -55,8 +55,8 @@ export function finish (ctx: CallContext): void {
     const max = vendor.policy.logging.maxBodyBytes
     if (ctx.body.kind === 'buffered') {
       line.reqBody = scrubber.body(ctx.body.data.subarray(0, max), ctx.headers?.contentType, ctx.header('content-encoding'), ctx.body.data.length)
-    } else if (ctx.body.kind === 'stream') {
-      line.reqBody = '[streamed]'
+    } else if (ctx.reqCapture !== undefined) {
+      line.reqBody = scrubber.body(ctx.reqCapture.result(), ctx.headers?.contentType, ctx.header('content-encoding'), ctx.reqCapture.bytes)
     }
     if (ctx.resBodyLog !== undefined) line.resBody = scrubber.body(ctx.resBodyLog, ctx.resContentType, ctx.resContentEncoding, ctx.resBytes)
   }

@@ -7,6 +7,7 @@
 //   - a retry takes a rate-limit token like any call (the vendor counts it);
 //   - a 401 from a vendor with oauth2 renews the token once and replays.
 import { SluiceError } from '../errors.js'
+import { BodyCapture } from '../observability/body-capture.js'
 import type { Injection } from '../credentials/index.js'
 import { learnBackpressure } from '../ratelimit/index.js'
 import { countsAsFailure } from '../resilience/breaker.js'
@@ -22,6 +23,11 @@ import { takeTokens } from './rate-limit.js'
 export async function forward (ctx: CallContext, injection: Injection): Promise<void> {
   const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
   vendor.retryBudget.recordFirstAttempt()
+  if (ctx.body.kind === 'stream' && vendor.policy.logging.bodies) {
+    // A streamed body is sent once: its head is kept for the log as it goes by.
+    ctx.reqCapture = new BodyCapture(vendor.policy.logging.maxBodyBytes)
+    ctx.body = { kind: 'stream', source: captured(ctx.body.source, ctx.reqCapture) }
+  }
   let renewed = false
   for (;;) {
     ctx.attempts++
@@ -119,6 +125,14 @@ function rawHeader (raw: Buffer[], name: string): string | undefined {
     if (n.length === name.length && n.toString('latin1').toLowerCase() === name) return (raw[i + 1] as Buffer).toString('latin1')
   }
   return undefined
+}
+
+/** The chunks of `source`, unchanged, each also shown to `capture`. */
+async function * captured (source: AsyncIterable<Buffer>, capture: BodyCapture): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    capture.push(chunk)
+    yield chunk
+  }
 }
 
 function sleep (ms: number): Promise<void> {
