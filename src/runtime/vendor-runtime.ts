@@ -43,6 +43,7 @@ export class VendorRuntime {
     this.scrubber = compileScrubber({
       logging: policy.logging,
       injectedHeaders: [...Object.keys(policy.inject.headers), ...(policy.inject.oauth2 ? [policy.inject.oauth2.header.toLowerCase()] : [])],
+      injectedQuery: Object.keys(policy.inject.query),
       secrets: () => this.credentials.secrets(),
     })
     this.idempotencyHeader = policy.idempotency.header.toLowerCase()
