@@ -52,6 +52,12 @@ function readUpTo (ctx: CallContext, max: number, timeoutMs: number): Promise<{ 
   const req = ctx.req
   const res = ctx.res
   return new Promise((resolve, reject) => {
+    // A client gone before its body was read (while the call queued for a token
+    // or waited for a credential) will never send 'end' or 'close' again.
+    if (req.destroyed) {
+      reject(new SluiceError('bad_request', 'the client closed the connection before its body was read'))
+      return
+    }
     const chunks: Buffer[] = []
     let size = 0
     const cleanup = (): void => {
