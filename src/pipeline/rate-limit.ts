@@ -13,6 +13,9 @@ export async function takeTokens (ctx: CallContext): Promise<void> {
   const decision = await ctx.runtime.limiter.acquire(policy, keys, ctx.deadline)
   ctx.waitMs += decision.waitMs
   if (decision.wouldLimit === true) ctx.wouldLimit = true
+  // A client that left while its call queued must not have it sent anyway:
+  // nobody reads the answer, and a client that retries would have it made twice.
+  if (ctx.clientGone) throw new SluiceError('bad_request', 'the client went away while the call was queued')
   if (decision.ok) return
   if (decision.code === 'redis_unavailable') {
     throw new SluiceError('redis_unavailable', 'the shared rate limit store is unreachable and the policy fails closed')
