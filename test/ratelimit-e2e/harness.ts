@@ -1,0 +1,96 @@
+// Shared pieces of the end-to-end rate limit tests: policy text, bursts of
+// calls through a real sluice, and readers for its /metrics and /readyz.
+import { request } from 'undici'
+import type { TestSluice } from '../helpers/sluice.js'
+
+/**
+ * A vendor policy with the given rateLimit block (YAML, indented under
+ * `rateLimit:`); retries off unless `retry` (YAML under `retry:`) says
+ * otherwise, so counts stay exact; `extra` holds more top-level fields.
+ */
+export function rateLimitedPolicy (vendor: string, upstream: string, rateLimit: string, opts: { extra?: string, retry?: string } = {}): string {
+  return [
+    `vendor: ${vendor}`,
+    `upstream: ${upstream}`,
+    'retry:',
+    ...(opts.retry ?? 'attempts: 1').trim().split('\n').map(l => '  ' + l),
+    'circuitBreaker:',
+    '  enabled: false',
+    'rateLimit:',
+    ...rateLimit.trim().split('\n').map(l => '  ' + l),
+    (opts.extra ?? '').trim(),
+    '',
+  ].join('\n')
+}
+
+export interface CallResult {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+  /** when the answer arrived, ms after the call was sent */
+  ms: number
+}
+
+export async function call (url: string, headers: Record<string, string> = {}): Promise<CallResult> {
+  const started = performance.now()
+  const res = await request(url, { headers })
+  const body = await res.body.text()
+  return { status: res.statusCode, headers: res.headers, body, ms: performance.now() - started }
+}
+
+/** `n` calls sent at once. */
+export async function burst (url: string, n: number, headers: Record<string, string> = {}): Promise<CallResult[]> {
+  return await Promise.all(Array.from({ length: n }, () => call(url, headers)))
+}
+
+export function countStatus (results: CallResult[], status: number): number {
+  return results.filter(r => r.status === status).length
+}
+
+/** The value of one sample on /metrics; labels must match exactly the ones given (others ignored). 0 when absent. */
+export async function metric (s: TestSluice, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await request(`${s.adminUrl}/metrics`)).body.text()
+  let total = 0
+  let found = false
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue
+    const rest = line.slice(name.length)
+    if (rest[0] !== '{' && rest[0] !== ' ') continue
+    const labelText = rest[0] === '{' ? rest.slice(1, rest.indexOf('}')) : ''
+    const value = Number(rest.slice(rest.lastIndexOf(' ') + 1))
+    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) {
+      total += value
+      found = true
+    }
+  }
+  return found ? total : 0
+}
+
+export async function metricsText (s: TestSluice): Promise<string> {
+  return await (await request(`${s.adminUrl}/metrics`)).body.text()
+}
+
+export async function readyz (s: TestSluice): Promise<number> {
+  const res = await request(`${s.adminUrl}/readyz`)
+  await res.body.dump()
+  return res.statusCode
+}
+
+/** Polls until `check` holds; real time, for conditions that follow a real Redis. */
+export async function eventually (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (Date.now() < end) {
+    if (await check()) return
+    await sleep(20)
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+/** Until the sluice decides in Redis (sluice_redis_up 1). */
+export async function redisReady (s: TestSluice): Promise<void> {
+  await eventually(async () => await metric(s, 'sluice_redis_up') === 1, 5000, 'sluice_redis_up 1')
+}
+
+export function sleep (ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms))
+}

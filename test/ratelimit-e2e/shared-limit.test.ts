@@ -1,0 +1,80 @@
+// One global limit across replicas (SPEC section 8): three sluice instances
+// sharing one Redis, each hammered with calls, admit together what one bucket
+// allows (capacity + refill × elapsed, within 5 %), and the bucket lives in
+// Redis under a sluice: key that expires.
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { startRedis, type RedisHandle } from '../helpers/redis.js'
+import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
+import { startUpstream, type Upstream } from '../helpers/upstream.js'
+import { call, rateLimitedPolicy, redisReady } from './harness.js'
+
+const execFileP = promisify(execFile)
+
+const CAPACITY = 10
+const REFILL_PER_S = 50
+const RUN_MS = 1200
+const WORKERS_PER_SLUICE = 4
+
+let redis: RedisHandle
+let upstream: Upstream
+const sluices: TestSluice[] = []
+
+beforeAll(async () => {
+  redis = await startRedis()
+  upstream = await startUpstream()
+  const policy = rateLimitedPolicy('shared', upstream.url, `
+buckets:
+  - name: burst
+    capacity: ${CAPACITY}
+    refill: ${REFILL_PER_S}/s
+    onLimit: reject
+`)
+  for (let i = 0; i < 3; i++) {
+    const s = await startTestSluice({ 'shared.yaml': policy }, { env: { SLUICE_REDIS_URL: redis.url }, logLevel: 'warn' })
+    sluices.push(s)
+    await redisReady(s)
+  }
+})
+afterAll(async () => {
+  await Promise.all(sluices.map(s => s.stop()))
+  await upstream.close()
+  await redis.stop()
+})
+
+it('three sluices sharing one Redis admit capacity + refill × elapsed between them, within 5 %', async () => {
+  let admitted = 0
+  let refused = 0
+  const perSluice = sluices.map(() => 0)
+  const started = performance.now()
+  const stopAt = started + RUN_MS
+  const worker = async (i: number): Promise<void> => {
+    const s = sluices[i] as TestSluice
+    while (performance.now() < stopAt) {
+      const r = await call(`${s.url}/shared/x`)
+      if (r.status === 200) {
+        admitted++
+        perSluice[i]!++
+      } else if (r.status === 429) {
+        refused++
+      } else {
+        throw new Error(`unexpected status ${r.status}`)
+      }
+    }
+  }
+  await Promise.all(sluices.flatMap((_s, i) => Array.from({ length: WORKERS_PER_SLUICE }, () => worker(i))))
+  const elapsedS = (performance.now() - started) / 1000
+
+  const expected = CAPACITY + REFILL_PER_S * elapsedS
+  expect(refused).toBeGreaterThan(admitted) // the limit was really pressed
+  expect(Math.abs(admitted - expected)).toBeLessThanOrEqual(expected * 0.05)
+  expect(upstream.seen.length).toBe(admitted)
+  // Every replica took part; none had a private bucket of its own.
+  for (const n of perSluice) expect(n).toBeGreaterThan(0)
+
+  const keys = (await execFileP('/usr/bin/redis-cli', ['-p', String(redis.port), '--scan', '--pattern', 'sluice:*'])).stdout.trim().split('\n')
+  expect(keys).toEqual(['sluice:{shared}:b:burst:all'])
+  const ttl = Number((await execFileP('/usr/bin/redis-cli', ['-p', String(redis.port), 'pttl', keys[0] as string])).stdout)
+  expect(ttl).toBeGreaterThan(0)
+})
