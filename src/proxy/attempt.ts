@@ -41,6 +41,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   private settle!: (r: AttemptResult) => void
   private abortFn: ((err: Error) => void) | undefined
   private pendingAbort: Error | undefined
+  /** ended by abort(): its error wins over a retry planned at headers */
+  private aborted = false
   private retry: AttemptResult | undefined
   private ruleCapture: BodyCapture | undefined
   private logCapture: BodyCapture | undefined
@@ -66,8 +68,17 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
 
   /** Ends the attempt with err (total deadline, client gone, client stall). */
   readonly abort = (err: Error): void => {
-    if (this.abortFn !== undefined) this.abortFn(err)
-    else this.pendingAbort = err
+    this.aborted = true
+    if (this.abortFn !== undefined) {
+      this.abortFn(err)
+      return
+    }
+    // undici calls onConnect only once it has a connection to write on, so a
+    // dial that hangs would hold the call until timeouts.connect, past the
+    // deadline. Nothing was sent: end the attempt now; onConnect aborts the
+    // request if a connection turns up later.
+    this.pendingAbort = err
+    this.settle({ kind: 'failed', err })
   }
 
   onConnect (abort: (err?: Error) => void): void {
@@ -127,7 +138,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   }
 
   onError (err: Error): void {
-    if (this.retry !== undefined && !(err as { code?: string }).code?.startsWith('SLUICE')) {
+    if (this.retry !== undefined && !this.aborted) {
       this.settle(this.retry)
       return
     }
