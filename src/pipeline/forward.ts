@@ -20,6 +20,8 @@ import type { CallContext } from './context.js'
 import { injectCredentials, upstreamHeaders } from './inject.js'
 import { takeTokens } from './rate-limit.js'
 
+const DEADLINE_OUTCOME: AttemptOutcome = Object.freeze({ kind: 'timeout', phase: 'headers' })
+
 export async function forward (ctx: CallContext, injection: Injection): Promise<void> {
   const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
   vendor.retryBudget.recordFirstAttempt()
@@ -46,7 +48,14 @@ export async function forward (ctx: CallContext, injection: Injection): Promise<
       const failure = mapUpstreamError(result.err, vendor.name)
       if (ctx.clientGone) throw failure.error
       if (failure.kind !== undefined) vendor.metrics.upstreamError(failure.kind)
-      if (failure.outcome === undefined) throw failure.error
+      if (failure.outcome === undefined) {
+        if (ctx.deadlinePassed) {
+          // timeouts.total cut the attempt: the vendor did not answer in time.
+          vendor.metrics.upstreamError('timeout')
+          ctx.failed = countsAsFailure(vendor.policy.circuitBreaker, DEADLINE_OUTCOME)
+        }
+        throw failure.error
+      }
       ctx.failed = countsAsFailure(vendor.policy.circuitBreaker, failure.outcome)
       const planned = planRetry(ctx, failure.outcome, undefined)
       if (planned === undefined) throw failure.error
