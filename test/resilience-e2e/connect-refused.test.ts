@@ -1,0 +1,97 @@
+// A refused connection means the vendor never saw the request, so even a POST
+// without an idempotency key is tried again (wasNeverSent): nothing can be
+// sent twice that was never sent once.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { request } from 'undici'
+import { createServer } from 'node:http'
+import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
+import { freePort, lineOf, metricValue } from './helpers.js'
+
+const NO_BREAKER = 'circuitBreaker:\n  enabled: false\n'
+
+let refusedPort: number
+let latePort: number
+let late: LateUpstream | undefined
+let sluice: TestSluice
+
+beforeAll(async () => {
+  refusedPort = await freePort()
+  latePort = await freePort()
+  sluice = await startTestSluice({
+    'refused.yaml': `vendor: refused\nupstream: http://127.0.0.1:${refusedPort}\nretry:\n  attempts: 3\n  backoff: { initial: 5ms, max: 5ms, jitter: none }\n  budget: 1000%\n${NO_BREAKER}`,
+    // A fixed 300 ms pause between attempts: time enough to open the port between them.
+    'late.yaml': `vendor: late\nupstream: http://127.0.0.1:${latePort}\nretry:\n  attempts: 3\n  backoff: { initial: 300ms, max: 300ms, jitter: none }\n  budget: 1000%\n${NO_BREAKER}`,
+    'once.yaml': `vendor: once\nupstream: http://127.0.0.1:${refusedPort}\nretry:\n  attempts: 3\n  on: [503]\n  backoff: { initial: 5ms, max: 5ms, jitter: none }\n${NO_BREAKER}`,
+  })
+})
+afterEach(async () => {
+  await late?.close()
+  late = undefined
+})
+afterAll(async () => {
+  await sluice.stop()
+})
+
+interface LateUpstream {
+  seen: Array<{ method: string, url: string, body: Buffer }>
+  close (): Promise<void>
+}
+
+/** An upstream on a given port (the policy's), answering 200 "created". */
+async function listenOn (port: number): Promise<LateUpstream> {
+  const seen: LateUpstream['seen'] = []
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', body: Buffer.concat(chunks) })
+      res.end('created')
+    })
+  })
+  await new Promise<void>(resolve => server.listen(port, '127.0.0.1', resolve))
+  return {
+    seen,
+    close: () => new Promise<void>(resolve => { server.closeAllConnections(); server.close(() => resolve()) }),
+  }
+}
+
+describe('a refused connection', () => {
+  it('a POST without a key is tried retry.attempts times, then 502 upstream_unreachable', async () => {
+    const before = await metricValue(sluice.adminUrl, 'sluice_upstream_errors_total', { vendor: 'refused', kind: 'connect' }) ?? 0
+    const res = await request(`${sluice.url}/refused/v1/charges`, { method: 'POST', body: '{"a":1}', headers: { 'x-request-id': 'refused-post' } })
+    expect(res.statusCode).toBe(502)
+    expect(res.headers['x-sluice-error']).toBe('upstream_unreachable')
+    await res.body.dump()
+    await until(() => lineOf(requestLines(sluice), 'refused-post') !== undefined)
+    expect(lineOf(requestLines(sluice), 'refused-post')).toMatchObject({ attempts: 3, error: 'upstream_unreachable' })
+    expect(await metricValue(sluice.adminUrl, 'sluice_upstream_errors_total', { vendor: 'refused', kind: 'connect' })).toBe(before + 3)
+    expect(await metricValue(sluice.adminUrl, 'sluice_retries_total', { vendor: 'refused', reason: 'connect-error' })).toBeGreaterThanOrEqual(2)
+  })
+
+  it('a POST without a key reaches a vendor that starts listening between attempts, exactly once and whole', async () => {
+    const pending = request(`${sluice.url}/late/v1/charges`, {
+      method: 'POST',
+      body: '{"amount":5}',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'late-post' },
+    })
+    // The first attempt is refused at once; the retry comes 300 ms later.
+    await new Promise(resolve => setTimeout(resolve, 100))
+    late = await listenOn(latePort)
+    const res = await pending
+    expect(res.statusCode).toBe(200)
+    expect(await res.body.text()).toBe('created')
+    expect(late.seen).toHaveLength(1)
+    expect(late.seen[0]).toMatchObject({ method: 'POST', url: '/v1/charges' })
+    expect(late.seen[0]?.body.toString()).toBe('{"amount":5}')
+    await until(() => lineOf(requestLines(sluice), 'late-post') !== undefined)
+    expect(lineOf(requestLines(sluice), 'late-post')).toMatchObject({ status: 200, attempts: 2 })
+  })
+
+  it('is not retried when retry.on leaves out connect-error', async () => {
+    const res = await request(`${sluice.url}/once/x`, { headers: { 'x-request-id': 'once-get' } })
+    expect(res.statusCode).toBe(502)
+    await res.body.dump()
+    await until(() => lineOf(requestLines(sluice), 'once-get') !== undefined)
+    expect(lineOf(requestLines(sluice), 'once-get')).toMatchObject({ attempts: 1, error: 'upstream_unreachable' })
+  })
+})
