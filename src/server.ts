@@ -42,6 +42,8 @@ export async function startSluice (settings: Settings, logger: Logger, opts: { p
     metrics,
     logger,
   })
+  // Listening before the first Redis connection is up would treat the first calls as an outage.
+  await limiter.ready()
   // Each vendor's credentials log their unresolvable references (by name) as they are built.
   const runtime = new ProxyRuntime(set, { metrics, logger, limiter, clientTimeoutMs: settings.clientTimeoutMs })
 

@@ -23,6 +23,9 @@ export interface RateLimiterOptions {
   redisProbeEveryMs?: number
 }
 
+/** The longest ready() waits for the first connection: past the store's connect timeout. */
+const READY_WAIT_MS = 2000
+
 /** What a redis_unavailable refusal suggests: about when the next probe may find Redis back. */
 const REDIS_RETRY_AFTER_MS = 1000
 
@@ -87,6 +90,14 @@ class TokenBucketLimiter implements RateLimiter {
       // The store has marked itself down: this call, and the next ones at once, go without it.
       () => this.withoutRedis(plan, keyValues, deadlineMs)
     )
+  }
+
+  async ready (): Promise<void> {
+    const redis = this.redis
+    if (redis === undefined) return
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([redis.settled, new Promise<void>(resolve => { timer = setTimeout(resolve, READY_WAIT_MS) })])
+    clearTimeout(timer)
   }
 
   pause (vendor: string, untilMs: number): void {

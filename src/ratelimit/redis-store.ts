@@ -43,6 +43,9 @@ export class RedisStore {
   private probeTimer: NodeJS.Timeout | undefined
   private probing = false
   private closed = false
+  private settle!: () => void
+  /** Resolves once the first connection has come up or failed. */
+  readonly settled = new Promise<void>(resolve => { this.settle = resolve })
 
   constructor (opts: RedisStoreOptions, private readonly events: RedisHealthEvents) {
     const commandTimeout = opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
@@ -117,6 +120,7 @@ export class RedisStore {
 
   async close (): Promise<void> {
     this.closed = true
+    this.settle()
     this.stopProbe()
     this.client.disconnect()
   }
@@ -152,6 +156,7 @@ export class RedisStore {
   }
 
   private markUp (): void {
+    this.settle()
     if (this.closed || this.state === 'up') return
     this.state = 'up'
     this.stopProbe()
@@ -159,6 +164,7 @@ export class RedisStore {
   }
 
   private markDown (err: unknown): void {
+    this.settle()
     if (this.closed || this.state === 'down') return
     this.state = 'down'
     this.events.down(err)

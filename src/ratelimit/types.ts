@@ -27,6 +27,12 @@ export interface RateLimiter {
    * `deadlineMs` is the call's deadline in epoch ms.
    */
   acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision>
+  /**
+   * Resolves once Redis has answered or failed for the first time (at most a
+   * couple of seconds; at once without Redis). Until then every decision would
+   * be taken as if Redis were down, so sluice waits for this before it listens.
+   */
+  ready (): Promise<void>
   /** Hold off every call to `vendor` until `untilMs` (epoch ms), on every replica sharing the Redis. */
   pause (vendor: string, untilMs: number): void
   /** true while decisions are made in Redis */
