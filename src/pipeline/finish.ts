@@ -3,6 +3,7 @@
 // its one log line. The path and any bodies are scrubbed before they are logged.
 import type { CallContext } from './context.js'
 import { bodyRuleMatches } from '../resilience/breaker.js'
+import { decodeBody } from '../resilience/decode-body.js'
 
 /** nginx's convention for "the client closed the connection before the answer" */
 const CLIENT_CLOSED = 499
@@ -66,9 +67,11 @@ export function finish (ctx: CallContext): void {
 function bodyRuleFailed (ctx: CallContext): boolean {
   const rule = ctx.vendor?.policy.circuitBreaker.bodyRule
   if (rule === undefined || ctx.ruleBody === undefined) return false
+  const body = decodeBody(ctx.ruleBody, ctx.resContentEncoding)
+  if (body === undefined) return false
   let json: unknown
   try {
-    json = JSON.parse(ctx.ruleBody.toString('utf8'))
+    json = JSON.parse(body.toString('utf8'))
   } catch {
     return false
   }
