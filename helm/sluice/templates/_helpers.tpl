@@ -1,0 +1,222 @@
+{{/*
+Every helper below reads only .Values (this chart's values) and .Release, so
+it can be called from two places with the same result:
+  - this chart's own templates pass "."
+  - an app chart that lists sluice as a dependency passes
+      (dict "Values" .Values.sluice "Release" .Release)
+    and gets the same names, the policies ConfigMap's above all.
+The chart name is written out ("sluice") rather than read from .Chart, which
+would be the app chart's own there.
+*/}}
+
+{{- define "sluice.name" -}}
+{{- default "sluice" .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "sluice.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "sluice.name" . -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "sluice.policiesConfigMap" -}}
+{{- .Values.existingPoliciesConfigMap | default (printf "%s-policies" (include "sluice.fullname" . | trunc 54 | trimSuffix "-")) -}}
+{{- end -}}
+
+{{/* Labels of this chart's own resources (these may use .Chart). */}}
+{{- define "sluice.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "sluice.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "sluice.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "sluice.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/*
+The sluice container for an app's pod: include it in the pod's containers
+(or, with sidecar.native, in its initContainers), next to "sluice.volumes".
+*/}}
+{{- define "sluice.sidecar" -}}
+{{- include "sluice.container" (dict "Values" .Values "Release" .Release "host" .Values.host "native" .Values.sidecar.native) -}}
+{{- end -}}
+
+{{/* The pod volumes the sluice container mounts. */}}
+{{- define "sluice.volumes" -}}
+- name: sluice-policies
+  configMap:
+    name: {{ include "sluice.policiesConfigMap" . }}
+{{- range .Values.secretMounts }}
+- name: {{ printf "sluice-secret-%s" (required "secretMounts[].name is required" .name) }}
+  secret:
+    secretName: {{ required "secretMounts[].secretName is required" .secretName }}
+{{- end }}
+{{- end -}}
+
+{{/* hostAliases for the pod: the SDK host names sluice answers for, on loopback. */}}
+{{- define "sluice.hostAliases" -}}
+{{- with .Values.hostAliases -}}
+- ip: 127.0.0.1
+  hostnames:
+    {{- toYaml . | nindent 4 }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Pod annotations: the policies checksum when rolloutOnPolicyChange is on.
+Empty otherwise; sluice reloads a changed ConfigMap by itself.
+*/}}
+{{- define "sluice.podAnnotations" -}}
+{{- if and .Values.rolloutOnPolicyChange (not .Values.existingPoliciesConfigMap) -}}
+checksum/sluice-policies: {{ toYaml .Values.policies | sha256sum }}
+{{- end -}}
+{{- end -}}
+
+{{/* The standalone pods' annotations: scrape hints, the checksum, your own. */}}
+{{- define "sluice.standalonePodAnnotations" -}}
+{{- $a := dict -}}
+{{- if .Values.standalone.scrapeAnnotations -}}
+{{- $_ := set $a "prometheus.io/scrape" "true" -}}
+{{- $_ = set $a "prometheus.io/port" (toString (int .Values.ports.admin)) -}}
+{{- $_ = set $a "prometheus.io/path" "/metrics" -}}
+{{- end -}}
+{{- if and .Values.rolloutOnPolicyChange (not .Values.existingPoliciesConfigMap) -}}
+{{- $_ := set $a "checksum/sluice-policies" (toYaml .Values.policies | sha256sum) -}}
+{{- end -}}
+{{- $a = mergeOverwrite $a .Values.standalone.podAnnotations -}}
+{{- if $a -}}
+{{- toYaml $a -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+One container. Context: .Values, .Release, .host (bind address), .native
+(restartable init container). The standalone Deployment passes host 0.0.0.0.
+*/}}
+{{- define "sluice.container" -}}
+{{- $loopback := has .host (list "127.0.0.1" "localhost" "::1") -}}
+{{- $admin := int .Values.ports.admin -}}
+{{- with .Values.redis.url }}
+{{- if not (regexMatch "^rediss?://" .) }}
+{{- fail "redis.url must start with redis:// or rediss://" }}
+{{- end }}
+{{- end -}}
+- name: sluice
+  image: {{ printf "%s:%s" .Values.image.repository .Values.image.tag | quote }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  {{- if .native }}
+  restartPolicy: Always
+  {{- end }}
+  ports:
+    - name: sluice-proxy
+      containerPort: {{ int .Values.ports.proxy }}
+      protocol: TCP
+    - name: sluice-admin
+      containerPort: {{ $admin }}
+      protocol: TCP
+  env:
+    - name: SLUICE_POLICIES
+      value: {{ .Values.policiesMountPath | quote }}
+    - name: SLUICE_HOST
+      value: {{ required "host is required" .host | quote }}
+    - name: SLUICE_PORT
+      value: {{ int .Values.ports.proxy | quote }}
+    - name: SLUICE_ADMIN_PORT
+      value: {{ $admin | quote }}
+    - name: SLUICE_LOG_LEVEL
+      value: {{ .Values.logLevel | quote }}
+    - name: SLUICE_DRAIN_TIMEOUT
+      value: {{ printf "%ds" (int .Values.drainTimeoutSeconds) | quote }}
+    {{- if .Values.redis.existingSecret.name }}
+    - name: SLUICE_REDIS_URL
+      valueFrom:
+        secretKeyRef:
+          name: {{ .Values.redis.existingSecret.name }}
+          key: {{ .Values.redis.existingSecret.key }}
+    {{- else if .Values.redis.url }}
+    - name: SLUICE_REDIS_URL
+      value: {{ .Values.redis.url | quote }}
+    {{- end }}
+    {{- with .Values.redis.cluster }}
+    - name: SLUICE_REDIS_CLUSTER
+      value: {{ join "," . | quote }}
+    {{- end }}
+    {{- range $name, $ref := .Values.secretEnv }}
+    - name: {{ $name }}
+      valueFrom:
+        secretKeyRef:
+          name: {{ required (printf "secretEnv.%s.secretName is required" $name) $ref.secretName }}
+          key: {{ required (printf "secretEnv.%s.key is required" $name) $ref.key }}
+          {{- if $ref.optional }}
+          optional: true
+          {{- end }}
+    {{- end }}
+    {{- with .Values.extraEnv }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  volumeMounts:
+    - name: sluice-policies
+      mountPath: {{ .Values.policiesMountPath }}
+      readOnly: true
+    {{- range .Values.secretMounts }}
+    - name: {{ printf "sluice-secret-%s" .name }}
+      mountPath: {{ required "secretMounts[].mountPath is required" .mountPath }}
+      readOnly: true
+    {{- end }}
+  startupProbe:
+    {{- include "sluice.probeAction" (dict "loopback" $loopback "host" .host "port" $admin "path" "/healthz") | nindent 4 }}
+    {{- toYaml .Values.probes.startup | nindent 4 }}
+  livenessProbe:
+    {{- include "sluice.probeAction" (dict "loopback" $loopback "host" .host "port" $admin "path" "/healthz") | nindent 4 }}
+    {{- toYaml .Values.probes.liveness | nindent 4 }}
+  readinessProbe:
+    {{- include "sluice.probeAction" (dict "loopback" $loopback "host" .host "port" $admin "path" "/readyz") | nindent 4 }}
+    {{- toYaml .Values.probes.readiness | nindent 4 }}
+  {{- if gt (int .Values.preStopSleepSeconds) 0 }}
+  lifecycle:
+    preStop:
+      exec:
+        command: ["sleep", {{ int .Values.preStopSleepSeconds | quote }}]
+  {{- end }}
+  # Problems in the policies at start are printed on stderr: show them in
+  # `kubectl describe pod` too.
+  terminationMessagePolicy: FallbackToLogsOnError
+  resources:
+    {{- toYaml .Values.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml .Values.securityContext | nindent 4 }}
+{{- end -}}
+
+{{/*
+A probe's action. The kubelet probes the pod's IP, which a loopback-bound
+listener never sees, so then the probe runs inside the container instead:
+bash builtins only (a /dev/tcp socket and read), no curl in the image and no
+node process started every few seconds. Arguments: host, port, path.
+*/}}
+{{- define "sluice.probeAction" -}}
+{{- if .loopback -}}
+exec:
+  command:
+    - /bin/bash
+    - -c
+    - 'exec 3<>"/dev/tcp/$1/$2" && printf "GET %s HTTP/1.0\r\n\r\n" "$3" >&3 && read -r _ status _ <&3 && [ "$status" = 200 ]'
+    - probe
+    - {{ .host | quote }}
+    - {{ .port | quote }}
+    - {{ .path | quote }}
+{{- else -}}
+httpGet:
+  path: {{ .path }}
+  port: sluice-admin
+{{- end -}}
+{{- end -}}
