@@ -20,9 +20,12 @@ export function finish (ctx: CallContext): void {
       ctx.failed = true
       vendor.metrics.upstreamError('body_rule')
     }
-    if (ctx.cutOff && ctx.relayed) vendor.metrics.upstreamError('reset')
+    // A response cut off by the vendor (not by a client hanging up) is the vendor's failure.
+    const vendorCut = ctx.cutOff && ctx.relayed && !ctx.clientGone
+    if (vendorCut) vendor.metrics.upstreamError(cutByTimeout(ctx.cause) ? 'timeout' : 'reset')
     if (ctx.breakerAdmitted) {
-      if (ctx.failed === true || ctx.cutOff) vendor.breaker.failure()
+      if (ctx.clientGone && ctx.failed !== true) vendor.breaker.release()
+      else if (ctx.failed === true || vendorCut) vendor.breaker.failure()
       else if (ctx.failed === false) vendor.breaker.success()
       else vendor.breaker.release()
     }
@@ -62,6 +65,11 @@ export function finish (ctx: CallContext): void {
     if (ctx.resBodyLog !== undefined) line.resBody = scrubber.body(ctx.resBodyLog, ctx.resContentType, ctx.resContentEncoding, ctx.resBytes)
   }
   logger.info(line, 'request')
+}
+
+function cutByTimeout (cause: unknown): boolean {
+  const code = (cause as { code?: unknown } | null)?.code
+  return code === 'UND_ERR_BODY_TIMEOUT' || code === 'upstream_timeout'
 }
 
 function bodyRuleFailed (ctx: CallContext): boolean {
