@@ -62,6 +62,8 @@ export class CallContext implements ResponseHeaderSink {
   viaHost = false
   /** the call's request body may be sent again (idempotent, or carries a key) */
   replayable = false
+  /** the query parameters sluice injects for this call, if any */
+  injectedQueryKeys: ReadonlySet<string> | undefined = undefined
 
   /** aborts the attempt in flight, if any */
   abortAttempt: ((err: Error) => void) | undefined = undefined

@@ -3,7 +3,7 @@
 // headers sluice injects), injected headers and query added, the idempotency
 // key added where the policy generates one, the path under the base path.
 import type { Injection } from '../credentials/index.js'
-import { clientHeadersForUpstream } from '../proxy/headers.js'
+import { clientHeadersForUpstream, queryKeyOf } from '../proxy/headers.js'
 import { idempotencyKeyToAdd, isReplayable, newIdempotencyKey } from '../resilience/retry-decision.js'
 import type { CallContext } from './context.js'
 
@@ -25,6 +25,7 @@ export function prepareRequest (ctx: CallContext, path: string, query: string, i
   h.out.push('x-request-id', ctx.requestId)
   ctx.replayable = isReplayable(ctx.method, (name) => name === vendor.idempotencyHeader ? h.idempotencyKey : undefined, policy)
   ctx.upstreamPath = policy.basePath + (path === '' && policy.basePath === '' ? '/' : path) + withInjectedQuery(query, injection)
+  if (injection.query !== '') ctx.injectedQueryKeys = injection.queryKeys
 }
 
 /** The headers for one attempt: the client's (filtered) and the injected ones, last, so nothing can override them. */
@@ -43,10 +44,7 @@ function withInjectedQuery (query: string, injection: Injection): string {
   if (query.length > 1) {
     for (const pair of query.slice(1).split('&')) {
       if (pair === '') continue
-      const eq = pair.indexOf('=')
-      let key = eq === -1 ? pair : pair.slice(0, eq)
-      try { key = decodeURIComponent(key.replace(/\+/g, ' ')) } catch { /* keep it raw */ }
-      if (!injection.queryKeys.has(key)) kept += (kept === '' ? '' : '&') + pair
+      if (!injection.queryKeys.has(queryKeyOf(pair))) kept += (kept === '' ? '' : '&') + pair
     }
   }
   return '?' + (kept === '' ? '' : kept + '&') + injection.query

@@ -72,12 +72,31 @@ export interface ResponseHeaderSink {
   resContentEncoding: string | undefined
   /** the base URL through sluice that replaces the vendor's, e.g. "http://localhost:8080/github" */
   rewriteTarget (): string
+  /** the query parameters sluice injects (decoded names), or undefined when it injects none */
+  readonly injectedQueryKeys: ReadonlySet<string> | undefined
 }
 
 const URL_END = new Set([47 /* / */, 63 /* ? */, 35 /* # */, 62 /* > */, 59 /* ; */, 34 /* " */, 44 /* , */, 32])
+const PLUS = /\+/g
 
-/** Replaces each occurrence of a `from` URL (at a URL boundary) with `to`. */
-export function rewriteUrls (value: string, from: readonly string[], to: string): string {
+/** The decoded name of one `k=v` query pair (raw when it does not decode). */
+export function queryKeyOf (pair: string): string {
+  const eq = pair.indexOf('=')
+  const key = eq === -1 ? pair : pair.slice(0, eq)
+  try {
+    return decodeURIComponent(key.replace(PLUS, ' '))
+  } catch {
+    return key
+  }
+}
+
+/**
+ * Replaces each occurrence of a `from` URL (at a URL boundary) with `to`. A
+ * vendor that echoes the request URL would hand the application the query
+ * values sluice injected: `dropKeys` are removed from each URL rewritten (a
+ * call that follows it through sluice gets them injected again).
+ */
+export function rewriteUrls (value: string, from: readonly string[], to: string, dropKeys?: ReadonlySet<string>): string {
   let result = value
   for (const f of from) {
     let at = result.indexOf(f)
@@ -86,6 +105,7 @@ export function rewriteUrls (value: string, from: readonly string[], to: string)
       const next = result.charCodeAt(end)
       if (Number.isNaN(next) || URL_END.has(next)) {
         result = result.slice(0, at) + to + result.slice(end)
+        if (dropKeys !== undefined) result = withoutQueryKeys(result, at + to.length, dropKeys)
         at = result.indexOf(f, at + to.length)
       } else {
         at = result.indexOf(f, end)
@@ -93,6 +113,24 @@ export function rewriteUrls (value: string, from: readonly string[], to: string)
     }
   }
   return result
+}
+
+/** Where a URL inside a header value stops: its fragment, the end of <...> or "...", a space. */
+function endsUrl (c: number): boolean {
+  return c === 35 /* # */ || c === 62 /* > */ || c === 34 /* " */ || c <= 32
+}
+
+/** The URL whose path goes on at `from`, without the query pairs named in `keys`. */
+function withoutQueryKeys (s: string, from: number, keys: ReadonlySet<string>): string {
+  let q = from
+  while (q < s.length && s.charCodeAt(q) !== 63 /* ? */ && !endsUrl(s.charCodeAt(q))) q++
+  if (s.charCodeAt(q) !== 63) return s
+  let end = q + 1
+  while (end < s.length && !endsUrl(s.charCodeAt(end))) end++
+  const pairs = s.slice(q + 1, end).split('&')
+  const kept = pairs.filter(pair => !keys.has(queryKeyOf(pair)))
+  if (kept.length === pairs.length) return s
+  return s.slice(0, q) + (kept.length === 0 ? '' : '?' + kept.join('&')) + s.slice(end)
 }
 
 /**
@@ -127,7 +165,7 @@ export function upstreamHeadersForClient (raw: readonly (Buffer | string)[], req
       case 'location':
       case 'content-location':
       case 'link':
-        value = rewriteUrls(value, upstreamUrls, sink.rewriteTarget())
+        value = rewriteUrls(value, upstreamUrls, sink.rewriteTarget(), sink.injectedQueryKeys)
         break
     }
     out.push(name, value)
