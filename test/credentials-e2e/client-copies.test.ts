@@ -3,7 +3,6 @@
 // injected header names are dropped from the client's request in any case,
 // a client's Connection header cannot remove an injected header, and a
 // client query parameter with an injected name is replaced, not duplicated.
-/* eslint-disable no-template-curly-in-string -- policies spell ${env:...} */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { startUpstream, type SeenRequest, type Upstream } from '../helpers/upstream.js'

@@ -1,7 +1,6 @@
 // Credentials injected through a real sluice (SPEC section 4, inject): each
 // source (${env:}, ${file:}) in each place (header, query), and a template
 // mixing literal text with a reference. The upstream records what it got.
-/* eslint-disable no-template-curly-in-string -- policies spell ${env:...} */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

@@ -2,7 +2,6 @@
 // section 4): not in what the client gets back (relayed or answered by
 // sluice), not in any log line at any level, not in /policies or /metrics,
 // not in `sluice explain`.
-/* eslint-disable no-template-curly-in-string -- policies spell ${env:...} */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
 import { mkdtemp, writeFile } from 'node:fs/promises'

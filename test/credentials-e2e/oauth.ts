@@ -1,7 +1,6 @@
 // One OAuth2 vendor behind a real sluice: a stand-in token server on
 // 127.0.0.1 counting its calls, an upstream recording what it got, and the
 // policy joining them.
-/* eslint-disable no-template-curly-in-string -- policies spell ${env:...} */
 import { sendToken, tokenServer } from '../credentials/helpers.js'
 import { startUpstream, type Upstream, type UpstreamHandler } from '../helpers/upstream.js'
 import { startTestSluice, type TestSluice } from '../helpers/sluice.js'

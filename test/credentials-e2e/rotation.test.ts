@@ -3,7 +3,6 @@
 // `..data` symlink. Calls keep flowing across each swap, none fails, each
 // carries a whole value (old or new, never a mix or nothing), and once a value
 // is new no later call goes back to an older one.
-/* eslint-disable no-template-curly-in-string -- policies spell ${file:...} */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

@@ -3,7 +3,6 @@
 // value), serves the other vendors, and answers that vendor 503
 // credential_unavailable without calling its upstream, until the secret
 // appears. Plain `validate` needs no secrets; `--resolve-secrets` does.
-/* eslint-disable no-template-curly-in-string -- policies spell ${env:...} */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
