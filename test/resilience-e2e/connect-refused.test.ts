@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { createServer } from 'node:http'
 import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
+import { startBlackhole, type Blackhole } from '../helpers/blackhole.js'
 import { freePort, lineOf, metricValue } from './helpers.js'
 
 const NO_BREAKER = 'circuitBreaker:\n  enabled: false\n'
@@ -12,15 +13,19 @@ const NO_BREAKER = 'circuitBreaker:\n  enabled: false\n'
 let refusedPort: number
 let latePort: number
 let late: LateUpstream | undefined
+let hole: Blackhole
 let sluice: TestSluice
 
 beforeAll(async () => {
   refusedPort = await freePort()
   latePort = await freePort()
+  hole = await startBlackhole()
   sluice = await startTestSluice({
     'refused.yaml': `vendor: refused\nupstream: http://127.0.0.1:${refusedPort}\nretry:\n  attempts: 3\n  backoff: { initial: 5ms, max: 5ms, jitter: none }\n  budget: 1000%\n${NO_BREAKER}`,
     // A fixed 300 ms pause between attempts: time enough to open the port between them.
     'late.yaml': `vendor: late\nupstream: http://127.0.0.1:${latePort}\nretry:\n  attempts: 3\n  backoff: { initial: 300ms, max: 300ms, jitter: none }\n  budget: 1000%\n${NO_BREAKER}`,
+    // undici checks connect timeouts on a coarse clock: 200 ms fires after about 1 s.
+    'hole.yaml': `vendor: hole\nupstream: http://127.0.0.1:${hole.port}\ntimeouts:\n  connect: 200ms\nretry:\n  attempts: 2\n  backoff: { initial: 5ms, max: 5ms }\n  budget: 1000%\n${NO_BREAKER}`,
     'once.yaml': `vendor: once\nupstream: http://127.0.0.1:${refusedPort}\nretry:\n  attempts: 3\n  on: [503]\n  backoff: { initial: 5ms, max: 5ms, jitter: none }\n${NO_BREAKER}`,
   })
 })
@@ -30,6 +35,7 @@ afterEach(async () => {
 })
 afterAll(async () => {
   await sluice.stop()
+  hole.close()
 })
 
 interface LateUpstream {
@@ -93,5 +99,14 @@ describe('a refused connection', () => {
     await res.body.dump()
     await until(() => lineOf(requestLines(sluice), 'once-get') !== undefined)
     expect(lineOf(requestLines(sluice), 'once-get')).toMatchObject({ attempts: 1, error: 'upstream_unreachable' })
+  })
+
+  it('a connect timeout is never sent either: a POST without a key is tried again, then 504 naming the connect phase', async () => {
+    const res = await request(`${sluice.url}/hole/v1/charges`, { method: 'POST', body: '{}', headers: { 'x-request-id': 'hole-post' } })
+    expect(res.statusCode).toBe(504)
+    expect((await res.body.json() as { message: string }).message).toMatch(/^connect timeout/)
+    await until(() => lineOf(requestLines(sluice), 'hole-post') !== undefined)
+    expect(lineOf(requestLines(sluice), 'hole-post')).toMatchObject({ attempts: 2, error: 'upstream_timeout' })
+    expect(await metricValue(sluice.adminUrl, 'sluice_retries_total', { vendor: 'hole', reason: 'timeout' })).toBe(1)
   })
 })

@@ -20,6 +20,7 @@ beforeAll(async () => {
   sluice = await startTestSluice({
     'reset.yaml': `vendor: reset\nupstream: ${up.url}\n${fastRetry()}${NO_BREAKER}`,
     'keyed.yaml': `vendor: keyed\nupstream: ${up.url}\nidempotency:\n  generate: [POST]\n${fastRetry()}${NO_BREAKER}`,
+    'anything.yaml': `vendor: anything\nupstream: ${up.url}\n${fastRetry('  idempotentOnly: false\n')}${NO_BREAKER}`,
     'custom.yaml': `vendor: custom\nupstream: ${up.url}\nidempotency:\n  header: X-Dedupe-Token\n${fastRetry()}${NO_BREAKER}`,
   })
 })
@@ -113,5 +114,13 @@ describe('a reset before response headers', () => {
     up.seen.length = 0
     await call('/reset/v1/charges', { method: 'POST', headers: { 'idempotency-key': '' }, body: 'a' })
     expect(up.seen).toHaveLength(1)
+  })
+
+  it('retry.idempotentOnly: false lets a POST without a key be sent again: the policy\'s explicit choice', async () => {
+    up.seen.length = 0
+    const r = await call('/anything/v1/charges', { method: 'POST', body: '{"amount":3}' })
+    expect(r.status).toBe(502)
+    expect(up.seen.map(s => s.body.toString())).toEqual(Array(3).fill('{"amount":3}'))
+    expect(up.seen[0]?.headers['idempotency-key']).toBeUndefined()
   })
 })
