@@ -95,6 +95,14 @@ describe('a 503 storm', () => {
     expect(lineOf(requestLines(sluice), 'plain-post-1')).toMatchObject({ status: 503, attempts: 1 })
   })
 
+  it('a POST with the client\'s idempotency key is retried, with the same key and bytes each time', async () => {
+    storm.seen.length = 0
+    const res = await request(`${sluice.url}/storm/v1/charges`, { method: 'POST', headers: { 'idempotency-key': 'k-503' }, body: '{"amount":9}' })
+    expect(res.statusCode).toBe(503)
+    await res.body.dump()
+    expect(storm.seen.map(s => [s.method, s.headers['idempotency-key'], s.body.toString()])).toEqual(Array(3).fill(['POST', 'k-503', '{"amount":9}']))
+  })
+
   it('a PATCH without a key is sent once too; a PUT (idempotent) is retried', async () => {
     storm.seen.length = 0
     const patch = await request(`${sluice.url}/storm/v1/x`, { method: 'PATCH', body: 'a' })

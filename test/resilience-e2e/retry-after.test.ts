@@ -29,6 +29,8 @@ beforeAll(async () => {
   })
   sluice = await startTestSluice({
     'polite.yaml': `vendor: polite\nupstream: ${up.url}\n${fastRetry('  respectRetryAfter: true\n')}${NO_BREAKER}`,
+    // Buckets learn the same Retry-After as a pause; the retry's own token must still be had after it.
+    'limited.yaml': `vendor: limited\nupstream: ${up.url}\nrateLimit:\n  buckets:\n    - name: burst\n      capacity: 5\n      refill: 5/s\n      onLimit: reject\n${fastRetry('  respectRetryAfter: true\n')}${NO_BREAKER}`,
     'rude.yaml': `vendor: rude\nupstream: ${up.url}\n${fastRetry('  respectRetryAfter: false\n')}${NO_BREAKER}`,
     'short.yaml': `vendor: short\nupstream: ${up.url}\ntimeouts:\n  read: 1s\n  total: 2s\n${fastRetry('  respectRetryAfter: true\n')}${NO_BREAKER}`,
   })
@@ -51,6 +53,16 @@ describe('Retry-After from the vendor', () => {
     const res = await request(`${sluice.url}/polite/x`)
     expect(res.statusCode).toBe(200)
     expect(await res.body.text()).toBe('ok')
+    expect(seenAt).toHaveLength(2)
+    expect((seenAt[1] as number) - (seenAt[0] as number)).toBeGreaterThanOrEqual(990)
+  })
+
+  it('with rate-limit buckets, the pause learnt from the same header does not refuse the retry', async () => {
+    reset(503, '1')
+    const res = await request(`${sluice.url}/limited/x`)
+    expect(res.headers['x-sluice-error']).toBeUndefined()
+    expect(res.statusCode).toBe(200)
+    await res.body.dump()
     expect(seenAt).toHaveLength(2)
     expect((seenAt[1] as number) - (seenAt[0] as number)).toBeGreaterThanOrEqual(990)
   })
