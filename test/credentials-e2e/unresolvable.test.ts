@@ -128,3 +128,25 @@ describe('validate', () => {
     expect(ok.stdout).toContain('valid')
   })
 })
+
+describe('a ${file:} secret holding a line break', () => {
+  it('is never sent (it would split the header): the vendor answers 503 and its upstream is not called', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-secret-'))
+    await writeFile(join(dir, 'key'), 'abc\r\nX-Injected-By-File: yes\n')
+    const s = await startTestSluice({
+      'crlf.yaml': `vendor: crlf\nupstream: ${up.url}\ninject:\n  headers:\n    X-Key: "\${file:${join(dir, 'key')}}"\n`,
+    })
+    try {
+      const before = up.seen.length
+      const res = await request(`${s.url}/crlf/v1/ping`)
+      await res.body.dump()
+      expect(res.statusCode).toBe(503)
+      expect(res.headers['x-sluice-error']).toBe('credential_unavailable')
+      expect(up.seen.length).toBe(before)
+      expect(s.logs.some(l => l.level === 'error' && l.vendor === 'crlf')).toBe(true)
+      expect(s.logText()).not.toContain('X-Injected-By-File')
+    } finally {
+      await s.stop()
+    }
+  })
+})
