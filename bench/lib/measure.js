@@ -1,0 +1,78 @@
+// One measured run of one target: warm up (not counted), then drive it while
+// reading the process's CPU time, memory and, for sluice with Redis, the
+// script calls Redis served, before and after. CPU is the target process's
+// own (utime + stime), so the harness's work never counts against it.
+import { setTimeout as sleep } from 'node:timers/promises'
+import { cpuMicros, memory } from './proc-stats.js'
+import { scanLog, truncateLog } from './sluice-log.js'
+
+const MB = 1024 * 1024
+/**
+ * A load generator stops with calls still in flight. Before each reading the
+ * target gets this long to finish them (and sluice to write their log lines),
+ * so that the calls counted and the work counted are the same calls.
+ */
+const SETTLE_MS = 300
+
+/**
+ * `drive(seconds)` runs the load and resolves with
+ * { elapsedMs, sent, responses, non2xx, socketErrors, latency: { p50, p99, p999 } }.
+ */
+export async function measureRun ({ target, round, redis, warmupSec, durationSec, drive }) {
+  if (warmupSec > 0) {
+    await drive(warmupSec)
+    await sleep(SETTLE_MS)
+  }
+  if (target.logFile !== undefined) truncateLog(target.logFile)
+
+  const usesRedis = target.id === 'full' && redis !== undefined
+  const before = {
+    cpu: cpuMicros(target.pid),
+    harness: process.cpuUsage(),
+    redisCalls: usesRedis ? await redis.scriptCalls() : null,
+    redisCpu: usesRedis ? cpuMicros(redis.pid) : null,
+  }
+  const load = await drive(durationSec)
+  const harness = process.cpuUsage(before.harness)
+  await sleep(SETTLE_MS)
+  const cpu = cpuMicros(target.pid)
+  const redisCalls = usesRedis ? await redis.scriptCalls() : null
+  const redisCpu = usesRedis ? cpuMicros(redis.pid) : null
+  const mem = memory(target.pid)
+
+  const log = target.logFile === undefined ? null : await scanLog(target.logFile)
+
+  // Work is divided by the calls sent: those still in flight when the load stopped were served too.
+  const calls = load.sent
+  const perCall = (delta) => (delta === null || calls === 0 ? null : delta / calls)
+  return {
+    target: target.id,
+    round,
+    metrics: {
+      callsPerSec: load.responses / (load.elapsedMs / 1000),
+      p50: load.latency.p50,
+      p99: load.latency.p99,
+      p999: load.latency.p999,
+      cpuUsPerCall: perCall(difference(cpu, before.cpu)),
+      peakRssMb: mem.peakRss === null ? null : mem.peakRss / MB,
+      rssMb: mem.rss === null ? null : mem.rss / MB,
+      errors: load.non2xx + load.socketErrors,
+      redisCallsPerCall: perCall(difference(redisCalls, before.redisCalls)),
+      redisCpuUsPerCall: perCall(difference(redisCpu, before.redisCpu)),
+    },
+    detail: {
+      sent: load.sent,
+      responses: load.responses,
+      non2xx: load.non2xx,
+      socketErrors: load.socketErrors,
+      elapsedMs: load.elapsedMs,
+      // Share of one core the harness (load generator) used: near 100 % means it, not the target, set the pace.
+      harnessCpuPct: (harness.user + harness.system) / 10 / load.elapsedMs,
+      log,
+    },
+  }
+}
+
+function difference (after, before) {
+  return after === null || before === null ? null : after - before
+}

@@ -1,0 +1,156 @@
+// The report: one markdown table per load generator (median over rounds with
+// min-max; below each target, its per-round ratios to direct and to the
+// baseline), a few notes, and the targets of issue 6 with PASS or MISS.
+import { TARGET_LABELS } from './targets.js'
+
+const COLUMNS = [
+  { key: 'callsPerSec', title: 'calls/s', digits: 0 },
+  { key: 'p50', title: 'p50 ms', digits: 3 },
+  { key: 'p99', title: 'p99 ms', digits: 3 },
+  { key: 'p999', title: 'p99.9 ms', digits: 3 },
+  { key: 'cpuUsPerCall', title: 'CPU µs/call', digits: 1 },
+  { key: 'peakRssMb', title: 'peak RSS MB', digits: 1 },
+]
+
+export function renderReport (result, meta) {
+  const parts = [`# sluice benchmark: ${title(result)}`, '', renderMeta(meta), '']
+  if (result.mode === 'soak') {
+    parts.push(renderSoak(result))
+  } else {
+    for (const [generator, summary] of Object.entries(result.summaries)) {
+      parts.push(`## ${generator}${result.mode === 'rate' ? ` at ${result.rate} calls/s` : ''}`, '')
+      parts.push(renderTable(result, generator, summary), '')
+    }
+    if (result.mode === 'rate') parts.push(renderAdded(result), '')
+  }
+  parts.push(renderNotes(result), '')
+  parts.push(renderGoals(result.goals), '')
+  return parts.join('\n')
+}
+
+function title (result) {
+  if (result.mode === 'rate') return `fixed rate, ${result.rate} calls/s`
+  if (result.mode === 'soak') return `soak, ${result.soakSec} s at ${result.rate} calls/s`
+  return 'saturation'
+}
+
+function renderMeta (meta) {
+  const o = meta.options
+  const load = `load average ${meta.loadAverage.before.map(n => n.toFixed(2)).join(' ')} before, ${meta.loadAverage.after.map(n => n.toFixed(2)).join(' ')} after`
+  return [
+    `${meta.date} · commit ${meta.commit} · node ${meta.node} · ${meta.cpus} × ${meta.cpuModel}`,
+    `${o.rounds} round(s) × ${o.mode === 'soak' ? o.soakSec : o.durationSec} s measured (+${o.warmupSec} s warm-up) · ${o.connections} connections · pipelining ${o.pipelining} · 1 KB responses · ${load}`,
+  ].join('  \n')
+}
+
+function renderTable (result, generator, summary) {
+  const header = ['target', ...COLUMNS.map(c => c.title), 'errors']
+  const rows = [header, header.map(() => '---')]
+  const samples = result.runs[generator]
+  for (const id of result.targetIds) {
+    const s = summary[id]
+    const errors = samples.filter(x => x.target === id).reduce((n, x) => n + x.metrics.errors, 0)
+    rows.push([TARGET_LABELS[id], ...COLUMNS.map(c => spreadCell(s.values[c.key], c.digits)), String(errors)])
+    for (const ref of ['direct', 'baseline']) {
+      if (ref === id || !result.targetIds.includes(ref)) continue
+      rows.push([`  ÷ ${ref}`, ...COLUMNS.map(c => spreadCell(s.ratios[ref][c.key], 2, '×')), ''])
+    }
+  }
+  return rows.map(r => `| ${r.join(' | ')} |`).join('\n')
+}
+
+function renderAdded (result) {
+  const rows = [
+    ['target', 'added p50 ms vs direct', 'added p99 ms vs direct', 'added p50 ms vs baseline', 'added p99 ms vs baseline'],
+  ]
+  rows.push(rows[0].map(() => '---'))
+  for (const id of result.targetIds) {
+    if (id === 'direct') continue
+    const a = result.added[id]
+    const vsBaseline = id === 'baseline' ? ['—', '—'] : [signedCell(a.baseline.p50), signedCell(a.baseline.p99)]
+    rows.push([TARGET_LABELS[id], signedCell(a.direct.p50), signedCell(a.direct.p99), ...vsBaseline])
+  }
+  return ['## added latency (per round, target minus reference; median (min–max))', '', rows.map(r => `| ${r.join(' | ')} |`).join('\n')].join('\n')
+}
+
+function renderSoak (result) {
+  const s = result.runs.paced[0]
+  const m = s.metrics
+  const rows = [
+    ['figure', 'value'],
+    ['---', '---'],
+    ['calls', String(s.detail.responses)],
+    ['calls/s', fixed(m.callsPerSec, 0)],
+    ['p50 / p99 / p99.9 ms', `${fixed(m.p50, 3)} / ${fixed(m.p99, 3)} / ${fixed(m.p999, 3)}`],
+    ['CPU µs/call', fixed(m.cpuUsPerCall, 1)],
+    [`RSS MB, mean of the first ${result.windowSec} s`, fixed(result.rss.firstWindowMb, 1)],
+    [`RSS MB, mean of the last ${result.windowSec} s`, fixed(result.rss.lastWindowMb, 1)],
+    ['RSS growth', result.rss.growthPct === null ? 'n/a' : `${result.rss.growthPct.toFixed(1)} %`],
+    ['peak RSS MB', fixed(m.peakRssMb, 1)],
+    ['errors', String(m.errors)],
+  ]
+  const series = result.rssSamples.map(x => `${Math.round(x.t)}s ${x.rssMb.toFixed(0)}`).join(', ')
+  return [`## ${TARGET_LABELS.full}`, '', rows.map(r => `| ${r.join(' | ')} |`).join('\n'), '', `RSS MB over time: ${series || 'n/a'}`].join('\n')
+}
+
+function renderNotes (result) {
+  const lines = ['## notes', '']
+  for (const [generator, samples] of Object.entries(result.runs)) {
+    for (const id of result.targetIds) {
+      const own = samples.filter(s => s.target === id)
+      if (own.length === 0) continue
+      const facts = []
+      const harness = own.map(s => s.detail.harnessCpuPct)
+      if (generator !== 'wrk') facts.push(`harness CPU ${range(harness, 0)} % of a core`)
+      const redisCalls = own.map(s => s.metrics.redisCallsPerCall)
+      if (redisCalls.some(v => v !== null)) {
+        facts.push(`Redis script calls/call ${range(redisCalls, 3)}`, `Redis CPU µs/call ${range(own.map(s => s.metrics.redisCpuUsPerCall), 1)}`)
+      }
+      const logs = own.map(s => s.detail.log).filter(l => l !== null)
+      if (logs.length > 0) {
+        const logged = logs.reduce((n, l) => n + l.requestLines, 0)
+        const sent = own.reduce((n, s) => n + s.detail.sent, 0)
+        const problems = logs.reduce((n, l) => n + l.problemLines, 0)
+        facts.push(`request log lines ${logged} for ${sent} calls sent`)
+        if (problems > 0) facts.push(`${problems} warn/error log lines: ${[...new Set(logs.flatMap(l => l.problemMessages))].join('; ')}`)
+      }
+      const socketErrors = own.reduce((n, s) => n + s.detail.socketErrors, 0)
+      const non2xx = own.reduce((n, s) => n + s.detail.non2xx, 0)
+      if (socketErrors + non2xx > 0) facts.push(`errors: ${non2xx} non-2xx, ${socketErrors} socket errors/timeouts`)
+      lines.push(`- ${generator}, ${TARGET_LABELS[id]}: ${facts.join('; ')}`)
+    }
+  }
+  return lines.join('\n')
+}
+
+function renderGoals (goals) {
+  const rows = [['target (issue 6)', 'result', 'figure'], ['---', '---', '---']]
+  for (const g of goals) rows.push([g.goal, g.status, g.figure])
+  return ['## targets', '', rows.map(r => `| ${r.join(' | ')} |`).join('\n')].join('\n')
+}
+
+function spreadCell (s, digits, suffix = '') {
+  if (s === null || s === undefined) return 'n/a'
+  const v = `${fixed(s.median, digits)}${suffix}`
+  if (s.n < 2) return v
+  return `${v} (${fixed(s.min, digits)}–${fixed(s.max, digits)})`
+}
+
+function signedCell (s) {
+  if (s === null || s === undefined) return 'n/a'
+  const sign = (x) => (x >= 0 ? '+' : '') + x.toFixed(3)
+  return s.n < 2 ? sign(s.median) : `${sign(s.median)} (${sign(s.min)}–${sign(s.max)})`
+}
+
+function range (values, digits) {
+  const xs = values.filter(v => typeof v === 'number' && Number.isFinite(v))
+  if (xs.length === 0) return 'n/a'
+  const lo = Math.min(...xs)
+  const hi = Math.max(...xs)
+  return lo === hi || fixed(lo, digits) === fixed(hi, digits) ? fixed(lo, digits) : `${fixed(lo, digits)}–${fixed(hi, digits)}`
+}
+
+function fixed (n, digits) {
+  if (n === null || n === undefined || !Number.isFinite(n)) return 'n/a'
+  return digits === 0 ? Math.round(n).toLocaleString('en-US') : n.toFixed(digits)
+}

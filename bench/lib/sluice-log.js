@@ -1,0 +1,55 @@
+// sluice's stdout goes to a file (a pipe read by the harness would put the
+// harness's own work into the measurement). Between runs the harness counts
+// what landed there, request lines and anything at warn or above, and empties
+// the file so a long run does not fill the disk.
+import { createReadStream, truncateSync } from 'node:fs'
+
+const REQUEST = '"msg":"request"'
+const PROBLEMS = ['"level":"warn"', '"level":"error"', '"level":"fatal"']
+const KEEP_MESSAGES = 5
+
+/** Empties the log; the child appends (O_APPEND), so its next line starts the file again. */
+export function truncateLog (path) {
+  truncateSync(path, 0)
+}
+
+/** Counts request lines and warn+ lines, keeping the first few distinct warn+ messages. */
+export async function scanLog (path) {
+  let requestLines = 0
+  let problemLines = 0
+  const messages = new Set()
+  let carry = ''
+  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    const text = carry + chunk
+    const lastNl = text.lastIndexOf('\n')
+    carry = text.slice(lastNl + 1)
+    const whole = text.slice(0, lastNl + 1)
+    requestLines += occurrences(whole, REQUEST)
+    for (const marker of PROBLEMS) {
+      let at = whole.indexOf(marker)
+      while (at !== -1) {
+        problemLines++
+        if (messages.size < KEEP_MESSAGES) messages.add(messageOf(whole, at))
+        at = whole.indexOf(marker, at + marker.length)
+      }
+    }
+  }
+  return { requestLines, problemLines, problemMessages: [...messages] }
+}
+
+function occurrences (text, marker) {
+  let n = 0
+  for (let at = text.indexOf(marker); at !== -1; at = text.indexOf(marker, at + marker.length)) n++
+  return n
+}
+
+function messageOf (text, at) {
+  const start = text.lastIndexOf('\n', at) + 1
+  const end = text.indexOf('\n', at)
+  try {
+    const o = JSON.parse(text.slice(start, end))
+    return `${o.level}: ${o.msg}${o.error !== undefined ? ` (${o.error})` : ''}`
+  } catch {
+    return text.slice(start, Math.min(end, start + 200))
+  }
+}

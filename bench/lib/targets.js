@@ -1,0 +1,84 @@
+// The four servers under test, each started once per harness run and kept
+// for every round: the upstream itself (direct), the bare @fastify/http-proxy
+// baseline, sluice passthrough and sluice with the full policy. Each target
+// says where to send calls and which process to account CPU and memory to.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { jsonLineUrl, startChild } from './children.js'
+import { API_KEY_ENV, fullPolicy, passthroughPolicy } from './policies.js'
+
+const BENCH = fileURLToPath(new URL('..', import.meta.url))
+const SLUICE_CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
+
+/** The path every call asks for; the proxies serve it under their /bench prefix. */
+export const CALL_PATH = '/v1/items/42'
+const PROXY_PREFIX = '/bench'
+
+export const TARGET_LABELS = Object.freeze({
+  direct: 'direct (upstream)',
+  baseline: 'baseline @fastify/http-proxy',
+  passthrough: 'sluice passthrough',
+  full: 'sluice full policy',
+})
+
+/** A minimal environment: nothing from the caller's SLUICE_* settings leaks into a run. */
+function childEnv (extra = {}) {
+  return { PATH: process.env.PATH, ...extra }
+}
+
+export async function startUpstream () {
+  return startChild({
+    name: 'upstream',
+    command: process.execPath,
+    args: [join(BENCH, 'upstream.js')],
+    env: childEnv(),
+    findUrl: jsonLineUrl('listening'),
+  })
+}
+
+/**
+ * Starts target `id`. `ctx` holds the upstream, Redis (for the full policy),
+ * a scratch folder and the options.
+ * Returns { id, label, url, pid, logFile?, stop }.
+ */
+export async function startTarget (id, ctx) {
+  const { upstream, workDir, options } = ctx
+  switch (id) {
+    case 'direct':
+      return { id, label: TARGET_LABELS[id], url: upstream.url + CALL_PATH, pid: upstream.pid, stop: async () => {} }
+    case 'baseline': {
+      const child = await startChild({
+        name: 'baseline',
+        command: process.execPath,
+        args: [join(BENCH, 'baseline-proxy.js'), upstream.url],
+        env: childEnv(),
+        findUrl: jsonLineUrl('listening'),
+      })
+      return { id, label: TARGET_LABELS[id], url: child.url + PROXY_PREFIX + CALL_PATH, pid: child.pid, stop: child.stop }
+    }
+    case 'passthrough':
+    case 'full': {
+      const policyFile = join(workDir, `${id}.yaml`)
+      writeFileSync(policyFile, id === 'full' ? fullPolicy(upstream.url) : passthroughPolicy(upstream.url))
+      const logFile = join(workDir, `${id}.log`)
+      const args = ['start', '--policies', policyFile, '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--log-level', 'info']
+      if (id === 'full') args.push('--redis', ctx.redis.url)
+      const nodeArgs = options.cpuProf
+        ? ['--cpu-prof', '--cpu-prof-dir', join(options.outDir, 'profiles'), '--cpu-prof-name', `sluice-${id}-${Date.now()}.cpuprofile`]
+        : []
+      const child = await startChild({
+        name: `sluice ${id}`,
+        command: process.execPath,
+        args: [...nodeArgs, SLUICE_CLI, ...args],
+        // A dummy value: the benchmark's upstream ignores it.
+        env: childEnv(id === 'full' ? { [API_KEY_ENV]: 'bench-dummy-token' } : {}),
+        stdoutFile: logFile,
+        findUrl: jsonLineUrl('proxy', 'listening'),
+      })
+      return { id, label: TARGET_LABELS[id], url: child.url + PROXY_PREFIX + CALL_PATH, pid: child.pid, logFile, stop: child.stop }
+    }
+    default:
+      throw new Error(`unknown target ${id}`)
+  }
+}
