@@ -157,7 +157,7 @@ One container. Context: .Values, .Release, .host (bind address), .native
         secretKeyRef:
           name: {{ required (printf "secretEnv.%s.secretName is required" $name) $ref.secretName }}
           key: {{ required (printf "secretEnv.%s.key is required" $name) $ref.key }}
-          {{- if $ref.optional }}
+          {{- if get $ref "optional" }}
           optional: true
           {{- end }}
     {{- end }}
