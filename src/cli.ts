@@ -10,7 +10,7 @@ import { PolicyLoadError, startSluice } from './server.js'
 import { SettingsError, loadSettings, DEFAULT_SETTINGS } from './settings.js'
 
 const USAGE = `usage:
-  sluice start    [--policies DIR|FILE] [--port N] [--host ADDR] [--admin-port N] [--redis URL] [--log-level LEVEL]
+  sluice start    [--policies DIR|FILE] [--port N] [--host ADDR] [--admin-port N] [--admin-host ADDR] [--redis URL] [--log-level LEVEL]
   sluice validate [DIR|FILE] [--resolve-secrets]
   sluice explain  [DIR|FILE] [--vendor NAME]
   sluice schema   (prints the policy JSON Schema)`
@@ -41,6 +41,7 @@ async function start (args: string[]): Promise<number> {
       port: { type: 'string' },
       host: { type: 'string' },
       'admin-port': { type: 'string' },
+      'admin-host': { type: 'string' },
       redis: { type: 'string' },
       'log-level': { type: 'string' },
     },

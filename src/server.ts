@@ -53,7 +53,7 @@ export async function startSluice (settings: Settings, logger: Logger, opts: { p
   let adminUrl: string
   try {
     proxyUrl = await listen(proxy, settings.host, settings.port)
-    adminUrl = await listen(admin, settings.host, settings.adminPort)
+    adminUrl = await listen(admin, settings.adminHost, settings.adminPort)
   } catch (err) {
     await Promise.allSettled([proxy.close(), admin.close(), runtime.close()])
     throw err

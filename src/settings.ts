@@ -11,6 +11,12 @@ export interface Settings {
   host: string
   /** SLUICE_ADMIN_PORT / --admin-port: metrics and health listener */
   adminPort: number
+  /**
+   * SLUICE_ADMIN_HOST / --admin-host: bind address of the admin listener; default
+   * the proxy's. In a pod, 0.0.0.0 lets the kubelet and Prometheus reach health
+   * and metrics while the credential-injecting proxy stays on loopback.
+   */
+  adminHost: string
   /** SLUICE_REDIS_URL / --redis: unset = in-memory buckets */
   redisUrl: string | undefined
   /** SLUICE_REDIS_CLUSTER: comma-separated host:port seeds */
@@ -28,6 +34,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   port: 8080,
   host: '127.0.0.1',
   adminPort: 9090,
+  adminHost: '127.0.0.1',
   redisUrl: undefined,
   redisCluster: undefined,
   logLevel: 'info',
@@ -39,7 +46,7 @@ const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 
 
 export class SettingsError extends Error {}
 
-type Flags = Partial<Record<'policies' | 'port' | 'host' | 'admin-port' | 'redis' | 'log-level', string>>
+type Flags = Partial<Record<'policies' | 'port' | 'host' | 'admin-port' | 'admin-host' | 'redis' | 'log-level', string>>
 
 export function loadSettings (flags: Flags, env: NodeJS.ProcessEnv = process.env): Settings {
   const pick = (flag: keyof Flags, envName: string): string | undefined => {
@@ -71,10 +78,12 @@ export function loadSettings (flags: Flags, env: NodeJS.ProcessEnv = process.env
   const logLevel = pick('log-level', 'SLUICE_LOG_LEVEL') ?? DEFAULT_SETTINGS.logLevel
   if (!LOG_LEVELS.has(logLevel)) throw new SettingsError(`SLUICE_LOG_LEVEL: "${logLevel}" is not a pino level`)
 
+  const host = pick('host', 'SLUICE_HOST') ?? DEFAULT_SETTINGS.host
   return Object.freeze({
     policies: pick('policies', 'SLUICE_POLICIES') ?? DEFAULT_SETTINGS.policies,
     port: port('SLUICE_PORT', pick('port', 'SLUICE_PORT'), DEFAULT_SETTINGS.port),
-    host: pick('host', 'SLUICE_HOST') ?? DEFAULT_SETTINGS.host,
+    host,
+    adminHost: pick('admin-host', 'SLUICE_ADMIN_HOST') ?? host,
     adminPort: port('SLUICE_ADMIN_PORT', pick('admin-port', 'SLUICE_ADMIN_PORT'), DEFAULT_SETTINGS.adminPort),
     redisUrl,
     redisCluster,

@@ -97,3 +97,13 @@ describe('SIGTERM', () => {
     await up.close()
   })
 })
+
+describe('--admin-host', () => {
+  it('binds the admin listener apart from the proxy', async () => {
+    const dir = await policyDir({ 'v.yaml': 'vendor: v\nupstream: http://127.0.0.1:9\n' })
+    const p = run(['start', '--policies', dir, '--port', '0', '--admin-port', '0', '--admin-host', '0.0.0.0'])
+    const { proxy, admin } = await p.listening
+    expect(proxy).toMatch(/^http:\/\/127\.0\.0\.1:/)
+    expect(admin).toMatch(/^http:\/\/0\.0\.0\.0:/)
+  })
+})
