@@ -15,6 +15,7 @@ import { runRate } from './lib/modes/rate.js'
 import { runSaturation } from './lib/modes/saturation.js'
 import { runSoak } from './lib/modes/soak.js'
 import { OptionsError, USAGE, parseOptions } from './lib/options.js'
+import { canPin, pinFor } from './lib/pinning.js'
 import { progress } from './lib/progress.js'
 import { startRedis } from './lib/redis.js'
 import { renderReport } from './lib/report.js'
@@ -59,6 +60,7 @@ async function main (argv) {
   process.once('SIGTERM', onSignal)
 
   let result
+  let pinned = false
   try {
     const upstream = await startUpstream()
     if (options.targets.includes('full')) redis = await startRedis()
@@ -67,7 +69,15 @@ async function main (argv) {
     const failed = started.find(s => s.status === 'rejected')
     if (failed !== undefined) throw failed.reason
     progress(`started ${targets.map(t => `${t.id} (pid ${t.pid})`).join(', ')}; upstream pid ${upstream.pid}${redis ? `, redis pid ${redis.pid}` : ''}`)
-    result = await MODES[options.mode]({ options, targets, redis })
+    let pin
+    if (options.pin && canPin()) {
+      const pids = [upstream.pid, ...targets.map(t => t.pid), ...(redis ? [redis.pid] : [])]
+      pin = (targetPid) => pinFor(targetPid, pids)
+      pinned = true
+    } else if (options.pin) {
+      progress('--pin: taskset or a second CPU is missing; running unpinned')
+    }
+    result = await MODES[options.mode]({ options, targets, redis, pin })
   } finally {
     await stopEverything()
   }
@@ -80,6 +90,7 @@ async function main (argv) {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model.trim() ?? 'unknown CPU',
     loadAverage: { before, after: loadavg() },
+    pinned,
     options,
   }
   const markdown = renderReport(result, meta)

@@ -18,7 +18,8 @@ const SETTLE_MS = 300
  * `drive(seconds)` runs the load and resolves with
  * { elapsedMs, sent, responses, non2xx, socketErrors, latency: { p50, p99, p999 } }.
  */
-export async function measureRun ({ target, round, redis, warmupSec, durationSec, drive }) {
+export async function measureRun ({ target, round, redis, pin, warmupSec, durationSec, drive }) {
+  pin?.(target.pid)
   if (warmupSec > 0) {
     await drive(warmupSec)
     await sleep(SETTLE_MS)

@@ -15,6 +15,7 @@ export const USAGE = `usage: node bench/run.js [flags]
   --connections N     connections (default 50)
   --only a,b          targets to run: ${TARGET_IDS.join(', ')}
   --no-wrk            skip wrk even when it is on PATH
+  --pin               pin the process under test to CPU 1 and everything else to CPU 0 (taskset)
   --cpu-prof          run sluice with --cpu-prof; profiles land in the output folder
   --out DIR           where latest*.md / latest*.json go (default bench/results)
   --smoke             prove the harness works: 1 round, tiny durations, 10 connections`
@@ -35,6 +36,7 @@ export function parseOptions (argv) {
       connections: { type: 'string' },
       only: { type: 'string' },
       'no-wrk': { type: 'boolean' },
+      pin: { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
       out: { type: 'string' },
       smoke: { type: 'boolean' },
@@ -65,6 +67,7 @@ export function parseOptions (argv) {
     // A soak needs only the full policy; keep the others out of its process list.
     targets: Object.freeze(mode === 'soak' ? ['full'] : TARGET_IDS.filter(id => only.includes(id))),
     wrk: values['no-wrk'] !== true && !smoke,
+    pin: values.pin === true,
     cpuProf: values['cpu-prof'] === true,
     outDir: values.out ?? DEFAULT_OUT,
     /** file name stem of the results: latest.md, latest-rate.md, latest-soak.md (smoke*.md for --smoke) */

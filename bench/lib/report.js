@@ -39,7 +39,8 @@ function renderMeta (meta) {
   const load = `load average ${meta.loadAverage.before.map(n => n.toFixed(2)).join(' ')} before, ${meta.loadAverage.after.map(n => n.toFixed(2)).join(' ')} after`
   return [
     `${meta.date} · commit ${meta.commit} · node ${meta.node} · ${meta.cpus} × ${meta.cpuModel}`,
-    `${o.rounds} round(s) × ${o.mode === 'soak' ? o.soakSec : o.durationSec} s measured (+${o.warmupSec} s warm-up) · ${o.connections} connections · pipelining ${o.pipelining} · 1 KB responses · ${load}`,
+    `${o.rounds} round(s) × ${o.mode === 'soak' ? o.soakSec : o.durationSec} s measured (+${o.warmupSec} s warm-up) · ${o.connections} connections · pipelining ${o.pipelining} · 1 KB responses · ${meta.pinned ? 'pinned: target on CPU 1, the rest on CPU 0' : 'unpinned'}`,
+    load,
   ].join('  \n')
 }
 

@@ -10,7 +10,7 @@ import { progress } from '../progress.js'
 export const RATE_METRICS = Object.freeze(['callsPerSec', 'p50', 'p99', 'p999', 'cpuUsPerCall', 'peakRssMb'])
 const PAUSE_BETWEEN_RUNS_MS = 300
 
-export async function runRate ({ options, targets, redis }) {
+export async function runRate ({ options, targets, redis, pin }) {
   const samples = []
   const ids = targets.map(t => t.id)
   for (let round = 0; round < options.rounds; round++) {
@@ -20,6 +20,7 @@ export async function runRate ({ options, targets, redis }) {
         target,
         round,
         redis,
+        pin,
         warmupSec: options.warmupSec,
         durationSec: options.durationSec,
         drive: (sec) => paced({ url: target.url, rate: options.rate, durationSec: sec, connections: options.connections }),

@@ -11,7 +11,7 @@ import { progress } from '../progress.js'
 export const SATURATION_METRICS = Object.freeze(['callsPerSec', 'p50', 'p99', 'p999', 'cpuUsPerCall', 'peakRssMb'])
 const PAUSE_BETWEEN_RUNS_MS = 300
 
-export async function runSaturation ({ options, targets, redis }) {
+export async function runSaturation ({ options, targets, redis, pin }) {
   const wrk = options.wrk ? wrkPath() : undefined
   const runs = { autocannon: [], wrk: [] }
   const ids = targets.map(t => t.id)
@@ -22,6 +22,7 @@ export async function runSaturation ({ options, targets, redis }) {
         target,
         round,
         redis,
+        pin,
         warmupSec: options.warmupSec,
         durationSec: options.durationSec,
         drive: (sec) => saturate({ url: target.url, connections: options.connections, pipelining: options.pipelining, durationSec: sec }),
@@ -34,6 +35,7 @@ export async function runSaturation ({ options, targets, redis }) {
           target,
           round,
           redis,
+          pin,
           warmupSec: 0, // just warmed by autocannon
           durationSec: options.durationSec,
           drive: (sec) => runWrk({ path: wrk, url: target.url, connections: options.connections, durationSec: sec }),

@@ -10,7 +10,7 @@ const MB = 1024 * 1024
 const SAMPLE_EVERY_SEC = 5
 const WINDOW_SEC = 60
 
-export async function runSoak ({ options, targets, redis }) {
+export async function runSoak ({ options, targets, redis, pin }) {
   const target = targets.find(t => t.id === 'full')
   // A short soak (the smoke) samples more often and compares thirds instead of minutes.
   const everySec = Math.min(SAMPLE_EVERY_SEC, options.soakSec / 6)
@@ -21,6 +21,7 @@ export async function runSoak ({ options, targets, redis }) {
     target,
     round: 0,
     redis,
+    pin,
     warmupSec: options.warmupSec,
     durationSec: options.soakSec,
     drive: async (sec) => {
