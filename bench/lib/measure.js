@@ -30,14 +30,14 @@ export async function measureRun ({ target, round, redis, pin, warmupSec, durati
   const before = {
     cpu: cpuMicros(target.pid),
     harness: process.cpuUsage(),
-    redisCalls: usesRedis ? await redis.scriptCalls() : null,
+    redis: usesRedis ? await redis.counters() : null,
     redisCpu: usesRedis ? cpuMicros(redis.pid) : null,
   }
   const load = await drive(durationSec)
   const harness = process.cpuUsage(before.harness)
   await sleep(SETTLE_MS)
   const cpu = cpuMicros(target.pid)
-  const redisCalls = usesRedis ? await redis.scriptCalls() : null
+  const redisCounters = usesRedis ? await redis.counters() : null
   const redisCpu = usesRedis ? cpuMicros(redis.pid) : null
   const mem = memory(target.pid)
 
@@ -50,7 +50,8 @@ export async function measureRun ({ target, round, redis, pin, warmupSec, durati
     target: target.id,
     round,
     metrics: {
-      callsPerSec: load.responses / (load.elapsedMs / 1000),
+      // Answered calls only: a target that answers errors fast must not look fast.
+      callsPerSec: (load.responses - load.non2xx) / (load.elapsedMs / 1000),
       p50: load.latency.p50,
       p99: load.latency.p99,
       p999: load.latency.p999,
@@ -58,7 +59,9 @@ export async function measureRun ({ target, round, redis, pin, warmupSec, durati
       peakRssMb: mem.peakRss === null ? null : mem.peakRss / MB,
       rssMb: mem.rss === null ? null : mem.rss / MB,
       errors: load.non2xx + load.socketErrors,
-      redisCallsPerCall: perCall(difference(redisCalls, before.redisCalls)),
+      redisCallsPerCall: perCall(difference(redisCounters?.scriptCalls ?? null, before.redis?.scriptCalls ?? null)),
+      // The harness's own INFO commands add two reads per run: noise below 0.001 per call.
+      redisReadsPerCall: perCall(difference(redisCounters?.reads ?? null, before.redis?.reads ?? null)),
       redisCpuUsPerCall: perCall(difference(redisCpu, before.redisCpu)),
     },
     detail: {

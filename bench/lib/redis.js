@@ -1,6 +1,7 @@
 // The benchmark's own redis-server: a free port on loopback, no persistence,
-// a temporary directory; and the one figure read from it, how many script
-// calls (EVALSHA + EVAL) it has served, from INFO commandstats.
+// a temporary directory; and the figures read from it: how many script calls
+// (EVALSHA + EVAL) it has served (INFO commandstats), and how many socket
+// reads it made (INFO stats).
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -45,10 +46,16 @@ export async function startRedis () {
   return {
     url: `redis://127.0.0.1:${port}`,
     pid: proc.pid,
-    /** EVALSHA + EVAL calls served since the server started */
-    async scriptCalls () {
-      const info = await client.info('commandstats')
-      return commandCalls(info, 'evalsha') + commandCalls(info, 'eval')
+    /**
+     * Since the server started: EVALSHA + EVAL calls served, and socket reads
+     * made (one read takes in a whole auto-pipelined batch of commands).
+     */
+    async counters () {
+      const [commands, stats] = await Promise.all([client.info('commandstats'), client.info('stats')])
+      return {
+        scriptCalls: commandCalls(commands, 'evalsha') + commandCalls(commands, 'eval'),
+        reads: infoField(stats, 'total_reads_processed'),
+      }
     },
     async stop () {
       client.disconnect()
@@ -64,6 +71,11 @@ export async function startRedis () {
 export function commandCalls (info, name) {
   const m = new RegExp(`^cmdstat_${name}:calls=(\\d+)`, 'm').exec(info)
   return m === null ? 0 : Number(m[1])
+}
+
+function infoField (info, name) {
+  const m = new RegExp(`^${name}:(\\d+)`, 'm').exec(info)
+  return m === null ? null : Number(m[1])
 }
 
 function freePort () {

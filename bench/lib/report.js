@@ -105,7 +105,11 @@ function renderNotes (result) {
       if (generator !== 'wrk') facts.push(`harness CPU ${range(harness, 0)} % of a core`)
       const redisCalls = own.map(s => s.metrics.redisCallsPerCall)
       if (redisCalls.some(v => v !== null)) {
-        facts.push(`Redis script calls/call ${range(redisCalls, 3)}`, `Redis CPU µs/call ${range(own.map(s => s.metrics.redisCpuUsPerCall), 1)}`)
+        facts.push(
+          `Redis script calls/call ${range(redisCalls, 3)}`,
+          `Redis socket reads/call ${range(own.map(s => s.metrics.redisReadsPerCall), 3)}`,
+          `Redis CPU µs/call ${range(own.map(s => s.metrics.redisCpuUsPerCall), 1)}`
+        )
       }
       const logs = own.map(s => s.detail.log).filter(l => l !== null)
       if (logs.length > 0) {
