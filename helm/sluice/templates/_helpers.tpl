@@ -73,22 +73,36 @@ The sluice container for an app's pod: include it in the pod's containers
 {{- end -}}
 
 {{/*
-Pod annotations: the policies checksum when rolloutOnPolicyChange is on.
-Empty otherwise; sluice reloads a changed ConfigMap by itself.
+Pod annotations for an app's pod: the policies checksum when
+rolloutOnPolicyChange is on (sluice reloads a changed ConfigMap by itself
+otherwise), and the Prometheus scrape hints when sidecar.scrapeAnnotations is
+on and the admin port is reachable. Empty when neither applies.
 */}}
 {{- define "sluice.podAnnotations" -}}
-{{- if and .Values.rolloutOnPolicyChange (not .Values.existingPoliciesConfigMap) -}}
-checksum/sluice-policies: {{ toYaml .Values.policies | sha256sum }}
+{{- $a := dict -}}
+{{- if and .Values.sidecar.scrapeAnnotations (not (include "sluice.isLoopback" (include "sluice.adminHost" (dict "Values" .Values "host" .Values.host)))) -}}
+{{- $a = include "sluice.scrapeAnnotations" . | fromYaml -}}
 {{- end -}}
+{{- if and .Values.rolloutOnPolicyChange (not .Values.existingPoliciesConfigMap) -}}
+{{- $_ := set $a "checksum/sluice-policies" (toYaml .Values.policies | sha256sum) -}}
+{{- end -}}
+{{- if $a -}}
+{{- toYaml $a -}}
+{{- end -}}
+{{- end -}}
+
+{{/* prometheus.io/* hints that point at the admin port's /metrics. */}}
+{{- define "sluice.scrapeAnnotations" -}}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ int .Values.ports.admin | quote }}
+prometheus.io/path: /metrics
 {{- end -}}
 
 {{/* The standalone pods' annotations: scrape hints, the checksum, your own. */}}
 {{- define "sluice.standalonePodAnnotations" -}}
 {{- $a := dict -}}
-{{- if .Values.standalone.scrapeAnnotations -}}
-{{- $_ := set $a "prometheus.io/scrape" "true" -}}
-{{- $_ = set $a "prometheus.io/port" (toString (int .Values.ports.admin)) -}}
-{{- $_ = set $a "prometheus.io/path" "/metrics" -}}
+{{- if and .Values.standalone.scrapeAnnotations (not (include "sluice.isLoopback" (include "sluice.adminHost" (dict "Values" .Values "host" "0.0.0.0")))) -}}
+{{- $a = include "sluice.scrapeAnnotations" . | fromYaml -}}
 {{- end -}}
 {{- if and .Values.rolloutOnPolicyChange (not .Values.existingPoliciesConfigMap) -}}
 {{- $_ := set $a "checksum/sluice-policies" (toYaml .Values.policies | sha256sum) -}}
@@ -100,11 +114,30 @@ checksum/sluice-policies: {{ toYaml .Values.policies | sha256sum }}
 {{- end -}}
 
 {{/*
-One container. Context: .Values, .Release, .host (bind address), .native
-(restartable init container). The standalone Deployment passes host 0.0.0.0.
+The admin listener's bind address: adminHost, or when that is empty the
+proxy's, as sluice itself defaults. Context: .Values, .host (the proxy's).
+*/}}
+{{- define "sluice.adminHost" -}}
+{{- .Values.adminHost | default .host -}}
+{{- end -}}
+
+{{/*
+"true" when the address (the context, a string) is a loopback one, which
+neither the kubelet nor Prometheus reaches from outside the container's
+network namespace; empty otherwise.
+*/}}
+{{- define "sluice.isLoopback" -}}
+{{- if regexMatch `^(127\.[0-9]+\.[0-9]+\.[0-9]+|::1|localhost)$` . -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+One container. Context: .Values, .Release, .host (the proxy's bind address),
+.native (restartable init container). The standalone Deployment passes host
+0.0.0.0. The admin listener binds adminHost: the probes need only that one.
 */}}
 {{- define "sluice.container" -}}
-{{- $loopback := has .host (list "127.0.0.1" "localhost" "::1") -}}
+{{- $adminHost := include "sluice.adminHost" . -}}
+{{- $adminLoopback := include "sluice.isLoopback" $adminHost -}}
 {{- $admin := int .Values.ports.admin -}}
 {{- with .Values.redis.url }}
 {{- if not (regexMatch "^rediss?://" .) }}
@@ -129,6 +162,8 @@ One container. Context: .Values, .Release, .host (bind address), .native
       value: {{ .Values.policiesMountPath | quote }}
     - name: SLUICE_HOST
       value: {{ required "host is required" .host | quote }}
+    - name: SLUICE_ADMIN_HOST
+      value: {{ $adminHost | quote }}
     - name: SLUICE_PORT
       value: {{ int .Values.ports.proxy | quote }}
     - name: SLUICE_ADMIN_PORT
@@ -174,13 +209,13 @@ One container. Context: .Values, .Release, .host (bind address), .native
       readOnly: true
     {{- end }}
   startupProbe:
-    {{- include "sluice.probeAction" (dict "loopback" $loopback "host" .host "port" $admin "path" "/healthz") | nindent 4 }}
+    {{- include "sluice.probeAction" (dict "loopback" $adminLoopback "host" $adminHost "port" $admin "path" "/healthz") | nindent 4 }}
     {{- toYaml .Values.probes.startup | nindent 4 }}
   livenessProbe:
-    {{- include "sluice.probeAction" (dict "loopback" $loopback "host" .host "port" $admin "path" "/healthz") | nindent 4 }}
+    {{- include "sluice.probeAction" (dict "loopback" $adminLoopback "host" $adminHost "port" $admin "path" "/healthz") | nindent 4 }}
     {{- toYaml .Values.probes.liveness | nindent 4 }}
   readinessProbe:
-    {{- include "sluice.probeAction" (dict "loopback" $loopback "host" .host "port" $admin "path" "/readyz") | nindent 4 }}
+    {{- include "sluice.probeAction" (dict "loopback" $adminLoopback "host" $adminHost "port" $admin "path" "/readyz") | nindent 4 }}
     {{- toYaml .Values.probes.readiness | nindent 4 }}
   {{- if gt (int .Values.preStopSleepSeconds) 0 }}
   lifecycle:
@@ -198,10 +233,12 @@ One container. Context: .Values, .Release, .host (bind address), .native
 {{- end -}}
 
 {{/*
-A probe's action. The kubelet probes the pod's IP, which a loopback-bound
-listener never sees, so then the probe runs inside the container instead:
-bash builtins only (a /dev/tcp socket and read), no curl in the image and no
-node process started every few seconds. Arguments: host, port, path.
+A probe's action on the admin listener. The kubelet probes the pod's IP: a
+plain httpGet whenever the admin listener binds a non-loopback address (the
+default adminHost 0.0.0.0). A loopback-bound listener never sees the pod's
+IP, so then the probe runs inside the container instead: bash builtins only
+(a /dev/tcp socket and read), no curl in the image and no node process
+started every few seconds. Arguments: loopback, host, port, path.
 */}}
 {{- define "sluice.probeAction" -}}
 {{- if .loopback -}}
