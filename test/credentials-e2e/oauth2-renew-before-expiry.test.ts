@@ -13,7 +13,7 @@ let c: OAuthCase
 beforeAll(async () => {
   c = await startOAuthCase((_req, res) => { res.end('ok') })
   // Two-second tokens: refreshed from 1 s on, not used past 1.8 s.
-  c.tokens.setResponder((_req, n, res) => sendToken(res, tokenNumber(n), 2))
+  c.tokens.setResponder((_req, n, res) => sendToken(res, tokenNumber(n), 4))
 })
 afterAll(async () => { await c.stop() })
 
@@ -27,7 +27,7 @@ async function call (): Promise<string | undefined> {
 describe('a token past its refresh point', () => {
   it('keeps serving while a new one is fetched in the background, then the new one is used', async () => {
     expect(await call()).toBe(`Bearer ${tokenNumber(1)}`)
-    await new Promise(resolve => setTimeout(resolve, 1200))
+    await new Promise(resolve => setTimeout(resolve, 2200))
     // Past the refresh point: this call does not wait for the token request.
     expect(await call()).toBe(`Bearer ${tokenNumber(1)}`)
     await until(() => c.sluice.logs.filter(l => l.msg === 'oauth2 token obtained').length === 2)
