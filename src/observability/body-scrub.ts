@@ -57,7 +57,28 @@ function isTokenCharacter (c: number): boolean {
 function dropUnfinishedTail (s: string, secrets: SecretValues): string {
   let end = s.length
   while (end > 0 && isTokenCharacter(s.charCodeAt(end - 1))) end--
+  end = digitGroupsStart(s, end)
   return secrets.dropPartialTail(s.slice(0, end))
+}
+
+/**
+ * The first groups of a card number, IBAN or phone number written with
+ * spaces or dashes ("4111 1111 1111") may stand before the cut; whole words
+ * each, too short for a pattern. Six digits or more of such groups are dropped
+ * (PCI DSS shows at most the first six and last four).
+ */
+function digitGroupsStart (s: string, end: number): number {
+  let i = end
+  let digits = 0
+  let start = end
+  while (i > 0) {
+    const c = s.charCodeAt(i - 1)
+    if (c >= 48 && c <= 57) { digits++; i--; start = i; continue }
+    if ((c === 32 || c === 45) && i > 1 && s.charCodeAt(i - 2) >= 48 && s.charCodeAt(i - 2) <= 57) { i--; continue }
+    if ((c === 32 || c === 45) && i === end) { i--; continue }
+    break
+  }
+  return digits >= 6 ? start : end
 }
 
 function mediaType (contentType: string | undefined): string {

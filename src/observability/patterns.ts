@@ -12,7 +12,7 @@
 // so a later rule cannot match inside an earlier rule's marker.
 //
 // What each rule takes, and what it deliberately leaves:
-// - email: local@domain.tld (ASCII, TLD of 2+ letters). "user@host" and
+// - email: local@domain.tld (letters of any script, TLD of 2+ letters). "user@host" and
 //   "pkg@1.2.3" stay.
 // - card: 13-19 digits starting with 2-6 (Visa, Mastercard, Amex, Discover,
 //   JCB, Diners, UnionPay) and passing Luhn, written as one run, in groups of
@@ -244,7 +244,7 @@ const RULES: readonly Rule[] = [
   },
   {
     name: 'email',
-    regex: /(?<![\w.%+-])[\w.%+-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}(?![A-Za-z0-9-])/g,
+    regex: /(?<![\p{L}\p{N}_.%+-])[\p{L}\p{N}_.%+-]+@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?\.)+\p{L}{2,}(?![\p{L}\p{N}-])/gu,
     trigger: /@/,
   },
   {
