@@ -59,3 +59,34 @@ export function lookup (values: unknown, path: string[]): unknown {
   }
   return v
 }
+
+/**
+ * The address pattern of `sluice.isLoopback` (its `regexMatch` raw string),
+ * as a RegExp: RE2 and JavaScript read this simple pattern alike.
+ */
+export function loopbackPattern (helpers: string): RegExp {
+  const m = /regexMatch `([^`]+)` \./.exec(definedTemplate(helpers, 'sluice.isLoopback'))
+  if (m === null) throw new Error('sluice.isLoopback no longer matches a raw-string pattern')
+  return new RegExp(m[1] as string)
+}
+
+export interface ProbeArgs { loopback: boolean, host: string, port: number, path: string }
+
+/**
+ * One probe action as `sluice.probeAction` renders it: the `if .loopback` or
+ * the `else` branch, with `{{ .name }}` and `{{ .name | quote }}` filled in.
+ * Those are the only actions it holds; this is no template engine, so any
+ * other action left in the text throws.
+ */
+export function renderProbeAction (helpers: string, args: ProbeArgs): Values {
+  const body = definedTemplate(helpers, 'sluice.probeAction')
+  const m = /^\{\{- define "sluice\.probeAction" -\}\}\s*\{\{- if \.loopback -\}\}([\s\S]*?)\{\{- else -\}\}([\s\S]*?)\{\{- end -\}\}\s*\{\{- end -\}\}$/.exec(body)
+  if (m === null) throw new Error('sluice.probeAction is no longer `if .loopback ... else ... end`')
+  const branch = (args.loopback ? m[1] : m[2]) as string
+  const text = branch.replace(/\{\{ \.(\w+)( \| quote)? \}\}/g, (_, name: string, quote: string | undefined) => {
+    const v = String(args[name as keyof ProbeArgs])
+    return quote === undefined ? v : JSON.stringify(v)
+  })
+  if (text.includes('{{')) throw new Error(`an action renderProbeAction cannot render: ${text}`)
+  return parse(text) as Values
+}
