@@ -116,13 +116,14 @@ function renderNotes (result) {
         const logged = logs.reduce((n, l) => n + l.requestLines, 0)
         const sent = own.reduce((n, s) => n + s.detail.sent, 0)
         const problems = logs.reduce((n, l) => n + l.problemLines, 0)
-        facts.push(`request log lines ${logged} for ${sent} calls sent`)
+        // wrk counts completed calls only: the few in flight at its end are logged but not counted.
+        facts.push(`request log lines ${logged} for ${sent} calls ${generator === 'wrk' ? 'completed' : 'sent'}`)
         if (problems > 0) facts.push(`${problems} warn/error log lines: ${[...new Set(logs.flatMap(l => l.problemMessages))].join('; ')}`)
       }
       const socketErrors = own.reduce((n, s) => n + s.detail.socketErrors, 0)
       const non2xx = own.reduce((n, s) => n + s.detail.non2xx, 0)
       if (socketErrors + non2xx > 0) facts.push(`errors: ${non2xx} non-2xx, ${socketErrors} socket errors/timeouts`)
-      lines.push(`- ${generator}, ${TARGET_LABELS[id]}: ${facts.join('; ')}`)
+      if (facts.length > 0) lines.push(`- ${generator}, ${TARGET_LABELS[id]}: ${facts.join('; ')}`)
     }
   }
   return lines.join('\n')
