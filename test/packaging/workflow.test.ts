@@ -83,6 +83,19 @@ describe('the helm job', () => {
     }
   })
 
+  it('checks the sidecar\'s listeners: proxy on loopback, httpGet probes on 0.0.0.0, bash probes for a loopback adminHost', () => {
+    const text = runs('helm')
+    expect(text).toContain('helm template payments test/packaging/fixtures/app-chart --set sluice.adminHost=127.0.0.1 > rendered/app-admin-loopback.yaml')
+    expect(text).toContain('grep -A1 \'name: SLUICE_HOST$\' rendered/app.yaml | grep -q \'"127.0.0.1"\'')
+    expect(text).toContain('grep -A1 \'name: SLUICE_ADMIN_HOST$\' rendered/app.yaml | grep -q \'"0.0.0.0"\'')
+    expect(text).toContain('grep -q \'httpGet:\' rendered/app.yaml')
+    expect(text).toContain('grep -q \'/dev/tcp\' rendered/app-admin-loopback.yaml')
+  })
+
+  it('never checks with a negated command, which bash -e lets pass', () => {
+    for (const line of runs('helm').split('\n')) expect(line.trim()).not.toMatch(/^! /)
+  })
+
   it('checks everything it renders against the Kubernetes schemas', () => {
     expect(runs('helm')).toMatch(/cat rendered\/\*\.yaml \| docker run --rm -i ghcr\.io\/yannh\/kubeconform:v[\d.]+ -strict/)
   })
