@@ -65,8 +65,9 @@ buckets:
       // From the first queued call on, one arrival per refill interval.
       const queued = arrivals.slice(CAPACITY)
       const spread = (queued.at(-1)!.at - queued[0]!.at) / (queued.length - 1)
+      // Never faster than the bucket refills; slower only by what a loaded machine adds.
       expect(spread).toBeGreaterThan(INTERVAL_MS * 0.8)
-      expect(spread).toBeLessThan(INTERVAL_MS * 1.25)
+      expect(spread).toBeLessThan(INTERVAL_MS * 1.6)
       // Over the whole run the vendor never saw more than the bucket allows.
       const elapsed = arrivals.at(-1)!.at - arrivals[0]!.at
       expect(CALLS).toBeLessThanOrEqual(CAPACITY + Math.ceil(elapsed / INTERVAL_MS) + 1)
