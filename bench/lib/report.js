@@ -39,7 +39,7 @@ function renderMeta (meta) {
   const load = `load average ${meta.loadAverage.before.map(n => n.toFixed(2)).join(' ')} before, ${meta.loadAverage.after.map(n => n.toFixed(2)).join(' ')} after`
   return [
     `${meta.date} · commit ${meta.commit} · node ${meta.node} · ${meta.cpus} × ${meta.cpuModel}`,
-    `${o.rounds} round(s) × ${o.mode === 'soak' ? o.soakSec : o.durationSec} s measured (+${o.warmupSec} s warm-up) · ${o.connections} connections · pipelining ${o.pipelining} · 1 KB responses · ${meta.pinned ? 'pinned: target on CPU 1, the rest on CPU 0' : 'unpinned'}`,
+    `${o.mode === 'soak' ? `1 run × ${o.soakSec}` : `${o.rounds} round(s) × ${o.durationSec}`} s measured (+${o.warmupSec} s warm-up) · ${o.connections} connections · pipelining ${o.pipelining} · 1 KB responses · ${meta.pinned ? 'pinned: target on CPU 1, the rest on CPU 0' : 'unpinned'}`,
     load,
   ].join('  \n')
 }
@@ -91,7 +91,7 @@ function renderSoak (result) {
     ['errors', String(m.errors)],
   ]
   const series = result.rssSamples.map(x => `${Math.round(x.t)}s ${x.rssMb.toFixed(0)}`).join(', ')
-  return [`## ${TARGET_LABELS.full}`, '', rows.map(r => `| ${r.join(' | ')} |`).join('\n'), '', `RSS MB over time: ${series || 'n/a'}`].join('\n')
+  return [`## ${TARGET_LABELS.full}`, '', rows.map(r => `| ${r.join(' | ')} |`).join('\n'), '', `RSS MB over time: ${series || 'n/a'}`, ''].join('\n')
 }
 
 function renderNotes (result) {
