@@ -1,43 +1,29 @@
-// Test helpers for credentials: a compiled VendorPolicy built locally (the
-// policy loader is not a dependency of these tests), a logger that records,
-// a clock the test moves, and a stand-in OAuth2 token server on a real socket.
+// Test helpers for credentials: a compiled VendorPolicy from the policy file's
+// `inject` section (through test/helpers/policy.ts), a logger that records, a
+// clock the test moves, and a stand-in OAuth2 token server on a real socket.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { InjectPolicy, OAuth2Policy, VendorPolicy } from '../../src/policy/types.js'
+import type { OAuth2Policy, VendorPolicy } from '../../src/policy/types.js'
+import { vendorPolicy as compiledPolicy, type RawPolicy } from '../helpers/policy.js'
 
-export function vendorPolicy (inject: Partial<InjectPolicy>, vendor = 'acme'): VendorPolicy {
-  return {
-    vendor,
-    upstream: 'https://api.acme.test',
-    origin: 'https://api.acme.test',
-    hostname: 'api.acme.test',
-    hostHeader: 'api.acme.test',
-    basePath: '',
-    ipLiteral: false,
-    file: `/policies/${vendor}.yaml`,
-    routes: { prefix: `/${vendor}`, hosts: [], allow: undefined },
-    timeouts: { connectMs: 5000, readMs: 30_000, totalMs: 60_000 },
-    limits: { bodyBytes: 10 * 1024 * 1024, concurrency: 256 },
-    network: { allowPrivate: false },
-    rateLimit: { mode: 'enforce', failMode: 'open', buckets: [], upstream: { retryAfter: true, remainingHeader: undefined, resetHeader: undefined } },
-    retry: {
-      attempts: 3,
-      backoff: { initialMs: 1000, maxMs: 10_000, multiplier: 2, jitter: 'full' },
-      on: ['connect-error', 'timeout', 429, 502, 503, 504],
-      respectRetryAfter: true,
-      idempotentOnly: true,
-      budget: 0.2,
-      maxBufferedBodyBytes: 1024 * 1024,
-    },
-    idempotency: { header: 'idempotency-key', generate: new Set(['POST']) },
-    circuitBreaker: { enabled: true, failureRate: 0.1, minimumRequests: 20, windowMs: 10_000, openForMs: 60_000, failOn: ['5xx', 'timeout', 'connect-error'], bodyRule: undefined },
-    inject: { headers: {}, query: {}, strip: [], oauth2: undefined, ...inject },
-    logging: { bodies: false, maxBodyBytes: 4096, redact: { headers: [], fields: [], query: [], patterns: [] } },
-  }
+/** The `inject` section of a policy file, as written in YAML. */
+type InjectSection = NonNullable<RawPolicy['inject']>
+type OAuth2Section = NonNullable<InjectSection['oauth2']>
+
+export function vendorPolicy (inject: InjectSection, vendor = 'acme'): VendorPolicy {
+  return compiledPolicy({ vendor, inject })
 }
 
-export function oauth2Policy (tokenUrl: string, more: Partial<OAuth2Policy> = {}): OAuth2Policy {
-  return { tokenUrl, clientId: '${env:CLIENT_ID}', clientSecret: '${env:CLIENT_SECRET}', scopes: [], audience: undefined, header: 'Authorization', ...more } // eslint-disable-line no-template-curly-in-string
+/** The `inject.oauth2` section of a policy file, client credentials from the environment. */
+export function oauth2Section (tokenUrl: string, more: Partial<OAuth2Section> = {}): OAuth2Section {
+  return { tokenUrl, clientId: '${env:CLIENT_ID}', clientSecret: '${env:CLIENT_SECRET}', ...more } // eslint-disable-line no-template-curly-in-string
+}
+
+/** That section compiled, for tests of the token schedule alone. */
+export function oauth2Policy (tokenUrl: string, more: Partial<OAuth2Section> = {}): OAuth2Policy {
+  const compiled = vendorPolicy({ oauth2: oauth2Section(tokenUrl, more) }).inject.oauth2
+  if (compiled === undefined) throw new Error('an oauth2 section compiled to nothing')
+  return compiled
 }
 
 export interface LogLine { level: 'error' | 'info' | 'warn', obj: object, msg: string }

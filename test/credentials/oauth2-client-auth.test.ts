@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createCredentials, type VendorCredentials } from '../../src/credentials/index.js'
-import { oauth2Policy, recordingLogger, sendToken, tokenServer, vendorPolicy } from './helpers.js'
+import { oauth2Section, recordingLogger, sendToken, tokenServer, vendorPolicy } from './helpers.js'
 
 let server: Awaited<ReturnType<typeof tokenServer>> | undefined
 let creds: VendorCredentials | undefined
@@ -26,7 +26,7 @@ describe('oauth2 token request', () => {
   it('posts grant_type, space-joined scopes and audience, with the client in a Basic header', async () => {
     server = await tokenServer((_req, _n, res) => sendToken(res, 'tok'))
     creds = createCredentials(vendorPolicy({
-      oauth2: oauth2Policy(server.url, { scopes: ['read', 'write'], audience: 'https://api.acme.test' }),
+      oauth2: oauth2Section(server.url, { scopes: ['read', 'write'], audience: 'https://api.acme.test' }),
     }), { logger: recordingLogger().logger, env: { CLIENT_ID: 'my client', CLIENT_SECRET: 'p@ss:w/rd+1' } })
     await creds.get()
 
@@ -42,7 +42,7 @@ describe('oauth2 token request', () => {
 
   it('sends neither scope nor audience when none is set', async () => {
     server = await tokenServer((_req, _n, res) => sendToken(res, 'tok'))
-    creds = createCredentials(vendorPolicy({ oauth2: oauth2Policy(server.url) }),
+    creds = createCredentials(vendorPolicy({ oauth2: oauth2Section(server.url) }),
       { logger: recordingLogger().logger, env: { CLIENT_ID: 'a', CLIENT_SECRET: 'b' } })
     await creds.get()
     expect(server.seen[0]!.body.toString()).toBe('grant_type=client_credentials')
@@ -55,7 +55,7 @@ describe('oauth2 token request', () => {
     writeFileSync(path, 'secret-one\n')
     server = await tokenServer((_req, n, res) => sendToken(res, `tok-${n}`))
     const clock = { t: 0 }
-    creds = createCredentials(vendorPolicy({ oauth2: oauth2Policy(server.url, { clientSecret: `\${file:${path}}` }) }),
+    creds = createCredentials(vendorPolicy({ oauth2: oauth2Section(server.url, { clientSecret: `\${file:${path}}` }) }),
       { logger: recordingLogger().logger, env: { CLIENT_ID: 'id' }, now: () => clock.t })
     await creds.get()
     writeFileSync(path, 'secret-two\n')

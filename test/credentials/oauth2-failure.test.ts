@@ -6,7 +6,7 @@ import { inspect } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createCredentials, type VendorCredentials } from '../../src/credentials/index.js'
 import { SluiceError } from '../../src/errors.js'
-import { manualClock, oauth2Policy, recordingLogger, sendToken, tokenServer, vendorPolicy } from './helpers.js'
+import { manualClock, oauth2Section, recordingLogger, sendToken, tokenServer, vendorPolicy } from './helpers.js'
 
 const CLIENT_SECRET = 'client-secret-do-not-log'
 const env = { CLIENT_ID: 'id', CLIENT_SECRET }
@@ -43,7 +43,7 @@ describe('a failing token endpoint', () => {
       }, 30)
     })
     const rec = recordingLogger()
-    creds = createCredentials(vendorPolicy({ oauth2: oauth2Policy(server.url) }), { logger: rec.logger, env, now: manualClock(0).now })
+    creds = createCredentials(vendorPolicy({ oauth2: oauth2Section(server.url) }), { logger: rec.logger, env, now: manualClock(0).now })
 
     const errors = await Promise.all(Array.from({ length: 10 }, () => failure(creds!.get())))
     expect(server.calls).toBe(1)
@@ -70,7 +70,7 @@ describe('a failing token endpoint', () => {
     })
     const clock = manualClock(0)
     const rec = recordingLogger()
-    creds = createCredentials(vendorPolicy({ oauth2: oauth2Policy(server.url) }), { logger: rec.logger, env, now: clock.now })
+    creds = createCredentials(vendorPolicy({ oauth2: oauth2Section(server.url) }), { logger: rec.logger, env, now: clock.now })
 
     await failure(creds.get())
     for (let i = 0; i < 100; i++) expect(() => creds!.get()).toThrow(SluiceError) // refused at once, synchronously
@@ -94,7 +94,7 @@ describe('a failing token endpoint', () => {
   it('says nothing of a 200 answer that holds no usable token', async () => {
     server = await tokenServer((_req, _n, res) => { res.writeHead(200, { 'content-type': 'application/json' }).end(`{"token": "${LEAK}"`) })
     const rec = recordingLogger()
-    creds = createCredentials(vendorPolicy({ oauth2: oauth2Policy(server.url) }), { logger: rec.logger, env })
+    creds = createCredentials(vendorPolicy({ oauth2: oauth2Section(server.url) }), { logger: rec.logger, env })
     const err = await failure(creds.get())
     expect((err.cause as Error).message).toBe('token endpoint answered without a usable access_token')
     expectNoLeak(inspect(err, { depth: 5 }) + rec.text())
@@ -103,7 +103,7 @@ describe('a failing token endpoint', () => {
   it('gives up on a token endpoint that does not answer, within its own timeouts', async () => {
     server = await tokenServer(() => { /* never answers */ })
     const rec = recordingLogger()
-    creds = createCredentials(vendorPolicy({ oauth2: oauth2Policy(server.url) }),
+    creds = createCredentials(vendorPolicy({ oauth2: oauth2Section(server.url) }),
       { logger: rec.logger, env, tokenTimeouts: { connectMs: 200, readMs: 200, totalMs: 1000 } })
     const started = Date.now()
     const err = await failure(creds.get())
@@ -114,7 +114,7 @@ describe('a failing token endpoint', () => {
   it('makes no request while the client secret reference cannot be resolved, and names it', async () => {
     server = await tokenServer((_req, _n, res) => sendToken(res, 'tok'))
     const rec = recordingLogger()
-    creds = createCredentials(vendorPolicy({ oauth2: oauth2Policy(server.url) }), { logger: rec.logger, env: { CLIENT_ID: 'id' } })
+    creds = createCredentials(vendorPolicy({ oauth2: oauth2Section(server.url) }), { logger: rec.logger, env: { CLIENT_ID: 'id' } })
     const err = await failure(creds.get())
     expect(err.message).toBe('credential ${env:CLIENT_SECRET} for vendor acme is unavailable')
     expect(server.calls).toBe(0)

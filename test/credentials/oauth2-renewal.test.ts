@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createCredentials, type Injection, type VendorCredentials } from '../../src/credentials/index.js'
 import { refreshAfterMs, usableForMs } from '../../src/credentials/oauth2-token.js'
-import { eventually, manualClock, oauth2Policy, recordingLogger, sendToken, tokenServer, vendorPolicy } from './helpers.js'
+import { eventually, manualClock, oauth2Section, recordingLogger, sendToken, tokenServer, vendorPolicy } from './helpers.js'
 
 const env = { CLIENT_ID: 'id', CLIENT_SECRET: 'secret' }
 let server: Awaited<ReturnType<typeof tokenServer>> | undefined
@@ -29,7 +29,7 @@ describe('oauth2 renewal before expiry', () => {
   it('keeps serving the current token while a new one is fetched in the background', async () => {
     server = await tokenServer((_req, n, res) => sendToken(res, `tok-${n}`)) // no expires_in: 3600 s
     const clock = manualClock(0)
-    creds = createCredentials(vendorPolicy({ oauth2: oauth2Policy(server.url) }), { logger: recordingLogger().logger, env, now: clock.now })
+    creds = createCredentials(vendorPolicy({ oauth2: oauth2Section(server.url) }), { logger: recordingLogger().logger, env, now: clock.now })
     expect(header(await creds.get())).toBe('Bearer tok-1')
 
     clock.t = 2_880_000 - 1
@@ -49,7 +49,7 @@ describe('oauth2 renewal before expiry', () => {
   it('makes a call wait for a new token once the old one is expired', async () => {
     server = await tokenServer((_req, n, res) => sendToken(res, `tok-${n}`, 100))
     const clock = manualClock(0)
-    creds = createCredentials(vendorPolicy({ oauth2: oauth2Policy(server.url) }), { logger: recordingLogger().logger, env, now: clock.now })
+    creds = createCredentials(vendorPolicy({ oauth2: oauth2Section(server.url) }), { logger: recordingLogger().logger, env, now: clock.now })
     await creds.get()
     clock.t = usableForMs(100)
     const pending = creds.get()

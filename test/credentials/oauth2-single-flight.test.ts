@@ -1,7 +1,7 @@
 // Concurrent calls share one token request.
 import { afterEach, describe, expect, it } from 'vitest'
 import { createCredentials, type Injection, type VendorCredentials } from '../../src/credentials/index.js'
-import { oauth2Policy, recordingLogger, sendToken, tokenServer, vendorPolicy } from './helpers.js'
+import { oauth2Section, recordingLogger, sendToken, tokenServer, vendorPolicy } from './helpers.js'
 
 const env = { CLIENT_ID: 'client-1', CLIENT_SECRET: 'client-secret-1' }
 let server: Awaited<ReturnType<typeof tokenServer>> | undefined
@@ -14,7 +14,7 @@ afterEach(async () => {
 describe('oauth2 single flight', () => {
   it('makes exactly one token request for 50 concurrent calls, then serves the token synchronously', async () => {
     server = await tokenServer((_req, n, res) => sendToken(res, `tok-${n}`, 3600, 50))
-    creds = createCredentials(vendorPolicy({ oauth2: oauth2Policy(server.url) }), { logger: recordingLogger().logger, env })
+    creds = createCredentials(vendorPolicy({ oauth2: oauth2Section(server.url) }), { logger: recordingLogger().logger, env })
 
     const results = await Promise.all(Array.from({ length: 50 }, () => creds!.get()))
     expect(server.calls).toBe(1)
@@ -33,7 +33,7 @@ describe('oauth2 single flight', () => {
     creds = createCredentials(vendorPolicy({
       headers: { 'x-tenant': 'acme-eu' },
       query: { v: '2' },
-      oauth2: oauth2Policy(server.url, { header: 'X-Access-Token' }),
+      oauth2: oauth2Section(server.url, { header: 'X-Access-Token' }),
     }), { logger: recordingLogger().logger, env })
     const inj = await creds.get()
     expect(inj.headers).toEqual([['x-tenant', 'acme-eu'], ['x-access-token', 'Bearer tok-1']])

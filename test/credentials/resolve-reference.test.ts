@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { resolveReference, vendorReferences } from '../../src/credentials/index.js'
-import { oauth2Policy, vendorPolicy } from './helpers.js'
+import { oauth2Section, vendorPolicy } from './helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-resolve-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -35,7 +35,7 @@ describe('vendorReferences', () => {
     const policy = vendorPolicy({
       headers: { a: 'Bearer ${env:K}', b: '${env:K}' },
       query: { q: '${file:/run/q}' },
-      oauth2: oauth2Policy('https://auth.test/token'),
+      oauth2: oauth2Section('https://auth.test/token'),
     })
     expect(vendorReferences(policy)).toEqual(['${env:K}', '${file:/run/q}', '${env:CLIENT_ID}', '${env:CLIENT_SECRET}'])
   })
