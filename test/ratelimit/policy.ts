@@ -1,6 +1,12 @@
-// Compiled VendorPolicy objects for the rate limit tests, built by hand so the
-// tests do not depend on the policy loader.
+// Compiled VendorPolicy objects for the rate limit tests: a thin wrapper over
+// test/helpers/policy.ts, which compiles a policy file through the real
+// defaults and compiler. Buckets are still described in the numbers these tests
+// think in (tokens per second, ms) and written out as the policy file would say it.
 import type { BucketKey, BucketPolicy, RateLimitPolicy, VendorPolicy } from '../../src/policy/types.js'
+import { vendorPolicy, type RawPolicy } from '../helpers/policy.js'
+
+type RateLimitSection = NonNullable<RawPolicy['rateLimit']>
+type BucketSection = NonNullable<RateLimitSection['buckets']>[number]
 
 export interface BucketSpec {
   name?: string
@@ -12,16 +18,27 @@ export interface BucketSpec {
   maxWaitMs?: number
 }
 
-export function bucket (spec: BucketSpec): BucketPolicy {
+function keyText (key: BucketKey): string {
+  return key.kind === 'header' ? `header:${key.name}` : key.kind
+}
+
+// Unlike the policy file's defaults (queue, 2s), a bucket here rejects at once
+// unless the test says otherwise.
+function bucketSection (spec: BucketSpec): BucketSection {
   return {
     name: spec.name ?? 'burst',
     capacity: spec.capacity,
-    refillPerMs: spec.perSecond / 1000,
     refill: `${spec.perSecond}/s`,
-    key: spec.key ?? { kind: 'vendor' },
+    key: keyText(spec.key ?? { kind: 'vendor' }),
     onLimit: spec.onLimit ?? 'reject',
-    maxWaitMs: spec.maxWaitMs ?? 0,
+    maxWait: `${spec.maxWaitMs ?? 0}ms`,
   }
+}
+
+export function bucket (spec: BucketSpec): BucketPolicy {
+  const [compiled] = vendorPolicy({ rateLimit: { buckets: [bucketSection(spec)] } }).rateLimit.buckets
+  if (compiled === undefined) throw new Error('a bucket compiled to nothing')
+  return compiled
 }
 
 let seq = 0
@@ -39,54 +56,12 @@ export function policy (opts: {
   failMode?: RateLimitPolicy['failMode']
   upstream?: Partial<RateLimitPolicy['upstream']>
 }): VendorPolicy {
-  const vendor = opts.vendor ?? uniqueVendor()
-  return {
-    vendor,
-    upstream: 'https://api.example.com',
-    origin: 'https://api.example.com:443',
-    hostname: 'api.example.com',
-    hostHeader: 'api.example.com',
-    basePath: '',
-    ipLiteral: false,
-    file: `${vendor}.yaml`,
-    routes: { prefix: `/${vendor}`, hosts: [], allow: undefined },
-    timeouts: { connectMs: 5000, readMs: 30000, totalMs: 60000 },
-    limits: { bodyBytes: 10 * 1024 * 1024, concurrency: 256 },
-    network: { allowPrivate: false },
-    rateLimit: {
-      mode: opts.mode ?? 'enforce',
-      failMode: opts.failMode ?? 'open',
-      buckets: opts.buckets.map(bucket),
-      upstream: {
-        retryAfter: opts.upstream?.retryAfter ?? true,
-        remainingHeader: opts.upstream?.remainingHeader,
-        resetHeader: opts.upstream?.resetHeader,
-      },
-    },
-    retry: {
-      attempts: 3,
-      backoff: { initialMs: 1000, maxMs: 10000, multiplier: 2, jitter: 'full' },
-      on: ['connect-error', 'timeout', 429, 502, 503, 504],
-      respectRetryAfter: true,
-      idempotentOnly: true,
-      budget: 0.2,
-      maxBufferedBodyBytes: 1024 * 1024,
-    },
-    idempotency: { header: 'idempotency-key', generate: new Set(['POST']) },
-    circuitBreaker: {
-      enabled: true,
-      failureRate: 0.1,
-      minimumRequests: 20,
-      windowMs: 10000,
-      openForMs: 60000,
-      failOn: ['5xx', 'timeout', 'connect-error'],
-      bodyRule: undefined,
-    },
-    inject: { headers: {}, query: {}, strip: [], oauth2: undefined },
-    logging: {
-      bodies: false,
-      maxBodyBytes: 4096,
-      redact: { headers: [], fields: [], query: [], patterns: ['email', 'card', 'ssn', 'phone', 'iban', 'jwt', 'bearer', 'apikey'] },
-    },
+  const rateLimit: RateLimitSection = { buckets: opts.buckets.map(bucketSection) }
+  if (opts.mode !== undefined) rateLimit.mode = opts.mode
+  if (opts.failMode !== undefined) rateLimit.failMode = opts.failMode
+  if (opts.upstream !== undefined) {
+    // A field given as undefined is one the policy file leaves out.
+    rateLimit.upstream = Object.fromEntries(Object.entries(opts.upstream).filter(([, v]) => v !== undefined))
   }
+  return vendorPolicy({ vendor: opts.vendor ?? uniqueVendor(), upstream: 'https://api.example.com', rateLimit })
 }
