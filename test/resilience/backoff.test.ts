@@ -3,7 +3,7 @@ import { backoffDelay } from '../../src/resilience/backoff.js'
 import { retryPolicy } from './policies.js'
 
 const backoff = (jitter: 'full' | 'equal' | 'none') =>
-  retryPolicy({ backoff: { initialMs: 100, maxMs: 1000, multiplier: 2, jitter } }).backoff
+  retryPolicy({ backoff: { initial: '100ms', max: '1s', multiplier: 2, jitter } }).backoff
 
 const LOW = () => 0
 const HIGH = () => 0.999999

@@ -1,13 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { VendorBreaker, type BreakerStateCode } from '../../src/resilience/breaker.js'
-import type { CircuitBreakerPolicy } from '../../src/policy/types.js'
-import { breakerPolicy } from './policies.js'
+import { breakerPolicy, type BreakerSection } from './policies.js'
 
 // A success settles inside opossum a microtask after it is reported.
 const settle = () => vi.advanceTimersByTimeAsync(0)
 
 let breakers: VendorBreaker[] = []
-function make (over: Partial<CircuitBreakerPolicy> = {}) {
+function make (over: BreakerSection = {}) {
   const states: BreakerStateCode[] = []
   const breaker = new VendorBreaker(breakerPolicy(over), s => states.push(s))
   breakers.push(breaker)
@@ -19,8 +18,8 @@ function calls (breaker: VendorBreaker, ok: number, failed: number): void {
   for (let i = 0; i < failed; i++) breaker.failure()
 }
 
-async function openedBreaker (over: Partial<CircuitBreakerPolicy> = {}) {
-  const made = make({ minimumRequests: 5, failureRate: 0.5, openForMs: 30_000, ...over })
+async function openedBreaker (over: BreakerSection = {}) {
+  const made = make({ minimumRequests: 5, failureRate: '50%', openFor: '30s', ...over })
   calls(made.breaker, 0, 5)
   await settle()
   expect(made.breaker.state).toBe('open')
@@ -51,7 +50,7 @@ describe('VendorBreaker: closed', () => {
   })
 
   it('stays closed below the failure rate', async () => {
-    const { breaker } = make({ minimumRequests: 20, failureRate: 0.1 })
+    const { breaker } = make({ minimumRequests: 20, failureRate: '10%' })
     calls(breaker, 30, 0)
     await settle()
     calls(breaker, 0, 3) // 3 of 33 ≈ 9 %
@@ -60,7 +59,7 @@ describe('VendorBreaker: closed', () => {
   })
 
   it('opens when the failure rate is reached exactly', async () => {
-    const { breaker, states } = make({ minimumRequests: 20, failureRate: 0.1 })
+    const { breaker, states } = make({ minimumRequests: 20, failureRate: '10%' })
     calls(breaker, 18, 0)
     await settle()
     breaker.failure()
@@ -71,7 +70,7 @@ describe('VendorBreaker: closed', () => {
   })
 
   it('forgets calls that rolled out of the window', async () => {
-    const { breaker } = make({ minimumRequests: 4, failureRate: 0.5, windowMs: 10_000 })
+    const { breaker } = make({ minimumRequests: 4, failureRate: '50%', window: '10s' })
     calls(breaker, 0, 3)
     await vi.advanceTimersByTimeAsync(11_000)
     breaker.failure() // alone in the window: under minimumRequests
@@ -81,7 +80,7 @@ describe('VendorBreaker: closed', () => {
 
 describe('VendorBreaker: open', () => {
   it('refuses calls with the time left until half-open', async () => {
-    const { breaker } = await openedBreaker({ openForMs: 30_000 })
+    const { breaker } = await openedBreaker({ openFor: '30s' })
     expect(breaker.admit()).toEqual({ ok: false, retryAfterMs: 30_000 })
     await vi.advanceTimersByTimeAsync(12_000)
     expect(breaker.admit()).toEqual({ ok: false, retryAfterMs: 18_000 })
@@ -98,7 +97,7 @@ describe('VendorBreaker: open', () => {
 
 describe('VendorBreaker: half-open', () => {
   it('half-opens after openFor and admits exactly one probe', async () => {
-    const { breaker, states } = await openedBreaker({ openForMs: 30_000 })
+    const { breaker, states } = await openedBreaker({ openFor: '30s' })
     await vi.advanceTimersByTimeAsync(29_999)
     expect(breaker.state).toBe('open')
     await vi.advanceTimersByTimeAsync(1)
@@ -110,7 +109,7 @@ describe('VendorBreaker: half-open', () => {
   })
 
   it('closes when the probe succeeds', async () => {
-    const { breaker, states } = await openedBreaker({ openForMs: 30_000 })
+    const { breaker, states } = await openedBreaker({ openFor: '30s' })
     await vi.advanceTimersByTimeAsync(30_000)
     expect(breaker.admit()).toEqual({ ok: true, probe: true })
     breaker.success()
@@ -122,7 +121,7 @@ describe('VendorBreaker: half-open', () => {
   })
 
   it('re-opens for another openFor when the probe fails', async () => {
-    const { breaker, states } = await openedBreaker({ openForMs: 30_000 })
+    const { breaker, states } = await openedBreaker({ openFor: '30s' })
     await vi.advanceTimersByTimeAsync(30_000)
     expect(breaker.admit().ok).toBe(true)
     breaker.failure()
@@ -166,7 +165,7 @@ describe('VendorBreaker: half-open', () => {
   })
 
   it('lets another probe through when one never reports', async () => {
-    const { breaker } = await openedBreaker({ openForMs: 30_000 })
+    const { breaker } = await openedBreaker({ openFor: '30s' })
     await vi.advanceTimersByTimeAsync(30_000)
     expect(breaker.admit().ok).toBe(true)
     await vi.advanceTimersByTimeAsync(29_999)
@@ -177,7 +176,7 @@ describe('VendorBreaker: half-open', () => {
   })
 
   it('starts a fresh window when it closes, even when openFor is shorter than the window', async () => {
-    const { breaker } = await openedBreaker({ minimumRequests: 5, failureRate: 0.5, openForMs: 2000, windowMs: 10_000 })
+    const { breaker } = await openedBreaker({ minimumRequests: 5, failureRate: '50%', openFor: '2s', window: '10s' })
     await vi.advanceTimersByTimeAsync(2000)
     breaker.admit()
     breaker.success()
@@ -215,7 +214,7 @@ describe('VendorBreaker: timers', () => {
   })
 
   it('keeps no timer while closed: the window moves on use', async () => {
-    const { breaker } = make({ minimumRequests: 3, failureRate: 0.5 })
+    const { breaker } = make({ minimumRequests: 3, failureRate: '50%' })
     calls(breaker, 5, 0)
     await settle()
     expect(vi.getTimerCount()).toBe(0)
@@ -227,7 +226,7 @@ describe('VendorBreaker: timers', () => {
   it('unrefs its reset timer, so an open breaker never holds the process open', () => {
     vi.useRealTimers()
     const spy = vi.spyOn(globalThis, 'setTimeout')
-    const { breaker } = make({ minimumRequests: 1, failureRate: 0.5 })
+    const { breaker } = make({ minimumRequests: 1, failureRate: '50%' })
     breaker.failure()
     const timers = spy.mock.results.map(r => r.value as NodeJS.Timeout)
     spy.mockRestore()

@@ -1,40 +1,22 @@
-// Small policy factories for the resilience tests: the SPEC's example values,
-// overridable field by field.
+// Policy sections for the resilience tests, written as in a policy file
+// ("100ms", "50%") and compiled through test/helpers/policy.ts, so every field
+// a test leaves out is the real default.
 import type { CircuitBreakerPolicy, RetryPolicy, VendorPolicy } from '../../src/policy/types.js'
+import { vendorPolicy, type RawPolicy } from '../helpers/policy.js'
 
-export function retryPolicy (over: Partial<RetryPolicy> = {}): RetryPolicy {
-  return {
-    attempts: 3,
-    backoff: { initialMs: 1000, maxMs: 10_000, multiplier: 2, jitter: 'full' },
-    on: ['connect-error', 'timeout', 429, 502, 503, 504],
-    respectRetryAfter: true,
-    idempotentOnly: true,
-    budget: 0.2,
-    maxBufferedBodyBytes: 1024 * 1024,
-    ...over,
-  }
+export type RetrySection = NonNullable<RawPolicy['retry']>
+export type BreakerSection = NonNullable<RawPolicy['circuitBreaker']>
+export type IdempotencySection = NonNullable<RawPolicy['idempotency']>
+
+export function retryPolicy (retry: RetrySection = {}): RetryPolicy {
+  return vendorPolicy({ retry }).retry
 }
 
-export function breakerPolicy (over: Partial<CircuitBreakerPolicy> = {}): CircuitBreakerPolicy {
-  return {
-    enabled: true,
-    failureRate: 0.1,
-    minimumRequests: 20,
-    windowMs: 10_000,
-    openForMs: 60_000,
-    failOn: ['5xx', 'timeout', 'connect-error'],
-    bodyRule: undefined,
-    ...over,
-  }
+export function breakerPolicy (circuitBreaker: BreakerSection = {}): CircuitBreakerPolicy {
+  return vendorPolicy({ circuitBreaker }).circuitBreaker
 }
 
 /** The parts of a vendor policy the retry decisions read. */
-export function replayPolicy (
-  retry: Partial<RetryPolicy> = {},
-  idempotency: Partial<VendorPolicy['idempotency']> = {}
-): Pick<VendorPolicy, 'retry' | 'idempotency'> {
-  return {
-    retry: retryPolicy(retry),
-    idempotency: { header: 'Idempotency-Key', generate: new Set(['POST']), ...idempotency },
-  }
+export function replayPolicy (retry: RetrySection = {}, idempotency: IdempotencySection = {}): Pick<VendorPolicy, 'retry' | 'idempotency'> {
+  return vendorPolicy({ retry, idempotency })
 }

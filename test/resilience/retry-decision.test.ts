@@ -44,11 +44,11 @@ describe('isReplayable', () => {
 
 describe('idempotency keys', () => {
   it('adds a key only for the generate methods, and only when the client sent none', () => {
-    const policy = replayPolicy({}, { generate: new Set(['POST']) })
+    const policy = replayPolicy({}, { generate: ['POST'] })
     expect(idempotencyKeyToAdd('POST', false, policy)).toBe(true)
     expect(idempotencyKeyToAdd('POST', true, policy)).toBe(false)
     expect(idempotencyKeyToAdd('PATCH', false, policy)).toBe(false)
-    expect(idempotencyKeyToAdd('POST', false, replayPolicy({}, { generate: new Set() }))).toBe(false)
+    expect(idempotencyKeyToAdd('POST', false, replayPolicy({}, { generate: [] }))).toBe(false)
   })
 
   it('makes fresh UUIDs', () => {
@@ -99,7 +99,8 @@ describe('wasNeverSent', () => {
 describe('retryDelay', () => {
   const NOW = 1_000_000
   const FAR = NOW + 3_600_000
-  const policy = retryPolicy({ backoff: { initialMs: 1000, maxMs: 10_000, multiplier: 2, jitter: 'none' } })
+  const backoff = { initial: '1s', max: '10s', multiplier: 2, jitter: 'none' } as const
+  const policy = retryPolicy({ backoff })
 
   it('is the backoff when the vendor says nothing', () => {
     expect(retryDelay(policy, 1, undefined, NOW, FAR)).toBe(1000)
@@ -107,7 +108,7 @@ describe('retryDelay', () => {
   })
 
   it('passes the random source to the jitter', () => {
-    const full = retryPolicy({ backoff: { initialMs: 1000, maxMs: 10_000, multiplier: 2, jitter: 'full' } })
+    const full = retryPolicy({ backoff: { initial: '1s', max: '10s', multiplier: 2, jitter: 'full' } })
     expect(retryDelay(full, 2, undefined, NOW, FAR, () => 0.25)).toBe(500)
   })
 
@@ -118,7 +119,7 @@ describe('retryDelay', () => {
   })
 
   it('ignores Retry-After unless respectRetryAfter', () => {
-    const deaf = retryPolicy({ ...policy, respectRetryAfter: false })
+    const deaf = retryPolicy({ backoff, respectRetryAfter: false })
     expect(retryDelay(deaf, 1, 5000, NOW, FAR)).toBe(1000)
   })
 
@@ -137,7 +138,7 @@ describe('retryDelay', () => {
       fc.constantFrom('full', 'equal', 'none'),
       fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
       (retryNumber, retryAfter, budgetMs, jitter, r) => {
-        const p = retryPolicy({ backoff: { initialMs: 1000, maxMs: 10_000, multiplier: 2, jitter } })
+        const p = retryPolicy({ backoff: { initial: '1s', max: '10s', multiplier: 2, jitter } })
         const d = retryDelay(p, retryNumber, retryAfter, NOW, NOW + budgetMs, () => r)
         return d === undefined || (d >= 0 && NOW + d < NOW + budgetMs)
       }
