@@ -1,22 +1,20 @@
-// Test factories: a LoggingPolicy as the policy loader would compile it, and
-// generators of valid PII (check digits computed, never real data).
+// Test factories: a LoggingPolicy compiled from a policy file's `logging`
+// section (through test/helpers/policy.ts, so the defaults are the real ones),
+// and generators of valid PII (check digits computed, never real data).
 import type { LoggingPolicy } from '../../src/policy/types.js'
-import { PATTERN_NAMES } from '../../src/observability/patterns.js'
+import { vendorPolicy, type RawPolicy } from '../helpers/policy.js'
 
-type Redact = LoggingPolicy['redact']
+type Redact = NonNullable<NonNullable<RawPolicy['logging']>['redact']>
 
-export function loggingPolicy (overrides: { bodies?: boolean, maxBodyBytes?: number, redact?: Partial<Redact> } = {}): LoggingPolicy {
-  return {
-    bodies: overrides.bodies ?? true,
-    maxBodyBytes: overrides.maxBodyBytes ?? 4096,
-    redact: {
-      headers: [],
-      fields: [],
-      query: [],
-      patterns: [...PATTERN_NAMES],
-      ...overrides.redact,
+/** Bodies are logged unless the test says otherwise: most scrubber tests are about bodies. */
+export function loggingPolicy (overrides: { bodies?: boolean, maxBodyBytes?: number, redact?: Redact } = {}): LoggingPolicy {
+  return vendorPolicy({
+    logging: {
+      bodies: overrides.bodies ?? true,
+      ...(overrides.maxBodyBytes === undefined ? {} : { maxBodyBytes: `${overrides.maxBodyBytes}b` }),
+      ...(overrides.redact === undefined ? {} : { redact: overrides.redact }),
     },
-  }
+  }).logging
 }
 
 /** `prefix` + digits, completed with the Luhn check digit to `length` digits. */
