@@ -5,12 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
 import { mkdtemp, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { request } from 'undici'
-import { startUpstream, type Upstream } from '../helpers/upstream.js'
+import { freePort, startUpstream, type Upstream } from '../helpers/upstream.js'
 import { CLI, startTestSluice, type TestSluice } from '../helpers/sluice.js'
 import { expectNone, exposedText } from './leaks.js'
 
@@ -40,14 +39,6 @@ function policy (vendor: string, upstream: string, file: string, extra = ''): st
     '    key: "${env:E2E_LEAK_QUERY}"',
     extra,
   ].join('\n')
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  await new Promise(resolve => server.close(resolve))
-  return port
 }
 
 beforeAll(async () => {

@@ -5,12 +5,11 @@
 // token handed out, and the PII the calls carried. None may appear.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtemp, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { sendToken, tokenServer } from '../credentials/helpers.js'
-import { startUpstream, type Upstream } from '../helpers/upstream.js'
+import { freePort, startUpstream, type Upstream } from '../helpers/upstream.js'
 import { policyDir, runCli, type CliProcess } from '../helpers/sluice.js'
 
 const SECRETS = {
@@ -34,14 +33,6 @@ let tokens: Awaited<ReturnType<typeof tokenServer>>
 let cli: CliProcess
 let proxy: string
 
-async function closedPort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  await new Promise(resolve => server.close(resolve))
-  return port
-}
-
 beforeAll(async () => {
   const secrets = await mkdtemp(join(tmpdir(), 'sluice-secret-'))
   await writeFile(join(secrets, 'header'), SECRETS['file header'] + '\n')
@@ -58,7 +49,7 @@ beforeAll(async () => {
       res.end(body.length > 0 ? body : `{"email":"${PII.email}","card":"${PII.card}"}`)
     }
   })
-  const dead = `http://127.0.0.1:${await closedPort()}`
+  const dead = `http://127.0.0.1:${await freePort()}`
   const inject = [
     'inject:',
     '  headers:',

@@ -3,22 +3,13 @@
 // durationMs, upstreamMs, attempts, waitMs and, for sluice's own answers,
 // error. Exactly one per call, however the call ended.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createServer } from 'node:net'
 import { request } from 'undici'
-import { startUpstream, type Upstream } from '../helpers/upstream.js'
+import { freePort, startUpstream, type Upstream } from '../helpers/upstream.js'
 import { requestLines, startTestSluice, until, type TestSluice } from '../helpers/sluice.js'
 
 let up: Upstream
 let sluice: TestSluice
 let n = 0
-
-async function closedPort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  await new Promise(resolve => server.close(resolve))
-  return port
-}
 
 beforeAll(async () => {
   up = await startUpstream((req, res) => {
@@ -38,7 +29,7 @@ beforeAll(async () => {
     ].join('\n'),
     // One token, refilled every 500 ms: of two calls at once, one waits for it.
     'slow.yaml': `vendor: slow\nupstream: ${up.url}\nrateLimit:\n  buckets:\n    - { name: b, capacity: 1, refill: 2/s, onLimit: queue, maxWait: 2s }\n`,
-    'dead.yaml': `vendor: dead\nupstream: http://127.0.0.1:${await closedPort()}\nretry: { attempts: 1 }\n`,
+    'dead.yaml': `vendor: dead\nupstream: http://127.0.0.1:${await freePort()}\nretry: { attempts: 1 }\n`,
   })
 })
 afterAll(async () => {

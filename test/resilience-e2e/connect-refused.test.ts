@@ -6,7 +6,8 @@ import { request } from 'undici'
 import { createServer } from 'node:http'
 import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
 import { startBlackhole, type Blackhole } from '../helpers/blackhole.js'
-import { freePort, lineOf, metricValue } from './helpers.js'
+import { freePort } from '../helpers/upstream.js'
+import { lineOf, metricValue } from './helpers.js'
 
 const NO_BREAKER = 'circuitBreaker:\n  enabled: false\n'
 

@@ -75,15 +75,6 @@ export async function startRawUpstream (behave: RawBehaviour): Promise<RawUpstre
   }
 }
 
-/** A port nothing listens on (bound once, then released). */
-export async function freePort (): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
-  const port = (probe.address() as AddressInfo).port
-  await new Promise<void>(resolve => probe.close(() => resolve()))
-  return port
-}
-
 /**
  * The value of one sample on /metrics, or undefined when it is absent. `labels`
  * must list every label of the sample, in any order.
