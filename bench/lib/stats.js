@@ -52,3 +52,22 @@ export function rotation (ids, round) {
   const k = round % ids.length
   return [...ids.slice(k), ...ids.slice(0, k)]
 }
+
+/** Every run of `rounds` rounds in rotation order: { target, round } for A B C, B C A, ... */
+export function * interleavedRuns (targets, rounds) {
+  const ids = targets.map(t => t.id)
+  for (let round = 0; round < rounds; round++) {
+    for (const id of rotation(ids, round)) yield { target: targets.find(t => t.id === id), round }
+  }
+}
+
+/** What the goals read off the sluice runs, whatever drove them: Redis calls and RSS of the full policy, errors of both sluice targets. */
+export function sluiceFacts (samples) {
+  const full = samples.filter(s => s.target === 'full')
+  const sluice = samples.filter(s => s.target === 'full' || s.target === 'passthrough')
+  return {
+    redisCallsPerCall: spread(full.map(s => s.metrics.redisCallsPerCall))?.median ?? null,
+    peakRssMb: spread(full.map(s => s.metrics.peakRssMb))?.max ?? null,
+    sluiceErrors: sluice.length === 0 ? null : sluice.reduce((n, s) => n + s.metrics.errors, 0),
+  }
+}

@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { measureRun } from '../measure.js'
 import { paced } from '../paced.js'
-import { differences, rotation, spread, summarize } from '../stats.js'
+import { differences, interleavedRuns, sluiceFacts, summarize } from '../stats.js'
 import { progress } from '../progress.js'
 
 export const RATE_METRICS = Object.freeze(['callsPerSec', 'p50', 'p99', 'p999', 'cpuUsPerCall', 'peakRssMb'])
@@ -13,22 +13,19 @@ const PAUSE_BETWEEN_RUNS_MS = 300
 export async function runRate ({ options, targets, redis, pin }) {
   const samples = []
   const ids = targets.map(t => t.id)
-  for (let round = 0; round < options.rounds; round++) {
-    for (const id of rotation(ids, round)) {
-      const target = targets.find(t => t.id === id)
-      const sample = await measureRun({
-        target,
-        round,
-        redis,
-        pin,
-        warmupSec: options.warmupSec,
-        durationSec: options.durationSec,
-        drive: (sec) => paced({ url: target.url, rate: options.rate, durationSec: sec, connections: options.connections }),
-      })
-      samples.push(sample)
-      progress(`round ${round + 1}/${options.rounds} ${target.label}: p50 ${sample.metrics.p50} ms, p99 ${sample.metrics.p99} ms at ${options.rate} calls/s`)
-      await sleep(PAUSE_BETWEEN_RUNS_MS)
-    }
+  for (const { target, round } of interleavedRuns(targets, options.rounds)) {
+    const sample = await measureRun({
+      target,
+      round,
+      redis,
+      pin,
+      warmupSec: options.warmupSec,
+      durationSec: options.durationSec,
+      drive: (sec) => paced({ url: target.url, rate: options.rate, durationSec: sec, connections: options.connections }),
+    })
+    samples.push(sample)
+    progress(`round ${round + 1}/${options.rounds} ${target.label}: p50 ${sample.metrics.p50} ms, p99 ${sample.metrics.p99} ms at ${options.rate} calls/s`)
+    await sleep(PAUSE_BETWEEN_RUNS_MS)
   }
   const summary = {}
   const added = {}
@@ -39,8 +36,6 @@ export async function runRate ({ options, targets, redis, pin }) {
       baseline: { p50: differences(samples, id, 'baseline', 'p50'), p99: differences(samples, id, 'baseline', 'p99') },
     }
   }
-  const full = samples.filter(s => s.target === 'full')
-  const sluice = samples.filter(s => s.target === 'full' || s.target === 'passthrough')
   return {
     mode: 'rate',
     rate: options.rate,
@@ -52,9 +47,7 @@ export async function runRate ({ options, targets, redis, pin }) {
       rate: options.rate,
       addedP50Ms: added.full?.direct.p50?.median ?? null,
       addedP99Ms: added.full?.direct.p99?.median ?? null,
-      redisCallsPerCall: spread(full.map(s => s.metrics.redisCallsPerCall))?.median ?? null,
-      peakRssMb: spread(full.map(s => s.metrics.peakRssMb))?.max ?? null,
-      sluiceErrors: sluice.length === 0 ? null : sluice.reduce((n, s) => n + s.metrics.errors, 0),
+      ...sluiceFacts(samples),
     },
   }
 }

@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { measureRun } from '../measure.js'
 import { saturate } from '../saturate.js'
-import { rotation, spread, summarize } from '../stats.js'
+import { interleavedRuns, sluiceFacts, summarize } from '../stats.js'
 import { runWrk, wrkPath } from '../wrk.js'
 import { progress } from '../progress.js'
 
@@ -15,35 +15,32 @@ export async function runSaturation ({ options, targets, redis, pin }) {
   const wrk = options.wrk ? wrkPath() : undefined
   const runs = { autocannon: [], wrk: [] }
   const ids = targets.map(t => t.id)
-  for (let round = 0; round < options.rounds; round++) {
-    for (const id of rotation(ids, round)) {
-      const target = targets.find(t => t.id === id)
-      const sample = await measureRun({
+  for (const { target, round } of interleavedRuns(targets, options.rounds)) {
+    const sample = await measureRun({
+      target,
+      round,
+      redis,
+      pin,
+      warmupSec: options.warmupSec,
+      durationSec: options.durationSec,
+      drive: (sec) => saturate({ url: target.url, connections: options.connections, pipelining: options.pipelining, durationSec: sec }),
+    })
+    runs.autocannon.push(sample)
+    progress(`round ${round + 1}/${options.rounds} ${target.label}: ${Math.round(sample.metrics.callsPerSec)} calls/s (autocannon)`)
+    await sleep(PAUSE_BETWEEN_RUNS_MS)
+    if (wrk !== undefined) {
+      const w = await measureRun({
         target,
         round,
         redis,
         pin,
-        warmupSec: options.warmupSec,
+        warmupSec: 0, // just warmed by autocannon
         durationSec: options.durationSec,
-        drive: (sec) => saturate({ url: target.url, connections: options.connections, pipelining: options.pipelining, durationSec: sec }),
+        drive: (sec) => runWrk({ path: wrk, url: target.url, connections: options.connections, durationSec: sec }),
       })
-      runs.autocannon.push(sample)
-      progress(`round ${round + 1}/${options.rounds} ${target.label}: ${Math.round(sample.metrics.callsPerSec)} calls/s (autocannon)`)
+      runs.wrk.push(w)
+      progress(`round ${round + 1}/${options.rounds} ${target.label}: ${Math.round(w.metrics.callsPerSec)} calls/s (wrk)`)
       await sleep(PAUSE_BETWEEN_RUNS_MS)
-      if (wrk !== undefined) {
-        const w = await measureRun({
-          target,
-          round,
-          redis,
-          pin,
-          warmupSec: 0, // just warmed by autocannon
-          durationSec: options.durationSec,
-          drive: (sec) => runWrk({ path: wrk, url: target.url, connections: options.connections, durationSec: sec }),
-        })
-        runs.wrk.push(w)
-        progress(`round ${round + 1}/${options.rounds} ${target.label}: ${Math.round(w.metrics.callsPerSec)} calls/s (wrk)`)
-        await sleep(PAUSE_BETWEEN_RUNS_MS)
-      }
     }
   }
   const summaries = {}
@@ -56,12 +53,8 @@ export async function runSaturation ({ options, targets, redis, pin }) {
 }
 
 function saturationFacts (samples, summary) {
-  const full = samples.filter(s => s.target === 'full')
-  const sluice = samples.filter(s => s.target === 'full' || s.target === 'passthrough')
   return {
     throughputRatio: summary.full?.ratios.baseline.callsPerSec?.median ?? null,
-    redisCallsPerCall: spread(full.map(s => s.metrics.redisCallsPerCall))?.median ?? null,
-    peakRssMb: spread(full.map(s => s.metrics.peakRssMb))?.max ?? null,
-    sluiceErrors: sluice.length === 0 ? null : sluice.reduce((n, s) => n + s.metrics.errors, 0),
+    ...sluiceFacts(samples),
   }
 }
