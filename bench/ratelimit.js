@@ -21,13 +21,13 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { Redis } from 'ioredis'
 import { Client } from 'undici'
+import { freePort } from './lib/redis.js'
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname
 const REDIS_SERVER = '/usr/bin/redis-server'
@@ -267,17 +267,6 @@ async function redisInfo (client) {
   }
   const num = name => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(text)?.[1] ?? NaN)
   return { calls, reads: num('total_reads_processed'), cpuMs: (num('used_cpu_user') + num('used_cpu_sys')) * 1000 }
-}
-
-function freePort () {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 main().catch(err => {

@@ -78,7 +78,8 @@ function infoField (info, name) {
   return m === null ? null : Number(m[1])
 }
 
-function freePort () {
+/** A port on 127.0.0.1 free at the time of asking, for a redis-server to bind. */
+export function freePort () {
   return new Promise((resolve, reject) => {
     const srv = createServer()
     srv.once('error', reject)
