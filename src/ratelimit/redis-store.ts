@@ -12,7 +12,7 @@
 import type { Socket } from 'node:net'
 import { Cluster, Redis, type ClusterNode } from 'ioredis'
 import type { Plan } from './plan.js'
-import { DECIDE_LUA, PAUSE_LUA } from './redis-script.js'
+import { DECIDE_LUA, GIVE_BACK_LUA, PAUSE_LUA } from './redis-script.js'
 import { NEVER_MS, type Verdict } from './verdict.js'
 
 export interface RedisStoreOptions {
@@ -30,6 +30,11 @@ export interface RedisHealthEvents {
   down (err: unknown): void
 }
 
+/** A decision, and how many tokens it took from each bucket (more than one: a lease) */
+export interface RedisVerdict extends Verdict {
+  taken: number
+}
+
 type ScriptCall = (args: Array<string | number>) => Promise<unknown>
 type ScriptCommands = Record<string, ScriptCall>
 
@@ -40,6 +45,7 @@ const PAUSE_COMMAND = 'sluicePause'
 /** Policies with up to this many buckets get a fixed-keys, auto-pipelined decision command. */
 const PIPELINED_BUCKETS = 16
 const DECIDE_ANY_COMMAND = 'sluiceDecideAny'
+const GIVE_BACK_COMMAND = 'sluiceGiveBack'
 /** The watchdog's resolution: it sees a stalled command between timeout and timeout + 2 ticks. */
 const WATCH_SLOTS_PER_TIMEOUT = 8
 const MIN_WATCH_TICK_MS = 5
@@ -82,7 +88,7 @@ export class RedisStore {
       this.client = new Cluster(opts.clusterNodes.map(parseNode), {
         enableOfflineQueue: false,
         enableAutoPipelining: true,
-        autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND],
+        autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND, GIVE_BACK_COMMAND],
         clusterRetryStrategy: reconnect,
         redisOptions: connection,
       })
@@ -91,7 +97,7 @@ export class RedisStore {
         ...connection,
         enableOfflineQueue: false,
         enableAutoPipelining: true,
-        autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND],
+        autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND, GIVE_BACK_COMMAND],
         retryStrategy: reconnect,
       })
     } else {
@@ -108,12 +114,16 @@ export class RedisStore {
     return this.state === 'up'
   }
 
-  /** One decision, one script call. Rejects on any failure, after marking the store down. */
-  async decide (plan: Plan, keyValues: readonly string[], budgetMs: number): Promise<Verdict> {
+  /**
+   * One decision, one script call; `lease` tokens wanted (1: just this call's).
+   * Rejects on any failure, after marking the store down.
+   */
+  async decide (plan: Plan, keyValues: readonly string[], budgetMs: number, lease: number): Promise<RedisVerdict> {
     const n = plan.size
     const args = plan.scriptArgs.slice()
     for (let i = 0; i < n; i++) args[1 + i] = (plan.prefixes[i] as string) + (keyValues[i] ?? '-')
     args[1 + n] = budgetMs < NEVER_MS ? Math.max(-NEVER_MS, Math.floor(budgetMs)) : NEVER_MS
+    args[args.length - 1] = lease
     const slot = this.sent()
     let reply: number[]
     try {
@@ -130,7 +140,18 @@ export class RedisStore {
       retryAfterMs: reply[2] as number,
       bucket: reply[3] as number,
       queuedMask: reply[4] as number,
+      taken: reply[5] as number,
     }
+  }
+
+  /** Unused leased tokens back into each of the plan's buckets for these key values. */
+  async giveBack (plan: Plan, keyValues: readonly string[], tokens: number): Promise<void> {
+    const n = plan.size
+    const args: Array<string | number> = [n]
+    for (let i = 0; i < n; i++) args.push((plan.prefixes[i] as string) + (keyValues[i] ?? '-'))
+    args.push(tokens)
+    for (let i = 0; i < n; i++) args.push(plan.capacity[i] as number, plan.refillPerMs[i] as number)
+    await this.command(GIVE_BACK_COMMAND, args)
   }
 
   async pause (key: string, ms: number): Promise<void> {
@@ -230,6 +251,7 @@ export class RedisStore {
   private defineCommands (): void {
     this.client.defineCommand(PAUSE_COMMAND, { lua: PAUSE_LUA, numberOfKeys: 1 })
     this.client.defineCommand(DECIDE_ANY_COMMAND, { lua: DECIDE_LUA })
+    this.client.defineCommand(GIVE_BACK_COMMAND, { lua: GIVE_BACK_LUA })
     for (let keys = 2; keys <= PIPELINED_BUCKETS + 1; keys++) {
       const name = `sluiceDecide${keys}`
       this.client.defineCommand(name, { lua: DECIDE_LUA, numberOfKeys: keys })
