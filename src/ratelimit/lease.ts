@@ -8,6 +8,9 @@
 //   its own recent rate, capped by plan.leaseCap (a small share of capacity
 //   and of refill). Below 2 there is no lease: one Redis decision per call,
 //   exactly as before, which keeps tight buckets exact.
+// - Renewed early: once a lease is down to a quarter, the next call asks Redis
+//   for the next one while the tokens left serve the calls meanwhile, so a
+//   busy key does not send a burst of single decisions each time it runs out.
 // - Only calls the buckets serve at once are leased (redis-script.ts); a
 //   call that queues or is refused takes one token or none.
 // - A pause learnt here drops this replica's leases for the vendor at once. A
@@ -28,6 +31,8 @@ export const RATE_WINDOW_MS = 20
 export const MAX_LEASED_KEYS = 10_000
 /** A key with no tokens left and no rate measured for this long is forgotten. */
 export const FORGET_AFTER_MS = 2000
+/** A lease down to this share of what it was granted asks for the next one. */
+export const RENEW_AT_SHARE = 0.25
 /** How often expired leases are given back and idle keys forgotten. */
 export const SWEEP_EVERY_MS = LEASE_TTL_MS / 2
 
@@ -41,6 +46,8 @@ interface Lease {
   tokens: number
   /** local epoch ms; past it, the tokens left go back */
   expiresAt: number
+  /** at or below this many tokens, the next call asks Redis for the next lease */
+  renewAt: number
   /** calls seen after `since`, up to and including the latest */
   calls: number
   since: number
@@ -60,6 +67,11 @@ export function leaseKey (plan: Plan, keyValues: readonly string[]): string {
   return key
 }
 
+/** A decision asking for a lease is in flight (one that never came back stops counting after the TTL). */
+function asking (lease: Lease, now: number): boolean {
+  return lease.askedAt > 0 && now - lease.askedAt < LEASE_TTL_MS
+}
+
 export class LeaseBook {
   private readonly leases = new Map<string, Lease>()
   private readonly pausedUntil = new Map<string, number>()
@@ -72,11 +84,10 @@ export class LeaseBook {
     const lease = this.leases.get(key)
     if (lease === undefined) return false
     lease.calls++
-    if (lease.tokens > 0 && now < lease.expiresAt) {
-      lease.tokens--
-      return true
-    }
-    return false
+    if (lease.tokens <= 0 || now >= lease.expiresAt) return false
+    if (lease.tokens <= lease.renewAt && !asking(lease, now)) return false
+    lease.tokens--
+    return true
   }
 
   /**
@@ -90,14 +101,14 @@ export class LeaseBook {
     if (lease === undefined) {
       if (this.leases.size >= MAX_LEASED_KEYS) return 1
       // This call opens the first rate window: calls are counted after it.
-      lease = { plan, keyValues, tokens: 0, expiresAt: 0, calls: 0, since: now, ratePerMs: 0, askedAt: 0 }
+      lease = { plan, keyValues, tokens: 0, expiresAt: 0, renewAt: 0, calls: 0, since: now, ratePerMs: 0, askedAt: 0 }
       this.leases.set(key, lease)
       this.startSweeper()
     }
     lease.plan = plan
     lease.keyValues = keyValues
     // One lease asked at a time; the calls meanwhile decide one by one.
-    if (lease.askedAt > 0 && now - lease.askedAt < LEASE_TTL_MS) return 1
+    if (asking(lease, now)) return 1
     const elapsed = now - lease.since
     if (elapsed >= RATE_WINDOW_MS) {
       const rate = lease.calls / elapsed
@@ -129,6 +140,7 @@ export class LeaseBook {
     }
     lease.tokens += extra
     lease.expiresAt = now + LEASE_TTL_MS
+    lease.renewAt = Math.floor(extra * RENEW_AT_SHARE)
   }
 
   /** The vendor asked for a break: its leases go back now, and none is kept until `untilMs`. */

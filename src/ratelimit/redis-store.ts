@@ -287,7 +287,12 @@ export class RedisStore {
   private probe (): void {
     if (this.probing || this.state === 'up') return
     this.probing = true
-    this.client.ping().then(() => this.markUp(), () => {}).finally(() => { this.probing = false })
+    // Watched too: a PING stuck on a hanging connection drops it like any command.
+    const slot = this.sent()
+    this.client.ping().then(() => this.markUp(), () => {}).finally(() => {
+      this.answered(slot)
+      this.probing = false
+    })
   }
 
   private stopProbe (): void {

@@ -90,10 +90,11 @@ describe('lease size', () => {
     const plan = wide()
     const key = leaseKey(plan, ALL)
     drive(plan, 1, 30)
-    while (book.take(key, Date.now()));
+    while (book.take(key, Date.now())); // down to where the next lease is asked for
     vi.advanceTimersByTime(1)
     expect(book.want(plan, key, ALL, Date.now())).toBeGreaterThan(1)
     expect(book.want(plan, key, ALL, Date.now())).toBe(1)
+    while (book.take(key, Date.now())); // the rest, meanwhile
     book.granted(plan, key, ALL, 0, Date.now()) // refused: nothing leased
     expect(book.tokens(key)).toBe(0)
     expect(book.want(plan, key, ALL, Date.now())).toBeGreaterThan(1)
@@ -101,14 +102,24 @@ describe('lease size', () => {
 })
 
 describe('leased tokens', () => {
-  it('serve calls locally, one each, then the next call asks Redis again', () => {
+  it('serve calls locally, one each, and the next lease is asked for before they run out', () => {
     const plan = wide()
     const key = leaseKey(plan, ALL)
     book.want(plan, key, ALL, Date.now())
-    book.granted(plan, key, ALL, 5, Date.now()) // one for the call, four leased
-    expect(book.tokens(key)).toBe(4)
-    const served = [1, 2, 3, 4, 5].map(() => book.take(key, Date.now()))
-    expect(served).toEqual([true, true, true, true, false])
+    book.granted(plan, key, ALL, 41, Date.now()) // one for the call, 40 leased
+    expect(book.tokens(key)).toBe(40)
+    const served = Array.from({ length: 31 }, () => book.take(key, Date.now()))
+    // Down to a quarter: the 31st call goes to Redis and asks for the next lease...
+    expect(served.filter(Boolean)).toHaveLength(30)
+    expect(served[30]).toBe(false)
+    vi.advanceTimersByTime(30)
+    expect(book.want(plan, key, ALL, Date.now())).toBeGreaterThan(1)
+    // ...while the ten tokens left serve the calls meanwhile, then none.
+    const meanwhile = Array.from({ length: 11 }, () => book.take(key, Date.now()))
+    expect(meanwhile.filter(Boolean)).toHaveLength(10)
+    expect(meanwhile[10]).toBe(false)
+    book.granted(plan, key, ALL, 41, Date.now())
+    expect(book.tokens(key)).toBe(40)
   })
 
   it('go back to the shared bucket once the lease expires, in one give-back', () => {
