@@ -8,7 +8,7 @@ import { pauseKey } from './keys.js'
 import { LeaseBook, leaseKey } from './lease.js'
 import { MemoryStore } from './memory.js'
 import { compilePlan, type Plan } from './plan.js'
-import { RedisStore, type RedisVerdict } from './redis-store.js'
+import { RedisStore } from './redis-store.js'
 import type { LimiterLogger, RateDecision, RateLimiter } from './types.js'
 import { isQueued, type Verdict } from './verdict.js'
 
@@ -148,7 +148,7 @@ class TokenBucketLimiter implements RateLimiter {
   /** One decision in Redis for this call alone. */
   private inRedis (redis: RedisStore, plan: Plan, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision> {
     return redis.decide(plan, keyValues, deadlineMs - Date.now(), 1).then(
-      (verdict: RedisVerdict) => this.settle(plan, verdict),
+      verdict => this.settle(plan, verdict),
       // The store has marked itself down: this call, and the next ones at once, go without it.
       () => this.withoutRedis(plan, keyValues, deadlineMs)
     )
