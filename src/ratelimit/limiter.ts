@@ -1,9 +1,11 @@
 // The rate limiter the pipeline calls: picks the store (Redis while it answers,
-// else the local buckets or a refusal per failMode), sleeps out a queue wait
-// once, applies shadow mode and counts every decision.
+// else the local buckets or a refusal per failMode), hands out tokens leased
+// from Redis for high-rate buckets (lease.ts), sleeps out a queue wait once,
+// applies shadow mode and counts every decision.
 import type { Metrics } from '../observability/metrics.js'
 import type { VendorPolicy } from '../policy/types.js'
 import { pauseKey } from './keys.js'
+import { LeaseBook, leaseKey } from './lease.js'
 import { MemoryStore } from './memory.js'
 import { compilePlan, type Plan } from './plan.js'
 import { RedisStore } from './redis-store.js'
@@ -29,6 +31,12 @@ const READY_WAIT_MS = 2000
 /** What a redis_unavailable refusal suggests: about when the next probe may find Redis back. */
 const REDIS_RETRY_AFTER_MS = 1000
 
+/** The longest close() waits for leased tokens to go back. */
+const GIVE_BACK_WAIT_MS = 200
+
+/** A call served from a lease: every bucket gave a token at once. */
+const LEASED: Verdict = Object.freeze({ refused: false, waitMs: 0, retryAfterMs: 0, bucket: -1, queuedMask: 0 })
+
 const ALLOWED: RateDecision = Object.freeze({ ok: true, waitMs: 0, retryAfterMs: 0 })
 const ALLOWED_NOW = Promise.resolve(ALLOWED)
 const REDIS_DOWN = Promise.resolve<RateDecision>(Object.freeze({
@@ -47,11 +55,15 @@ class TokenBucketLimiter implements RateLimiter {
   private readonly memory = new MemoryStore()
   private readonly redis: RedisStore | undefined
   private readonly plans = new WeakMap<VendorPolicy, Plan>()
+  private readonly leases: LeaseBook
+  /** give-backs in flight, awaited (briefly) on close */
+  private readonly givingBack = new Set<Promise<void>>()
 
   constructor (opts: RateLimiterOptions) {
     this.metrics = opts.metrics
     const { logger } = opts
     this.metrics.redisUp.set(0)
+    this.leases = new LeaseBook((plan, keyValues, tokens) => this.giveBack(plan, keyValues, tokens))
     if (opts.redisUrl === undefined && (opts.clusterNodes === undefined || opts.clusterNodes.length === 0)) return
     this.redis = new RedisStore({
       url: opts.redisUrl,
@@ -65,6 +77,7 @@ class TokenBucketLimiter implements RateLimiter {
       },
       down: (err) => {
         this.metrics.redisUp.set(0)
+        this.leases.clear()
         logger.warn({ err: err instanceof Error ? err.message : String(err) },
           'redis unavailable: rate limits fall back to local buckets (failMode open) or refuse calls (failMode closed)')
       },
@@ -85,9 +98,17 @@ class TokenBucketLimiter implements RateLimiter {
     const redis = this.redis
     if (redis === undefined) return this.settle(plan, this.local(plan, keyValues, deadlineMs))
     if (!redis.up) return this.withoutRedis(plan, keyValues, deadlineMs)
-    return redis.decide(plan, keyValues, deadlineMs - Date.now()).then(
-      verdict => this.settle(plan, verdict),
-      // The store has marked itself down: this call, and the next ones at once, go without it.
+    if (plan.leaseCap < 2) return this.inRedis(redis, plan, keyValues, deadlineMs)
+    const now = Date.now()
+    const key = leaseKey(plan, keyValues)
+    if (this.leases.take(key, now)) return this.settle(plan, LEASED)
+    const want = this.leases.want(plan, key, keyValues, now)
+    if (want < 2) return this.inRedis(redis, plan, keyValues, deadlineMs)
+    return redis.decide(plan, keyValues, deadlineMs - now, want).then(
+      verdict => {
+        this.leases.granted(plan, key, keyValues, verdict.refused ? 0 : verdict.taken, Date.now())
+        return this.settle(plan, verdict)
+      },
       () => this.withoutRedis(plan, keyValues, deadlineMs)
     )
   }
@@ -103,6 +124,7 @@ class TokenBucketLimiter implements RateLimiter {
   pause (vendor: string, untilMs: number): void {
     // Kept locally too, so this replica honours it should Redis go away.
     this.memory.pause(vendor, untilMs)
+    this.leases.pause(vendor, untilMs)
     const redis = this.redis
     if (redis === undefined || !redis.up) return
     const ms = untilMs - Date.now()
@@ -111,7 +133,35 @@ class TokenBucketLimiter implements RateLimiter {
   }
 
   async close (): Promise<void> {
+    this.leases.close()
+    if (this.givingBack.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.allSettled(this.givingBack),
+        new Promise<void>(resolve => { timer = setTimeout(resolve, GIVE_BACK_WAIT_MS) }),
+      ])
+      clearTimeout(timer)
+    }
     await this.redis?.close()
+  }
+
+  /** One decision in Redis for this call alone. */
+  private inRedis (redis: RedisStore, plan: Plan, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision> {
+    return redis.decide(plan, keyValues, deadlineMs - Date.now(), 1).then(
+      verdict => this.settle(plan, verdict),
+      // The store has marked itself down: this call, and the next ones at once, go without it.
+      () => this.withoutRedis(plan, keyValues, deadlineMs)
+    )
+  }
+
+  /** Unused leased tokens back to the shared buckets; lost if Redis is down. */
+  private giveBack (plan: Plan, keyValues: readonly string[], tokens: number): void {
+    const redis = this.redis
+    if (redis === undefined || !redis.up) return
+    // Failure is handled by the store marking itself down.
+    const sent = redis.giveBack(plan, keyValues, tokens).catch(() => {})
+    this.givingBack.add(sent)
+    sent.finally(() => this.givingBack.delete(sent)).catch(() => {})
   }
 
   private plan (policy: VendorPolicy): Plan {

@@ -8,6 +8,17 @@ import { bucketKeyPrefix, pauseKey } from './keys.js'
 /** maxWaitMs of a bucket with `onLimit: reject`: it never queues. */
 export const NO_QUEUE = -1
 
+/**
+ * A lease is at most this share of any bucket's capacity, and at most what
+ * it refills in LEASE_REFILL_SPAN_MS: what replicas hold back stays small
+ * next to what the bucket gives, so a tight bucket (capacity 8, 20/s) is
+ * never leased at all.
+ */
+export const LEASE_CAPACITY_SHARE = 0.02
+export const LEASE_REFILL_SPAN_MS = 50
+/** Whatever the bucket, a lease never exceeds this many tokens. */
+export const LEASE_MAX = 1000
+
 export interface Plan {
   vendor: string
   size: number
@@ -21,7 +32,9 @@ export interface Plan {
   maxWaitMs: number[]
   shadow: boolean
   failOpen: boolean
-  /** [numkeys-fixed keys..., budget, per bucket capacity, refill, maxWait]: copied per call, keys and budget filled in */
+  /** the largest lease this policy's buckets allow; below 2, calls are never leased */
+  leaseCap: number
+  /** [numkeys-fixed keys..., budget, per bucket capacity, refill, maxWait, lease]: copied per call, keys, budget and lease filled in */
   scriptArgs: Array<string | number>
   decisions: Array<Record<RateLimitDecision, Counter.Internal>>
   wait: Histogram.Internal<'vendor'>
@@ -41,6 +54,7 @@ export function compilePlan (policy: VendorPolicy, metrics: Metrics): Plan {
     maxWaitMs: buckets.map(b => b.onLimit === 'queue' ? b.maxWaitMs : NO_QUEUE),
     shadow: policy.rateLimit.mode === 'shadow',
     failOpen: policy.rateLimit.failMode === 'open',
+    leaseCap: leaseCap(buckets.map(b => b.capacity), buckets.map(b => b.refillPerMs)),
     scriptArgs: [pauseKey(vendor)],
     decisions: buckets.map(b => ({
       allowed: metrics.rateLimitDecisions.labels(vendor, b.name, 'allowed'),
@@ -54,5 +68,14 @@ export function compilePlan (policy: VendorPolicy, metrics: Metrics): Plan {
   for (let i = 0; i < plan.size; i++) {
     plan.scriptArgs.push(plan.capacity[i] as number, plan.refillPerMs[i] as number, plan.maxWaitMs[i] as number)
   }
+  plan.scriptArgs.push(1)
   return plan
+}
+
+function leaseCap (capacity: readonly number[], refillPerMs: readonly number[]): number {
+  let cap = LEASE_MAX
+  for (let i = 0; i < capacity.length; i++) {
+    cap = Math.min(cap, (capacity[i] as number) * LEASE_CAPACITY_SHARE, (refillPerMs[i] as number) * LEASE_REFILL_SPAN_MS)
+  }
+  return Math.floor(cap)
 }

@@ -7,8 +7,16 @@ import { EPSILON, MAX_IDLE_TTL_MS, NEVER_MS } from './verdict.js'
  * KEYS[1] the vendor's pause key; KEYS[2..n+1] one hash per bucket (fields
  * t = tokens, at = ms of last update).
  * ARGV[1] the longest wait the call can afford (ms, from its deadline); then
- * per bucket: capacity, refill per ms, maxWait ms (-1: onLimit reject).
- * Returns { refused 0/1, wait ms, retry-after ms, bucket index or -1, queued bitmask }.
+ * per bucket: capacity, refill per ms, maxWait ms (-1: onLimit reject); last,
+ * the lease wanted (tokens, ≥ 1).
+ * Returns { refused 0/1, wait ms, retry-after ms, bucket index or -1, queued
+ * bitmask, tokens taken }.
+ *
+ * Leasing (lease.ts): a call that every bucket can serve at once, with no
+ * pause, takes up to `lease` tokens from each bucket instead of one, as many
+ * as the emptiest bucket holds whole; the replica hands out the rest itself.
+ * A call that queues or is refused takes one token or none, exactly as
+ * without a lease.
  */
 export const DECIDE_LUA = `
 local EPSILON = ${EPSILON}
@@ -20,6 +28,7 @@ local budget = tonumber(ARGV[1])
 local pause = redis.call('PTTL', KEYS[1])
 if pause < 0 then pause = 0 end
 local n = #KEYS - 1
+local lease = tonumber(ARGV[3 * n + 2]) or 1
 local tokens, needs = {}, {}
 local wait, longest = 0, 1
 for i = 1, n do
@@ -51,12 +60,21 @@ for i = 1, n do
   end
 end
 if by == 0 and wait > 0 and wait > budget then by = longest end
-if by > 0 then return { 1, 0, math.ceil(wait), by - 1, 0 } end
+if by > 0 then return { 1, 0, math.ceil(wait), by - 1, 0, 0 } end
+local take = 1
+if wait == 0 and lease > 1 then
+  take = lease
+  for i = 1, n do
+    local whole = math.floor(tokens[i] + EPSILON)
+    if whole < take then take = whole end
+  end
+  if take < 1 then take = 1 end
+end
 local mask = 0
 for i = 1, n do
   local cap = tonumber(ARGV[3 * i - 1])
   local rate = tonumber(ARGV[3 * i])
-  local tk = tokens[i] - 1
+  local tk = tokens[i] - take
   local ttl = MAX_TTL
   if rate > 0 then ttl = math.min(MAX_TTL, math.ceil((cap - tk) / rate) + 1000) end
   redis.call('HSET', KEYS[i + 1], 't', tk, 'at', now)
@@ -65,7 +83,37 @@ for i = 1, n do
 end
 local bucket = -1
 if wait > 0 then bucket = longest - 1 end
-return { 0, math.ceil(wait), 0, bucket, mask }
+return { 0, math.ceil(wait), 0, bucket, mask, take }
+`
+
+/**
+ * Unused leased tokens going back. KEYS[1..n] one hash per bucket; ARGV[1]
+ * the tokens; then per bucket: capacity, refill per ms. Each bucket is
+ * refilled to now first and never goes above its capacity; an absent bucket
+ * is full already.
+ */
+export const GIVE_BACK_LUA = `
+local MAX_TTL = ${MAX_IDLE_TTL_MS}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local back = tonumber(ARGV[1])
+for i = 1, #KEYS do
+  local s = redis.call('HMGET', KEYS[i], 't', 'at')
+  if s[1] then
+    local cap = tonumber(ARGV[2 * i])
+    local rate = tonumber(ARGV[2 * i + 1])
+    local tk = tonumber(s[1])
+    local at = tonumber(s[2])
+    if now > at then tk = tk + (now - at) * rate end
+    tk = tk + back
+    if tk > cap then tk = cap end
+    local ttl = MAX_TTL
+    if rate > 0 then ttl = math.min(MAX_TTL, math.ceil((cap - tk) / rate) + 1000) end
+    redis.call('HSET', KEYS[i], 't', tk, 'at', now)
+    redis.call('PEXPIRE', KEYS[i], ttl)
+  end
+end
+return 0
 `
 
 /**

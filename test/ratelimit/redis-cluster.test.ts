@@ -2,7 +2,10 @@
 // in the vendor's hash slot, so the script runs, whichever node holds it.
 import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Metrics } from '../../src/observability/metrics.js'
 import { bucketKeyValues, type RateLimiter } from '../../src/ratelimit/index.js'
+import { compilePlan } from '../../src/ratelimit/plan.js'
+import { RedisStore } from '../../src/ratelimit/redis-store.js'
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis.js'
 import { NO_DEADLINE, testLimiter, waitUntil } from './harness.js'
 import { policy } from './policy.js'
@@ -55,6 +58,28 @@ describe('a Redis Cluster', () => {
     const refused = await b.acquire(p, ['all'], NO_DEADLINE)
     expect(refused).toMatchObject({ ok: false, code: 'rate_limited' })
     expect(refused.retryAfterMs).toBeGreaterThan(500)
+  })
+
+  it('leases tokens and gives them back in the vendor slot, for vendors spread over the nodes', async () => {
+    const store = new RedisStore({ clusterNodes: cluster.nodes }, { up: () => {}, down: () => {} })
+    try {
+      await waitUntil(() => store.up, 10_000, 'store up')
+      const metrics = new Metrics({ processMetrics: false })
+      const nodes = new Set<string>()
+      for (let i = 0; i < 6; i++) {
+        const p = policy({ buckets: [{ capacity: 1000, perSecond: 0.001 }] })
+        const plan = compilePlan(p, metrics)
+        const key = `sluice:{${p.vendor}}:b:burst:all`
+        expect((await store.decide(plan, ['all'], NO_DEADLINE, 30)).taken).toBe(30)
+        expect(Number(await inspect.hget(key, 't'))).toBeCloseTo(970, 3)
+        await store.giveBack(plan, ['all'], 29)
+        expect(Number(await inspect.hget(key, 't'))).toBeCloseTo(999, 3)
+        nodes.add(String(inspect.slots[clusterSlot(p.vendor)]?.[0]))
+      }
+      expect(nodes.size).toBeGreaterThan(1)
+    } finally {
+      await store.close()
+    }
   })
 
   it('queues in order through the cluster', async () => {
