@@ -1,5 +1,7 @@
 // Shared pieces of the rate limit tests: a limiter with its own metrics and a
-// logger that records lines, and readers for the metrics it counts.
+// logger that records lines, readers for the metrics it counts, and the fake
+// clock the in-memory tests run on.
+import { afterEach, beforeEach, vi } from 'vitest'
 import { Metrics, type RateLimitDecision } from '../../src/observability/metrics.js'
 import { createRateLimiter, type RateLimiter } from '../../src/ratelimit/index.js'
 
@@ -59,3 +61,19 @@ export async function waitUntil (check: () => boolean | Promise<boolean>, timeou
 
 /** Far enough ahead never to limit a call. */
 export const NO_DEADLINE = Number.MAX_SAFE_INTEGER
+
+/** The key values of a call to a policy whose buckets are all keyed by vendor. */
+export const ALL = ['all']
+
+/** Where the fake clock of useFakeClock starts (ms since the epoch). */
+export const START = 1_700_000_000_000
+
+/** Runs every test of the file on fake timers starting at START, back to real timers after each. */
+export function useFakeClock (): void {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: START })
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+}

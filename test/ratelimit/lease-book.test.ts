@@ -5,9 +5,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Metrics } from '../../src/observability/metrics.js'
 import { FORGET_AFTER_MS, LEASE_TTL_MS, LeaseBook, leaseKey, MAX_LEASED_KEYS, SWEEP_EVERY_MS } from '../../src/ratelimit/lease.js'
 import { compilePlan, type Plan } from '../../src/ratelimit/plan.js'
+import { ALL } from './harness.js'
 import { policy, type BucketSpec } from './policy.js'
-
-const ALL = ['all']
 
 interface Given { plan: Plan, keyValues: readonly string[], tokens: number }
 

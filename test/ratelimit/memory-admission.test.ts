@@ -1,18 +1,11 @@
 // In-memory buckets (the default without Redis): exact admission counts,
 // refill, truthful Retry-After, per-key isolation, all-or-none across buckets.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { bucketKeyValues, type RateDecision } from '../../src/ratelimit/index.js'
-import { decisions, NO_DEADLINE, testLimiter } from './harness.js'
+import { ALL, decisions, NO_DEADLINE, testLimiter, useFakeClock } from './harness.js'
 import { policy } from './policy.js'
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: 1_700_000_000_000 })
-})
-afterEach(() => {
-  vi.useRealTimers()
-})
-
-const ALL = ['all']
+useFakeClock()
 
 async function burst (n: number, run: () => Promise<RateDecision>): Promise<RateDecision[]> {
   const out: RateDecision[] = []

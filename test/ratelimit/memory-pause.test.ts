@@ -1,19 +1,11 @@
 // A vendor pause (learnt from Retry-After) in memory: reject buckets refuse
 // with the time left, queue buckets hold calls until it ends when they can.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import type { RateDecision } from '../../src/ratelimit/index.js'
-import { NO_DEADLINE, testLimiter } from './harness.js'
+import { ALL, NO_DEADLINE, START, testLimiter, useFakeClock } from './harness.js'
 import { policy } from './policy.js'
 
-const START = 1_700_000_000_000
-const ALL = ['all']
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: START })
-})
-afterEach(() => {
-  vi.useRealTimers()
-})
+useFakeClock()
 
 describe('a paused vendor', () => {
   it('refuses calls to a reject bucket with the pause left as Retry-After, then serves again', async () => {

@@ -1,20 +1,12 @@
 // `onLimit: queue` in memory: calls wait for their token in arrival order,
 // spread at the refill rate, and a wait past maxWait or the deadline is
 // refused at once without taking anything.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import type { RateDecision } from '../../src/ratelimit/index.js'
-import { decisions, NO_DEADLINE, testLimiter, waitCount } from './harness.js'
+import { ALL, decisions, NO_DEADLINE, START, testLimiter, useFakeClock, waitCount } from './harness.js'
 import { policy } from './policy.js'
 
-const START = 1_700_000_000_000
-const ALL = ['all']
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: START })
-})
-afterEach(() => {
-  vi.useRealTimers()
-})
+useFakeClock()
 
 /** Starts the calls in order; records when (ms after START) and in which order each one resolved. */
 function track (calls: Array<Promise<RateDecision>>): { order: number[], at: number[], results: RateDecision[] } {

@@ -4,10 +4,9 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { bucketKeyValues, type RateLimiter } from '../../src/ratelimit/index.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { decisions, NO_DEADLINE, testLimiter, waitUntil, type TestLimiter } from './harness.js'
+import { ALL, decisions, NO_DEADLINE, testLimiter, waitUntil, type TestLimiter } from './harness.js'
 import { policy } from './policy.js'
 
-const ALL = ['all']
 let redis: RedisHandle
 let inspect: Redis
 const open: RateLimiter[] = []

@@ -12,10 +12,9 @@ import { LEASE_TTL_MS } from '../../src/ratelimit/lease.js'
 import { compilePlan, type Plan } from '../../src/ratelimit/plan.js'
 import { RedisStore } from '../../src/ratelimit/redis-store.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { NO_DEADLINE, testLimiter, waitUntil } from './harness.js'
+import { ALL, NO_DEADLINE, testLimiter, waitUntil } from './harness.js'
 import { policy, type BucketSpec } from './policy.js'
 
-const ALL = ['all']
 let redis: RedisHandle
 let inspect: Redis
 const stores: RedisStore[] = []

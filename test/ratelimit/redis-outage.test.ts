@@ -5,10 +5,9 @@ import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { RateLimiter } from '../../src/ratelimit/index.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { NO_DEADLINE, redisUpGauge, testLimiter, waitUntil, type TestLimiter } from './harness.js'
+import { ALL, NO_DEADLINE, redisUpGauge, testLimiter, waitUntil, type TestLimiter } from './harness.js'
 import { policy } from './policy.js'
 
-const ALL = ['all']
 const COMMAND_TIMEOUT_MS = 150
 let servers: RedisHandle[] = []
 let limiters: RateLimiter[] = []

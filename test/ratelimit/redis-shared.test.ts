@@ -3,10 +3,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { RateDecision, RateLimiter } from '../../src/ratelimit/index.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { NO_DEADLINE, testLimiter, waitUntil } from './harness.js'
+import { ALL, NO_DEADLINE, testLimiter, waitUntil } from './harness.js'
 import { policy } from './policy.js'
 
-const ALL = ['all']
 let redis: RedisHandle
 const open: RateLimiter[] = []
 

@@ -1,18 +1,10 @@
 // `mode: shadow`: decide and count as enforce would, flag what would have been
 // limited, but never delay or refuse, and never take a token enforce would refuse.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { decisions, NO_DEADLINE, testLimiter } from './harness.js'
+import { describe, expect, it, vi } from 'vitest'
+import { ALL, decisions, NO_DEADLINE, START, testLimiter, useFakeClock } from './harness.js'
 import { policy } from './policy.js'
 
-const START = 1_700_000_000_000
-const ALL = ['all']
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: START })
-})
-afterEach(() => {
-  vi.useRealTimers()
-})
+useFakeClock()
 
 describe('shadow mode', () => {
   it('lets every call through, flags and counts the ones enforce would refuse', async () => {
