@@ -39,8 +39,11 @@ export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, r
   } catch (err) {
     answerError(ctx, err)
   }
-  finish(ctx) //                                   release, metrics, one log line
-  runtime.callEnded()
+  try {
+    finish(ctx) //                                 release, metrics, one log line
+  } finally {
+    runtime.callEnded() //                         a drain waits for this, whatever happened
+  }
 }
 
 function onClientClose (this: CallContext): void {

@@ -1,7 +1,7 @@
 // Answers sluice gives itself (SPEC section 3): JSON body, x-sluice-error,
 // x-request-id, Retry-After where it has one. Nothing else is ever written by
 // sluice in place of an upstream answer.
-import type { ServerResponse } from 'node:http'
+import { STATUS_CODES, type ServerResponse } from 'node:http'
 import { SluiceError, errorBody, isSluiceError } from '../errors.js'
 import type { CallContext } from './context.js'
 
@@ -24,7 +24,13 @@ export function answerError (ctx: CallContext, err: unknown): void {
   }
   ctx.status = e.status
   if (res.destroyed || res.writableEnded) return
-  writeError(res, e, ctx.vendor?.name, ctx.requestId, !ctx.req.complete || ctx.runtime.draining)
+  try {
+    writeError(res, e, ctx.vendor?.name, ctx.requestId, !ctx.req.complete || ctx.runtime.draining)
+  } catch (writeErr) {
+    // Nothing sensible can be sent any more; the client must not wait for it.
+    ctx.cause ??= writeErr
+    res.destroy()
+  }
 }
 
 export function writeError (res: ServerResponse, e: SluiceError, vendor: string | undefined, requestId: string, closeConnection: boolean): void {
@@ -39,6 +45,8 @@ export function writeError (res: ServerResponse, e: SluiceError, vendor: string 
   if (e.retryAfterSec !== undefined) headers['retry-after'] = e.retryAfterSec
   // A request whose body was not read cannot share its connection with the next one.
   if (closeConnection) headers.connection = 'close'
-  res.writeHead(e.status, headers)
+  // The reason phrase is given explicitly: a failed relay may have left the
+  // vendor's (invalid) one on the response.
+  res.writeHead(e.status, STATUS_CODES[e.status], headers)
   res.end(body)
 }

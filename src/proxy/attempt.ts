@@ -103,9 +103,11 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
 
     const headers = upstreamHeadersForClient(raw, ctx.requestId, vendor.upstreamUrls, ctx)
+    // writeHead throws on a header node will not send; undici then ends the
+    // attempt through onError, and nothing has reached the client yet.
+    ctx.res.writeHead(status, statusText, headers)
     ctx.status = status
     ctx.relayed = true
-    ctx.res.writeHead(status, statusText, headers)
     const policy = vendor.policy
     if (policy.circuitBreaker.bodyRule !== undefined && status < 300 && isJson(ctx.resContentType)) {
       this.ruleCapture = new BodyCapture(BODY_RULE_BYTES)
