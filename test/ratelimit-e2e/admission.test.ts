@@ -4,9 +4,8 @@
 // In memory (no Redis configured) and in Redis.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { startTestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { burst, call, countStatus, rateLimitedPolicy, redisReady, sleep } from './harness.js'
+import { burst, call, countStatus, rateLimitedPolicy, sleep, startStoreSluice, STORES } from './harness.js'
 
 const CAPACITY = 8
 const BURST = 20
@@ -24,19 +23,15 @@ let redis: RedisHandle
 beforeAll(async () => { redis = await startRedis() })
 afterAll(async () => { await redis.stop() })
 
-describe.each([
-  { store: 'memory', env: (): Record<string, string> => ({}) },
-  { store: 'redis', env: (): Record<string, string> => ({ SLUICE_REDIS_URL: redis.url }) },
-])('one sluice, $store buckets', ({ store, env }) => {
+describe.each(STORES)('one sluice, $store buckets', ({ store }) => {
   let upstream: Upstream
 
   beforeAll(async () => { upstream = await startUpstream() })
   afterAll(async () => { await upstream.close() })
 
   it(`admits exactly ${CAPACITY} of a burst of ${BURST}; the rest get 429 rate_limited`, async () => {
-    const s = await startTestSluice({ 'acme.yaml': rateLimitedPolicy(`exact-${store}`, upstream.url, BUCKET) }, { env: env() })
+    const s = await startStoreSluice({ 'acme.yaml': rateLimitedPolicy(`exact-${store}`, upstream.url, BUCKET) }, store, redis)
     try {
-      if (store === 'redis') await redisReady(s)
       const results = await burst(`${s.url}/exact-${store}/v1/thing`, BURST)
       expect(countStatus(results, 200)).toBe(CAPACITY)
       expect(countStatus(results, 429)).toBe(BURST - CAPACITY)

@@ -6,9 +6,9 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
+import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { call, eventually, rateLimitedPolicy, redisReady, sleep } from './harness.js'
+import { call, eventually, rateLimitedPolicy, sleep, startRedisSluice } from './harness.js'
 
 const execFileP = promisify(execFile)
 
@@ -51,12 +51,7 @@ upstream:
   remainingHeader: x-ratelimit-remaining
   resetHeader: x-ratelimit-reset
 `)
-  const env = { SLUICE_REDIS_URL: redis.url }
-  const a = await startTestSluice({ 'v.yaml': policy }, { env })
-  const b = await startTestSluice({ 'v.yaml': policy }, { env })
-  await redisReady(a)
-  await redisReady(b)
-  return [a, b]
+  return [await startRedisSluice({ 'v.yaml': policy }, redis), await startRedisSluice({ 'v.yaml': policy }, redis)]
 }
 
 async function pauseKeyExists (vendor: string): Promise<boolean> {

@@ -1,7 +1,9 @@
-// Shared pieces of the end-to-end rate limit tests: policy text, bursts of
-// calls through a real sluice, and readers for its /metrics and /readyz.
+// Shared pieces of the end-to-end rate limit tests: policy text, sluices
+// deciding in memory or in Redis, bursts of calls through them, and readers for
+// their /metrics and /readyz.
 import { request } from 'undici'
-import type { TestSluice } from '../helpers/sluice.js'
+import type { RedisHandle } from '../helpers/redis.js'
+import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
 
 /**
  * A vendor policy with the given rateLimit block (YAML, indented under
@@ -21,6 +23,31 @@ export function rateLimitedPolicy (vendor: string, upstream: string, rateLimit: 
     (opts.extra ?? '').trim(),
     '',
   ].join('\n')
+}
+
+/**
+ * A sluice with these policy files deciding in `redis` (SLUICE_REDIS_URL),
+ * returned once it does (sluice_redis_up 1), so no call falls back to memory.
+ */
+export async function startRedisSluice (files: Record<string, string>, redis: RedisHandle, opts: { logLevel?: string } = {}): Promise<TestSluice> {
+  const s = await startTestSluice(files, { ...opts, env: { SLUICE_REDIS_URL: redis.url } })
+  try {
+    await redisReady(s)
+  } catch (err) {
+    await s.stop()
+    throw err
+  }
+  return s
+}
+
+export type Store = 'memory' | 'redis'
+
+/** Where a sluice keeps its buckets; a behaviour that holds in both is checked in both (describe.each). */
+export const STORES: Array<{ store: Store }> = [{ store: 'memory' }, { store: 'redis' }]
+
+/** A sluice keeping its buckets in memory (no Redis configured), or in `redis` as startRedisSluice. */
+export async function startStoreSluice (files: Record<string, string>, store: Store, redis: RedisHandle): Promise<TestSluice> {
+  return store === 'redis' ? await startRedisSluice(files, redis) : await startTestSluice(files)
 }
 
 export interface CallResult {

@@ -5,9 +5,8 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { startTestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { burst, countStatus, metric, rateLimitedPolicy, redisReady, sleep } from './harness.js'
+import { burst, countStatus, metric, rateLimitedPolicy, sleep, startStoreSluice, STORES } from './harness.js'
 
 const execFileP = promisify(execFile)
 
@@ -23,13 +22,10 @@ afterAll(async () => {
   await redis.stop()
 })
 
-describe.each([
-  { store: 'memory', env: (): Record<string, string> => ({}) },
-  { store: 'redis', env: (): Record<string, string> => ({ SLUICE_REDIS_URL: redis.url }) },
-])('$store buckets', ({ store, env }) => {
+describe.each(STORES)('$store buckets', ({ store }) => {
   it('keys a bucket by header: each tenant, and the calls without the header, get their own', async () => {
     const vendor = `tenants-${store}`
-    const s = await startTestSluice({
+    const s = await startStoreSluice({
       't.yaml': rateLimitedPolicy(vendor, upstream.url, `
 buckets:
   - name: per-tenant
@@ -38,9 +34,8 @@ buckets:
     key: header:x-tenant
     onLimit: reject
 `),
-    }, { env: env() })
+    }, store, redis)
     try {
-      if (store === 'redis') await redisReady(s)
       const url = `${s.url}/${vendor}/t`
       const a = await burst(url, 6, { 'x-tenant': 'tenant-a-sk_live_0123456789abcdef' })
       const b = await burst(url, 6, { 'x-tenant': 'tenant-b' })
@@ -63,7 +58,7 @@ buckets:
 
   it('takes a token from every bucket; a refusal by one takes nothing from the other', async () => {
     const vendor = `two-buckets-${store}`
-    const s = await startTestSluice({
+    const s = await startStoreSluice({
       'two.yaml': rateLimitedPolicy(vendor, upstream.url, `
 buckets:
   - name: burst
@@ -75,9 +70,8 @@ buckets:
     refill: 1/min
     onLimit: reject
 `),
-    }, { env: env() })
+    }, store, redis)
     try {
-      if (store === 'redis') await redisReady(s)
       const url = `${s.url}/${vendor}/x`
       upstream.seen.length = 0
       // The burst bucket refuses 4 of 6; had those refusals cost quota tokens,

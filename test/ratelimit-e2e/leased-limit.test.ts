@@ -6,9 +6,9 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
+import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { call, rateLimitedPolicy, redisReady } from './harness.js'
+import { call, rateLimitedPolicy, startRedisSluice } from './harness.js'
 
 const execFileP = promisify(execFile)
 
@@ -37,10 +37,7 @@ beforeAll(async () => {
     res.end('ok')
   })
   for (let i = 0; i < 3; i++) {
-    const s = await startTestSluice({ 'burst.yaml': bucketPolicy('burst'), 'pressed.yaml': bucketPolicy('pressed') },
-      { env: { SLUICE_REDIS_URL: redis.url }, logLevel: 'warn' })
-    sluices.push(s)
-    await redisReady(s)
+    sluices.push(await startRedisSluice({ 'burst.yaml': bucketPolicy('burst'), 'pressed.yaml': bucketPolicy('pressed') }, redis, { logLevel: 'warn' }))
   }
 })
 afterAll(async () => {

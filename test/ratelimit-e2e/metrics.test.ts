@@ -3,9 +3,9 @@
 // whether Redis answers.
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
+import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { burst, metric, metricsText, rateLimitedPolicy, redisReady } from './harness.js'
+import { burst, metric, metricsText, rateLimitedPolicy, startRedisSluice } from './harness.js'
 
 let redis: RedisHandle
 let upstream: Upstream
@@ -15,7 +15,7 @@ beforeAll(async () => {
   redis = await startRedis()
   upstream = await startUpstream()
   // One token every 100 ms: of three calls at once, one goes, one waits ~100 ms, one would wait ~200 ms.
-  s = await startTestSluice({
+  s = await startRedisSluice({
     'm.yaml': rateLimitedPolicy('metered', upstream.url, `
 buckets:
   - name: burst
@@ -24,8 +24,7 @@ buckets:
     onLimit: queue
     maxWait: 150ms
 `),
-  }, { env: { SLUICE_REDIS_URL: redis.url } })
-  await redisReady(s)
+  }, redis)
 })
 afterAll(async () => {
   await s.stop()

@@ -3,9 +3,9 @@
 // would pass maxWait, or the call's timeouts.total, is refused at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { requestLines, startTestSluice, until } from '../helpers/sluice.js'
+import { requestLines, until } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { burst, call, countStatus, rateLimitedPolicy, redisReady, sleep, type CallResult } from './harness.js'
+import { burst, call, countStatus, rateLimitedPolicy, sleep, startStoreSluice, STORES, type CallResult } from './harness.js'
 
 let redis: RedisHandle
 let upstream: Upstream
@@ -30,16 +30,13 @@ afterAll(async () => {
   await redis.stop()
 })
 
-describe.each([
-  { store: 'memory', env: (): Record<string, string> => ({}) },
-  { store: 'redis', env: (): Record<string, string> => ({ SLUICE_REDIS_URL: redis.url }) },
-])('$store buckets', ({ store, env }) => {
+describe.each(STORES)('$store buckets', ({ store }) => {
   it('spreads queued calls at the refill rate, in the order they arrived', async () => {
     const CAPACITY = 2
     const INTERVAL_MS = 50 // refill 20/s
     const CALLS = 12
     const vendor = `shape-${store}`
-    const s = await startTestSluice({
+    const s = await startStoreSluice({
       'shape.yaml': rateLimitedPolicy(vendor, upstream.url, `
 buckets:
   - name: burst
@@ -48,9 +45,8 @@ buckets:
     onLimit: queue
     maxWait: 5s
 `),
-    }, { env: env() })
+    }, store, redis)
     try {
-      if (store === 'redis') await redisReady(s)
       arrivals.length = 0
       const calls: Array<Promise<CallResult>> = []
       // Sent 10 ms apart, faster than the bucket refills, so a queue builds up.
@@ -85,7 +81,7 @@ buckets:
   it('refuses at once a call whose wait would pass maxWait', async () => {
     const vendor = `maxwait-${store}`
     // One token every 500 ms; the second queued call would wait ~1000 ms > 800 ms.
-    const s = await startTestSluice({
+    const s = await startStoreSluice({
       'w.yaml': rateLimitedPolicy(vendor, upstream.url, `
 buckets:
   - name: burst
@@ -94,9 +90,8 @@ buckets:
     onLimit: queue
     maxWait: 800ms
 `),
-    }, { env: env() })
+    }, store, redis)
     try {
-      if (store === 'redis') await redisReady(s)
       const results = await burst(`${s.url}/${vendor}/w`, 4)
       expect(countStatus(results, 200)).toBe(2)
       const refused = results.filter(r => r.status === 429)
@@ -120,7 +115,7 @@ buckets:
     // has less. One token every 1500 ms: the retry at ~600 ms would wait ~900 ms,
     // within maxWait (1200 ms) but past the ~600 ms left of the call.
     const vendor = `deadline-${store}`
-    const s = await startTestSluice({
+    const s = await startStoreSluice({
       'd.yaml': rateLimitedPolicy(vendor, slow503.url, `
 buckets:
   - name: burst
@@ -132,9 +127,8 @@ buckets:
         retry: 'attempts: 2\non: [503]\nbackoff: { initial: 1ms, max: 1ms }\nbudget: 100%',
         extra: 'timeouts:\n  read: 1s\n  total: 1200ms',
       }),
-    }, { env: env() })
+    }, store, redis)
     try {
-      if (store === 'redis') await redisReady(s)
       slow503.seen.length = 0
       const r = await call(`${s.url}/${vendor}/d`)
       expect(r.status).toBe(429)

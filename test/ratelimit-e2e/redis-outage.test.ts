@@ -6,9 +6,9 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
+import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { burst, call, countStatus, eventually, metric, rateLimitedPolicy, readyz, redisReady } from './harness.js'
+import { burst, call, countStatus, eventually, metric, rateLimitedPolicy, readyz, redisReady, startRedisSluice } from './harness.js'
 
 const execFileP = promisify(execFile)
 
@@ -23,7 +23,7 @@ async function setUp (vendor: string, failMode: 'open' | 'closed'): Promise<{ re
   running.push(redis)
   const upstream = await startUpstream()
   running.push({ stop: () => upstream.close() })
-  const s = await startTestSluice({
+  const s = await startRedisSluice({
     'v.yaml': rateLimitedPolicy(vendor, upstream.url, `
 failMode: ${failMode}
 buckets:
@@ -32,9 +32,8 @@ buckets:
     refill: 1/min
     onLimit: reject
 `),
-  }, { env: { SLUICE_REDIS_URL: redis.url }, logLevel: 'warn' })
+  }, redis, { logLevel: 'warn' })
   running.push(s)
-  await redisReady(s)
   return { redis, upstream, s }
 }
 

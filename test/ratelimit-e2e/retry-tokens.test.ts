@@ -2,9 +2,9 @@
 // retries cannot push a vendor past its limit.
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
+import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { call, rateLimitedPolicy, redisReady } from './harness.js'
+import { call, rateLimitedPolicy, startRedisSluice } from './harness.js'
 
 let redis: RedisHandle
 /** always 503, without Retry-After (so no pause is learnt) */
@@ -14,7 +14,7 @@ let s: TestSluice
 beforeAll(async () => {
   redis = await startRedis()
   failing = await startUpstream((_req, res) => { res.statusCode = 503; res.end('down') })
-  s = await startTestSluice({
+  s = await startRedisSluice({
     'r.yaml': rateLimitedPolicy('retrying', failing.url, `
 buckets:
   - name: burst
@@ -22,8 +22,7 @@ buckets:
     refill: 1/min
     onLimit: reject
 `, { retry: 'attempts: 3\non: [503]\nbackoff: { initial: 1ms, max: 1ms }\nbudget: 100%' }),
-  }, { env: { SLUICE_REDIS_URL: redis.url } })
-  await redisReady(s)
+  }, redis)
 })
 afterAll(async () => {
   await s.stop()

@@ -2,9 +2,9 @@
 // the log line says wouldLimit, and no call is delayed or refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { requestLines, startTestSluice, until } from '../helpers/sluice.js'
+import { requestLines, until } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { burst, countStatus, metric, rateLimitedPolicy, redisReady } from './harness.js'
+import { burst, countStatus, metric, rateLimitedPolicy, startStoreSluice, STORES } from './harness.js'
 
 let redis: RedisHandle
 let upstream: Upstream
@@ -18,13 +18,10 @@ afterAll(async () => {
   await redis.stop()
 })
 
-describe.each([
-  { store: 'memory', env: (): Record<string, string> => ({}) },
-  { store: 'redis', env: (): Record<string, string> => ({ SLUICE_REDIS_URL: redis.url }) },
-])('$store buckets in shadow mode', ({ store, env }) => {
+describe.each(STORES)('$store buckets in shadow mode', ({ store }) => {
   it.each(['reject', 'queue'])('onLimit %s: serves every call at once and logs wouldLimit', async (onLimit) => {
     const vendor = `shadow-${onLimit}-${store}`
-    const s = await startTestSluice({
+    const s = await startStoreSluice({
       's.yaml': rateLimitedPolicy(vendor, upstream.url, `
 mode: shadow
 buckets:
@@ -34,9 +31,8 @@ buckets:
     onLimit: ${onLimit}
     maxWait: 10s
 `),
-    }, { env: env() })
+    }, store, redis)
     try {
-      if (store === 'redis') await redisReady(s)
       const before = upstream.seen.length
       const results = await burst(`${s.url}/${vendor}/x`, 8)
       expect(countStatus(results, 200)).toBe(8)

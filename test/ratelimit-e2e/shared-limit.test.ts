@@ -6,9 +6,9 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
+import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { call, rateLimitedPolicy, redisReady } from './harness.js'
+import { call, rateLimitedPolicy, startRedisSluice } from './harness.js'
 
 const execFileP = promisify(execFile)
 
@@ -36,11 +36,7 @@ buckets:
     refill: ${REFILL_PER_S}/s
     onLimit: reject
 `)
-  for (let i = 0; i < 3; i++) {
-    const s = await startTestSluice({ 'shared.yaml': policy }, { env: { SLUICE_REDIS_URL: redis.url }, logLevel: 'warn' })
-    sluices.push(s)
-    await redisReady(s)
-  }
+  for (let i = 0; i < 3; i++) sluices.push(await startRedisSluice({ 'shared.yaml': policy }, redis, { logLevel: 'warn' }))
 })
 afterAll(async () => {
   await Promise.all(sluices.map(s => s.stop()))
