@@ -25,6 +25,18 @@ export function rateLimitedPolicy (vendor: string, upstream: string, rateLimit: 
   ].join('\n')
 }
 
+/** One reject bucket of 5 refilling 1/min, with this failMode: for the tests of Redis coming and going. */
+export function failModePolicy (vendor: string, upstream: string, failMode: 'open' | 'closed'): string {
+  return rateLimitedPolicy(vendor, upstream, `
+failMode: ${failMode}
+buckets:
+  - name: burst
+    capacity: 5
+    refill: 1/min
+    onLimit: reject
+`)
+}
+
 /**
  * A sluice with these policy files deciding in `redis` (SLUICE_REDIS_URL),
  * returned once it does (sluice_redis_up 1), so no call falls back to memory.

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { burst, call, countStatus, eventually, metric, rateLimitedPolicy, readyz, redisReady, startRedisSluice } from './harness.js'
+import { burst, call, countStatus, eventually, failModePolicy, metric, readyz, redisReady, startRedisSluice } from './harness.js'
 
 const execFileP = promisify(execFile)
 
@@ -23,16 +23,7 @@ async function setUp (vendor: string, failMode: 'open' | 'closed'): Promise<{ re
   running.push(redis)
   const upstream = await startUpstream()
   running.push({ stop: () => upstream.close() })
-  const s = await startRedisSluice({
-    'v.yaml': rateLimitedPolicy(vendor, upstream.url, `
-failMode: ${failMode}
-buckets:
-  - name: burst
-    capacity: 5
-    refill: 1/min
-    onLimit: reject
-`),
-  }, redis, { logLevel: 'warn' })
+  const s = await startRedisSluice({ 'v.yaml': failModePolicy(vendor, upstream.url, failMode) }, redis, { logLevel: 'warn' })
   running.push(s)
   return { redis, upstream, s }
 }

@@ -6,7 +6,7 @@ import { startBlackhole } from '../helpers/blackhole.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import { startTestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { burst, call, countStatus, metric, rateLimitedPolicy, readyz, redisReady } from './harness.js'
+import { burst, call, countStatus, failModePolicy, metric, readyz, redisReady } from './harness.js'
 
 let redis: RedisHandle
 let upstream: Upstream
@@ -21,16 +21,7 @@ afterAll(async () => {
 })
 
 function policy (vendor: string, failMode: 'open' | 'closed'): Record<string, string> {
-  return {
-    'v.yaml': rateLimitedPolicy(vendor, upstream.url, `
-failMode: ${failMode}
-buckets:
-  - name: burst
-    capacity: 5
-    refill: 1/min
-    onLimit: reject
-`),
-  }
+  return { 'v.yaml': failModePolicy(vendor, upstream.url, failMode) }
 }
 
 it('failMode closed: serves the first call made as soon as it listens', async () => {
