@@ -59,6 +59,22 @@ export async function waitUntil (check: () => boolean | Promise<boolean>, timeou
   throw new Error(`timed out waiting for ${what}`)
 }
 
+/**
+ * `n` limiters sharing the Redis at `redisUrl` (replicas of one sluice),
+ * returned once each decides there; each is also pushed on `open`, which the
+ * test file closes after each test.
+ */
+export async function redisReplicas (redisUrl: string, n: number, open: RateLimiter[]): Promise<RateLimiter[]> {
+  const out: RateLimiter[] = []
+  for (let i = 0; i < n; i++) {
+    const { limiter } = testLimiter({ redisUrl })
+    open.push(limiter)
+    out.push(limiter)
+  }
+  await waitUntil(() => out.every(l => l.redisUp), 5000, 'redis up')
+  return out
+}
+
 /** Far enough ahead never to limit a call. */
 export const NO_DEADLINE = Number.MAX_SAFE_INTEGER
 

@@ -12,13 +12,13 @@ import { LEASE_TTL_MS } from '../../src/ratelimit/lease.js'
 import { compilePlan, type Plan } from '../../src/ratelimit/plan.js'
 import { RedisStore } from '../../src/ratelimit/redis-store.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { ALL, NO_DEADLINE, testLimiter, waitUntil } from './harness.js'
+import { ALL, NO_DEADLINE, redisReplicas, waitUntil } from './harness.js'
 import { policy, type BucketSpec } from './policy.js'
 
 let redis: RedisHandle
 let inspect: Redis
 const stores: RedisStore[] = []
-const limiters: RateLimiter[] = []
+const open: RateLimiter[] = []
 
 beforeAll(async () => {
   redis = await startRedis()
@@ -26,7 +26,7 @@ beforeAll(async () => {
 })
 afterEach(async () => {
   await Promise.all(stores.splice(0).map(s => s.close()))
-  await Promise.all(limiters.splice(0).map(l => l.close()))
+  await Promise.all(open.splice(0).map(l => l.close()))
 })
 afterAll(async () => {
   inspect.disconnect()
@@ -111,17 +111,6 @@ describe('the decision script with a lease', () => {
   })
 })
 
-async function replicas (n: number): Promise<RateLimiter[]> {
-  const out: RateLimiter[] = []
-  for (let i = 0; i < n; i++) {
-    const { limiter } = testLimiter({ redisUrl: redis.url })
-    limiters.push(limiter)
-    out.push(limiter)
-  }
-  await waitUntil(() => out.every(l => l.redisUp), 5000, 'redis up')
-  return out
-}
-
 const tick = async (): Promise<void> => await new Promise(resolve => setImmediate(resolve))
 const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
@@ -142,7 +131,7 @@ async function hammer (limiters: RateLimiter[], p: ReturnType<typeof policy>, ms
 
 describe('replicas leasing from one Redis', () => {
   it('serve most calls without Redis while under the limit', async () => {
-    const limiters = await replicas(3)
+    const limiters = await redisReplicas(redis.url, 3, open)
     const p = policy({ buckets: [{ capacity: 1_000_000, perSecond: 1_000_000 }] })
     const before = await scriptCalls()
     const { admitted, refused, calls } = await hammer(limiters, p, 500, 8)
@@ -153,7 +142,7 @@ describe('replicas leasing from one Redis', () => {
   })
 
   it('together never admit more than capacity + refill × elapsed', async () => {
-    const limiters = await replicas(3)
+    const limiters = await redisReplicas(redis.url, 3, open)
     const capacity = 2000
     const perSecond = 1000
     const p = policy({ buckets: [{ capacity, perSecond }] })
@@ -168,7 +157,7 @@ describe('replicas leasing from one Redis', () => {
   })
 
   it('honour a pause learnt by another replica within the lease TTL', async () => {
-    const [a, b] = await replicas(2) as [RateLimiter, RateLimiter]
+    const [a, b] = await redisReplicas(redis.url, 2, open) as [RateLimiter, RateLimiter]
     const p = policy({ buckets: [{ capacity: 1_000_000, perSecond: 1_000_000 }] })
     await hammer([b], p, 100, 8) // b now holds a lease
     a.pause(p.vendor, Date.now() + 2000)
@@ -178,7 +167,7 @@ describe('replicas leasing from one Redis', () => {
   })
 
   it('drop their own leases at once on a pause learnt here', async () => {
-    const [a] = await replicas(1) as [RateLimiter]
+    const [a] = await redisReplicas(redis.url, 1, open) as [RateLimiter]
     const p = policy({ buckets: [{ capacity: 1_000_000, perSecond: 1_000_000 }] })
     await hammer([a], p, 100, 8)
     a.pause(p.vendor, Date.now() + 2000)

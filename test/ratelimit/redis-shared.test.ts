@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { RateDecision, RateLimiter } from '../../src/ratelimit/index.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { ALL, NO_DEADLINE, testLimiter, waitUntil } from './harness.js'
+import { ALL, NO_DEADLINE, redisReplicas } from './harness.js'
 import { policy } from './policy.js'
 
 let redis: RedisHandle
@@ -19,22 +19,11 @@ afterAll(async () => {
   await redis.stop()
 })
 
-async function replicas (n: number): Promise<RateLimiter[]> {
-  const out: RateLimiter[] = []
-  for (let i = 0; i < n; i++) {
-    const { limiter } = testLimiter({ redisUrl: redis.url })
-    open.push(limiter)
-    out.push(limiter)
-  }
-  await waitUntil(() => out.every(l => l.redisUp), 5000, 'redis up')
-  return out
-}
-
 const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
 describe('replicas sharing one Redis', () => {
   it('keep one global limit: capacity + refill × time, within 5 %', async () => {
-    const limiters = await replicas(3)
+    const limiters = await redisReplicas(redis.url, 3, open)
     const p = policy({ buckets: [{ capacity: 20, perSecond: 50 }] })
     let admitted = 0
     const start = Date.now()
@@ -52,7 +41,7 @@ describe('replicas sharing one Redis', () => {
   })
 
   it('queue calls from every replica at the refill rate, each replica in arrival order', async () => {
-    const limiters = await replicas(3)
+    const limiters = await redisReplicas(redis.url, 3, open)
     const p = policy({ buckets: [{ capacity: 1, perSecond: 50, onLimit: 'queue', maxWaitMs: 5000 }] })
     const start = Date.now()
     const at: number[] = []
@@ -71,7 +60,7 @@ describe('replicas sharing one Redis', () => {
   })
 
   it('refuse at once the queued calls that would wait past maxWait, across replicas', async () => {
-    const limiters = await replicas(2)
+    const limiters = await redisReplicas(redis.url, 2, open)
     const p = policy({ buckets: [{ capacity: 1, perSecond: 50, onLimit: 'queue', maxWaitMs: 100 }] })
     const start = Date.now()
     const results: Array<{ d: RateDecision, ms: number }> = []
@@ -91,7 +80,7 @@ describe('replicas sharing one Redis', () => {
   })
 
   it('honour a pause learnt by another replica', async () => {
-    const [a, b] = await replicas(2) as [RateLimiter, RateLimiter]
+    const [a, b] = await redisReplicas(redis.url, 2, open) as [RateLimiter, RateLimiter]
     const reject = policy({ buckets: [{ capacity: 10, perSecond: 10 }] })
     const queue = policy({ vendor: reject.vendor, buckets: [{ name: 'q', capacity: 10, perSecond: 10, onLimit: 'queue', maxWaitMs: 2000 }] })
     a.pause(reject.vendor, Date.now() + 400)
