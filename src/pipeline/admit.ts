@@ -1,6 +1,7 @@
 // Stages that admit a call or refuse it at once: the bulkhead (limits.concurrency)
 // and the circuit breaker. Both are synchronous and O(1).
 import { SluiceError } from '../errors.js'
+import { totalTimeoutError } from '../proxy/upstream-errors.js'
 import type { CallContext } from './context.js'
 
 export function enterBulkhead (ctx: CallContext): void {
@@ -31,5 +32,5 @@ export function startDeadline (ctx: CallContext): void {
 
 function onDeadline (ctx: CallContext): void {
   ctx.deadlinePassed = true
-  ctx.abortAttempt?.(new SluiceError('upstream_timeout', `total deadline passed: the call to ${ctx.vendor?.name} took longer than timeouts.total`))
+  ctx.abortAttempt?.(totalTimeoutError(ctx.vendor?.name ?? ''))
 }

@@ -15,7 +15,7 @@ import type { AttemptOutcome } from '../resilience/outcome.js'
 import { parseRetryAfter } from '../resilience/retry-after.js'
 import { retryDelay, shouldRetry, wasNeverSent } from '../resilience/retry-decision.js'
 import { UpstreamAttempt, type AttemptResult } from '../proxy/attempt.js'
-import { mapUpstreamError } from '../proxy/upstream-errors.js'
+import { mapUpstreamError, totalTimeoutError } from '../proxy/upstream-errors.js'
 import type { CallContext } from './context.js'
 import { injectCredentials, upstreamHeaders } from './inject.js'
 import { takeTokens } from './rate-limit.js'
@@ -75,7 +75,7 @@ export async function forward (ctx: CallContext, injection: Injection): Promise<
     }
     if (retry.delayMs > 0) await sleep(retry.delayMs)
     if (ctx.clientGone) throw new SluiceError('bad_request', 'the client went away')
-    if (ctx.deadlinePassed) throw new SluiceError('upstream_timeout', `total deadline passed: the call to ${vendor.name} took longer than timeouts.total`)
+    if (ctx.deadlinePassed) throw totalTimeoutError(vendor.name)
     await takeTokens(ctx)
   }
 }
