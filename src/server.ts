@@ -10,6 +10,7 @@ import { buildProxyApp } from './app.js'
 import { buildAdminApp } from './admin/app.js'
 import { formatProblem, loadPolicies } from './policy/load.js'
 import type { PolicyProblem } from './policy/types.js'
+import { flushSoon } from './observability/logger.js'
 import { Metrics } from './observability/metrics.js'
 import { createRateLimiter } from './ratelimit/index.js'
 import { ProxyRuntime } from './runtime/proxy-runtime.js'
@@ -60,6 +61,8 @@ export async function startSluice (settings: Settings, logger: Logger, opts: { p
   }
   // Written whatever the log level: a caller that asked for port 0 learns the ports from it.
   logger.child({}, { level: 'info' }).info({ proxy: proxyUrl, admin: adminUrl, vendors: runtime.current.vendors.map(v => v.name) }, 'listening')
+  // whoever started sluice waits for this line: do not hold it in the log batch
+  flushSoon(logger)
 
   let reloading: Promise<boolean> | undefined
   let reloadAgain = false

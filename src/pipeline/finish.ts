@@ -4,6 +4,7 @@
 import type { CallContext } from './context.js'
 import { bodyRuleMatches } from '../resilience/breaker.js'
 import { decodeBody } from '../resilience/decode-body.js'
+import { writeRequestLine, type RequestLine } from '../observability/request-line.js'
 
 /** nginx's convention for "the client closed the connection before the answer" */
 const CLIENT_CLOSED = 499
@@ -39,7 +40,7 @@ export function finish (ctx: CallContext): void {
   const logger = runtime.logger
   if (!logger.isLevelEnabled('info')) return
   const scrubber = vendor?.scrubber ?? runtime.defaultScrubber
-  const line: Record<string, unknown> = {
+  const line: RequestLine = {
     reqId: ctx.requestId,
     vendor: vendor?.name,
     method: ctx.method,
@@ -64,7 +65,7 @@ export function finish (ctx: CallContext): void {
     }
     if (ctx.resBodyLog !== undefined) line.resBody = scrubber.body(ctx.resBodyLog, ctx.resContentType, ctx.resContentEncoding, ctx.resBytes)
   }
-  logger.info(line, 'request')
+  writeRequestLine(logger, line)
 }
 
 function cutByTimeout (cause: unknown): boolean {

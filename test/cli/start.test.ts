@@ -98,6 +98,28 @@ describe('SIGTERM', () => {
   })
 })
 
+describe('log batching', () => {
+  it('writes a request line within a moment at low traffic, and every line before it exits', async () => {
+    const up = await startUpstream((_q, res) => res.end('ok'))
+    const dir = await policyDir({ 'v.yaml': `vendor: v\nupstream: ${up.url}\n` })
+    const p = run(['start', '--policies', dir, '--port', '0', '--admin-port', '0'])
+    const { proxy } = await p.listening
+    const lines = (): string[] => p.stdout.filter(l => l.includes('"msg":"request"'))
+    // one quiet call: its line is not held until a batch fills
+    await (await request(`${proxy}/v/alone`)).body.dump()
+    const end = Date.now() + 3000
+    while (lines().length < 1 && Date.now() < end) await new Promise(resolve => setTimeout(resolve, 10))
+    expect(lines()).toHaveLength(1)
+    // a burst, then SIGTERM at once: the lines still in the batch are written before exit
+    for (let i = 0; i < 30; i++) await (await request(`${proxy}/v/burst-${i}`)).body.dump()
+    p.child.kill('SIGTERM')
+    expect(await p.exited).toBe(0)
+    expect(lines()).toHaveLength(31)
+    expect(p.stdout.at(-1)).toContain('"msg":"stopped"')
+    await up.close()
+  })
+})
+
 describe('--admin-host', () => {
   it('binds the admin listener apart from the proxy', async () => {
     const dir = await policyDir({ 'v.yaml': 'vendor: v\nupstream: http://127.0.0.1:9\n' })
