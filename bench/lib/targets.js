@@ -1,6 +1,7 @@
-// The four servers under test, each started once per harness run and kept
-// for every round: the upstream itself (direct), the bare @fastify/http-proxy
-// baseline, sluice passthrough and sluice with the full policy. Each target
+// The five servers under test, each started once per harness run and kept
+// for every round: the upstream itself (direct), the floor (bench/floor-proxy.js),
+// the bare @fastify/http-proxy baseline, sluice passthrough and sluice with the
+// full policy. Each target
 // says where to send calls and which process to account CPU and memory to.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -17,6 +18,7 @@ const PROXY_PREFIX = '/bench'
 
 export const TARGET_LABELS = Object.freeze({
   direct: 'direct (upstream)',
+  floor: 'floor: node:http + undici, nothing else',
   baseline: 'baseline @fastify/http-proxy',
   passthrough: 'sluice passthrough',
   full: 'sluice full policy',
@@ -47,6 +49,16 @@ export async function startTarget (id, ctx) {
   switch (id) {
     case 'direct':
       return { id, label: TARGET_LABELS[id], url: upstream.url + CALL_PATH, pid: upstream.pid, stop: async () => {} }
+    case 'floor': {
+      const child = await startChild({
+        name: 'floor',
+        command: process.execPath,
+        args: [join(BENCH, 'floor-proxy.js'), upstream.url],
+        env: childEnv(),
+        findUrl: jsonLineUrl('listening'),
+      })
+      return { id, label: TARGET_LABELS[id], url: child.url + PROXY_PREFIX + CALL_PATH, pid: child.pid, stop: child.stop }
+    }
     case 'baseline': {
       const child = await startChild({
         name: 'baseline',
