@@ -69,7 +69,8 @@ it('three sluices sharing one Redis admit capacity + refill × elapsed between t
   // where the calls arrived, so that a slow last response under load does not
   // stretch the window.
   const elapsedS = (arrivals.at(-1)! - arrivals[0]!) / 1000
-  expect(elapsedS).toBeGreaterThan(RUN_MS / 1000 * 0.8)
+  // a sanity check that the window was not degenerate (the formula uses the measured window)
+  expect(elapsedS).toBeGreaterThan(RUN_MS / 1000 * 0.5)
   const expected = CAPACITY + REFILL_PER_S * elapsedS
   expect(refused).toBeGreaterThan(admitted) // the limit was really pressed
   expect(Math.abs(admitted - expected), `admitted ${admitted}, expected ${expected.toFixed(1)} over ${elapsedS.toFixed(3)} s`).toBeLessThanOrEqual(expected * 0.05)
