@@ -50,6 +50,12 @@ interface Rule {
   regex: RegExp
   /** a cheap necessary condition, so most strings skip the scan */
   trigger: RegExp
+  /**
+   * the fewest UTF-16 code units any match of `regex` has: a shorter string
+   * cannot hold one, so it skips the rule without a regex run (most path
+   * segments: "v1", "items", "42")
+   */
+  minLength: number
   /** the text that replaces a candidate; the candidate itself to keep it */
   replace?: (candidate: string, marker: string) => string
 }
@@ -230,50 +236,59 @@ const RULES: readonly Rule[] = [
     name: 'bearer',
     regex: /(?<![A-Za-z0-9])[Bb][Ee][Aa][Rr][Ee][Rr]\s+[A-Za-z0-9\-._~+/]{6,}=*/g,
     trigger: /[Bb][Ee][Aa][Rr][Ee][Rr]/,
+    minLength: 13,
   },
   {
     name: 'jwt',
     regex: /(?<![A-Za-z0-9_-])eyJ[\w-]+\.[\w-]+\.[\w-]*(?:\.[\w-]+){0,2}/g,
     trigger: /eyJ/,
+    minLength: 7,
   },
   {
     name: 'apikey',
     regex: /(?<![A-Za-z0-9])(?:[spr]k_(?:live|test)_[A-Za-z0-9]{8,}|(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])|gh[opsur]_[A-Za-z0-9]{30,}|github_pat_\w{22,}|xox[abpr]-[A-Za-z0-9-]{10,}|sk-[\w-]{20,}|AIza[\w-]{35})/g,
     trigger: /[spr]k_|gh[opsur]_|github_pat_|xox|sk-|AIza|AKIA|ASIA/,
+    minLength: 15, // xoxb- + 10
     replace: replacePrefixedKey,
   },
   {
     name: 'email',
     regex: /(?<![\p{L}\p{N}_.%+-])[\p{L}\p{N}_.%+-]+@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?\.)+\p{L}{2,}(?![\p{L}\p{N}-])/gu,
     trigger: /@/,
+    minLength: 6,
   },
   {
     name: 'iban',
     regex: /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,}(?: [A-Z0-9]{1,3})?)(?![A-Za-z0-9])/g,
     trigger: /[A-Z]{2}\d\d/,
+    minLength: 14,
     replace: replaceIban,
   },
   {
     name: 'card',
     regex: /(?<![\w+]|\d[.,])\d(?:[ -]?\d){12,}(?!\w|[.,]\d)/g,
     trigger: /\d/,
+    minLength: 13,
     replace: replaceCards,
   },
   {
     name: 'ssn',
     regex: /(?<![\w-])(?!000|666|9)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])/g,
     trigger: /\d-\d/,
+    minLength: 11,
   },
   {
     name: 'phone',
     regex: new RegExp(`${INTERNATIONAL_PHONE.source}|${NANP_PHONE.source}`, 'g'),
     trigger: /\d\d/,
+    minLength: 9,
     replace: replaceInternationalPhone,
   },
   {
     name: 'apikey',
     regex: /(?<![A-Za-z0-9])[A-Za-z0-9]{32,}(?![A-Za-z0-9])/g,
     trigger: /\d/,
+    minLength: 32,
     replace: replaceIfLettersAndDigits,
   },
 ]
@@ -292,16 +307,17 @@ export function compileTextPatterns (enabled: readonly PatternName[]): (s: strin
   const rules = RULES.filter(rule => on.has(rule.name))
   if (rules.length === 0) return s => s
   const anyTrigger = new RegExp(rules.map(rule => rule.trigger.source).join('|'))
+  const shortest = Math.min(...rules.map(rule => rule.minLength))
   const steps = rules.map(rule => {
     const marker = patternMarker(rule.name)
     const replace = rule.replace
     const replacer = replace === undefined ? () => marker : (candidate: string) => replace(candidate, marker)
-    return { trigger: rule.trigger, regex: rule.regex, replacer }
+    return { trigger: rule.trigger, regex: rule.regex, minLength: rule.minLength, replacer }
   })
   return function scrubPatterns (s: string): string {
-    if (!anyTrigger.test(s)) return s
+    if (s.length < shortest || !anyTrigger.test(s)) return s
     for (const step of steps) {
-      if (step.trigger.test(s)) s = s.replace(step.regex, step.replacer)
+      if (s.length >= step.minLength && step.trigger.test(s)) s = s.replace(step.regex, step.replacer)
     }
     return s
   }
