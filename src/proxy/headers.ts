@@ -133,6 +133,11 @@ function withoutQueryKeys (s: string, from: number, keys: ReadonlySet<string>): 
   return s.slice(0, q) + (kept.length === 0 ? '' : '?' + kept.join('&')) + s.slice(end)
 }
 
+/** A header name or value as undici hands it over: bytes are latin1 on the wire (RFC 9110 5.5). */
+function latin1 (v: Buffer | string): string {
+  return typeof v === 'string' ? v : v.toString('latin1')
+}
+
 /**
  * Upstream raw headers (latin1 buffers from undici) -> flat array for
  * res.writeHead: hop-by-hop dropped, Location/Link rewritten to point back
@@ -143,15 +148,14 @@ export function upstreamHeadersForClient (raw: readonly (Buffer | string)[], req
   const out: string[] = []
   let named: Set<string> | undefined
   for (let i = 0; i < raw.length; i += 2) {
-    const name = String(raw[i])
-    if (name.length === 10 && name.toLowerCase() === 'connection') named = connectionNamed(String(raw[i + 1]))
+    const r = raw[i] as Buffer | string
+    if (r.length === 10 && latin1(r).toLowerCase() === 'connection') named = connectionNamed(latin1(raw[i + 1] as Buffer | string))
   }
   for (let i = 0; i < raw.length; i += 2) {
-    const name = String(raw[i])
+    const name = latin1(raw[i] as Buffer | string)
     const lower = name.toLowerCase()
     if (RESPONSE_DROP.has(lower) || (named !== undefined && named.has(lower))) continue
-    const rv = raw[i + 1] as Buffer | string
-    let value = typeof rv === 'string' ? rv : rv.toString('latin1')
+    let value = latin1(raw[i + 1] as Buffer | string)
     switch (lower) {
       case 'x-request-id':
         out.push('x-upstream-request-id', value)
