@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 
 const RUN = new URL('../../bench/run.js', import.meta.url).pathname
 const ROOT = new URL('../..', import.meta.url).pathname
-const LABELS = ['direct (upstream)', 'baseline @fastify/http-proxy', 'sluice passthrough', 'sluice full policy']
+const LABELS = ['direct (upstream)', 'floor: node:http + undici, nothing else', 'baseline @fastify/http-proxy', 'sluice passthrough', 'sluice full policy']
 const out = mkdtempSync(join(tmpdir(), 'sluice-bench-smoke-'))
 
 afterAll(() => rmSync(out, { recursive: true, force: true }))
@@ -42,7 +42,7 @@ describe('npm run bench, smoke', () => {
     expect(stdout).toContain('| sluice full policy >= 1.3 x baseline calls/s at saturation |')
     expect(readFileSync(join(out, 'smoke.md'), 'utf8')).toBe(stdout)
     const json = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8')) as { runs: { autocannon: unknown[] } }
-    expect(json.runs.autocannon).toHaveLength(4)
+    expect(json.runs.autocannon).toHaveLength(LABELS.length)
   }, 60_000)
 
   it('fixed rate: reports the latency sluice adds over direct', async () => {
