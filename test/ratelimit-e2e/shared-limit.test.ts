@@ -45,6 +45,14 @@ afterAll(async () => {
 })
 
 it('three sluices sharing one Redis admit capacity + refill × elapsed between them, within 5 %', async () => {
+  // Warm up: each sluice's first call opens its upstream connection and runs
+  // cold code, and would reach the upstream late, shortening the window the
+  // bound is measured over. Then let the bucket fill up again.
+  for (const s of sluices) for (let i = 0; i < 2; i++) await call(`${s.url}/shared/warm`)
+  await new Promise(resolve => setTimeout(resolve, (CAPACITY / REFILL_PER_S) * 1000 * 2))
+  arrivals.length = 0
+  const seenBefore = upstream.seen.length
+
   let admitted = 0
   let refused = 0
   const perSluice = sluices.map(() => 0)
@@ -74,7 +82,7 @@ it('three sluices sharing one Redis admit capacity + refill × elapsed between t
   const expected = CAPACITY + REFILL_PER_S * elapsedS
   expect(refused).toBeGreaterThan(admitted) // the limit was really pressed
   expect(Math.abs(admitted - expected), `admitted ${admitted}, expected ${expected.toFixed(1)} over ${elapsedS.toFixed(3)} s`).toBeLessThanOrEqual(expected * 0.05)
-  expect(upstream.seen.length).toBe(admitted)
+  expect(upstream.seen.length - seenBefore).toBe(admitted)
   // Every replica took part; none had a private bucket of its own.
   for (const n of perSluice) expect(n).toBeGreaterThan(0)
 
