@@ -1,8 +1,11 @@
 // Every metric sluice exports, declared in one place (SPEC section 7). Each app
 // owns its registry so several apps can live in one test process. Label sets
 // that a call touches are resolved once per vendor (vendorMetrics) so the hot
-// path does no label hashing for them.
+// path does no label hashing for them: the two durations every call observes
+// are CallHistograms, and its request count is added up per vendor, method and
+// status and handed to prom-client when /metrics is read.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { CallHistogram, type HistogramSeries } from './call-histogram.js'
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
@@ -13,28 +16,28 @@ export const CIRCUIT_STATE = { closed: 0, halfOpen: 1, open: 2 } as const
 export class Metrics {
   readonly registry = new Registry()
 
+  private readonly byVendor = new Map<string, VendorMetrics>()
+
   readonly requests = new Counter({
     name: 'sluice_requests_total',
     help: 'Calls answered, by vendor, method and status (sluice\'s own answers included)',
     labelNames: ['vendor', 'method', 'status'] as const,
     registers: [this.registry],
+    // the calls counted since the last read join the counter as /metrics is read
+    collect: () => { for (const vm of this.byVendor.values()) vm.flushRequestCounts() },
   })
 
-  readonly requestDuration = new Histogram({
-    name: 'sluice_request_duration_seconds',
-    help: 'Whole call as the client sees it, queueing and retries included',
-    labelNames: ['vendor'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  })
+  readonly requestDuration = new CallHistogram(
+    'sluice_request_duration_seconds',
+    'Whole call as the client sees it, queueing and retries included',
+    'vendor', LATENCY_BUCKETS, this.registry
+  )
 
-  readonly upstreamDuration = new Histogram({
-    name: 'sluice_upstream_duration_seconds',
-    help: 'Time from sending an attempt to its response headers',
-    labelNames: ['vendor'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  })
+  readonly upstreamDuration = new CallHistogram(
+    'sluice_upstream_duration_seconds',
+    'Time from sending an attempt to its response headers',
+    'vendor', LATENCY_BUCKETS, this.registry
+  )
 
   readonly rateLimitDecisions = new Counter({
     name: 'sluice_ratelimit_decisions_total',
@@ -92,8 +95,6 @@ export class Metrics {
     this.policyReloads.inc({ result: 'failure' }, 0)
   }
 
-  private readonly byVendor = new Map<string, VendorMetrics>()
-
   /** The per-vendor label sets a call needs, resolved once. */
   vendor (vendor: string): VendorMetrics {
     let vm = this.byVendor.get(vendor)
@@ -105,11 +106,17 @@ export class Metrics {
   }
 }
 
+/** Calls of one method and status not yet added to the prom-client counter. */
+interface PendingCount {
+  readonly counter: Counter.Internal
+  pending: number
+}
+
 export class VendorMetrics {
-  readonly requestDuration
-  readonly upstreamDuration
+  readonly requestDuration: HistogramSeries
+  readonly upstreamDuration: HistogramSeries
   readonly rateLimitWait
-  private readonly requestCounters = new Map<string, Counter.Internal>()
+  private readonly requestCounts = new Map<string, PendingCount>()
   private readonly errorCounters = new Map<string, Counter.Internal>()
 
   constructor (private readonly metrics: Metrics, readonly vendor: string) {
@@ -120,13 +127,22 @@ export class VendorMetrics {
 
   request (method: string, status: number, seconds: number): void {
     const key = method + ' ' + status
-    let c = this.requestCounters.get(key)
+    let c = this.requestCounts.get(key)
     if (c === undefined) {
-      c = this.metrics.requests.labels(this.vendor, method, String(status))
-      this.requestCounters.set(key, c)
+      c = { counter: this.metrics.requests.labels(this.vendor, method, String(status)), pending: 0 }
+      this.requestCounts.set(key, c)
     }
-    c.inc()
+    c.pending++
     this.requestDuration.observe(seconds)
+  }
+
+  /** Adds the calls counted since the last read to sluice_requests_total. */
+  flushRequestCounts (): void {
+    for (const c of this.requestCounts.values()) {
+      if (c.pending === 0) continue
+      c.counter.inc(c.pending)
+      c.pending = 0
+    }
   }
 
   upstreamError (kind: UpstreamErrorKind): void {

@@ -10,7 +10,7 @@ let sluice: TestSluice
 beforeAll(async () => {
   process.env.V_ADMIN_TEST_KEY = 'sk_live_admintestsecret1234567890'
   up = await startUpstream((req, res) => {
-    if (req.url === '/boom') { res.statusCode = 500; res.end('no') } else res.end('ok')
+    if (req.url === '/boom') { res.statusCode = 500; res.end('no') } else if (req.url === '/empty') { res.statusCode = 204; res.end() } else res.end('ok')
   })
   sluice = await startTestSluice({
     'v.yaml': `vendor: v
@@ -58,6 +58,26 @@ describe('admin listener', () => {
     expect(text).toContain('sluice_policy_reloads_total{result="failure"} 0')
     expect(text).toContain('sluice_circuit_state{vendor="v"} 0')
     expect(text).not.toContain('sk_live_admintestsecret')
+  })
+
+  it('GET /metrics counts every call once, however the reads and the calls interleave', async () => {
+    const read = async (): Promise<{ calls: number, observed: number }> => {
+      const text = await (await request(`${sluice.adminUrl}/metrics`)).body.text()
+      const calls = /sluice_requests_total\{vendor="v",method="GET",status="204"\} (\d+)/.exec(text)?.[1]
+      const observed = /sluice_request_duration_seconds_count\{vendor="v"\} (\d+)/.exec(text)?.[1]
+      return { calls: Number(calls ?? 0), observed: Number(observed) }
+    }
+    const call = async (): Promise<void> => { await (await request(`${sluice.url}/v/empty`)).body.dump() }
+    const before = await read()
+    for (let i = 0; i < 3; i++) await call()
+    const first = await read()
+    expect(first.calls).toBe(before.calls + 3)
+    expect(first.observed).toBe(before.observed + 3)
+    expect((await read()).calls).toBe(first.calls) // a read adds nothing by itself
+    for (let i = 0; i < 2; i++) await call()
+    const second = await read()
+    expect(second.calls).toBe(first.calls + 2)
+    expect(second.observed).toBe(first.observed + 2)
   })
 
   it('GET /policies shows the effective policies with secrets masked', async () => {
