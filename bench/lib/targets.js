@@ -24,6 +24,9 @@ export const TARGET_LABELS = Object.freeze({
   full: 'sluice full policy',
 })
 
+/** The two reference proxies sluice is measured against, by target id. */
+const REFERENCE_PROXIES = Object.freeze({ floor: 'floor-proxy.js', baseline: 'baseline-proxy.js' })
+
 /** A minimal environment: nothing from the caller's SLUICE_* settings leaks into a run. */
 function childEnv (extra = {}) {
   return { PATH: process.env.PATH, ...extra }
@@ -49,21 +52,12 @@ export async function startTarget (id, ctx) {
   switch (id) {
     case 'direct':
       return { id, label: TARGET_LABELS[id], url: upstream.url + CALL_PATH, pid: upstream.pid, stop: async () => {} }
-    case 'floor': {
-      const child = await startChild({
-        name: 'floor',
-        command: process.execPath,
-        args: [join(BENCH, 'floor-proxy.js'), upstream.url],
-        env: childEnv(),
-        findUrl: jsonLineUrl('listening'),
-      })
-      return { id, label: TARGET_LABELS[id], url: child.url + PROXY_PREFIX + CALL_PATH, pid: child.pid, stop: child.stop }
-    }
+    case 'floor':
     case 'baseline': {
       const child = await startChild({
-        name: 'baseline',
+        name: id,
         command: process.execPath,
-        args: [join(BENCH, 'baseline-proxy.js'), upstream.url],
+        args: [join(BENCH, REFERENCE_PROXIES[id]), upstream.url],
         env: childEnv(),
         findUrl: jsonLineUrl('listening'),
       })

@@ -17,6 +17,10 @@ const BASE: RequestLine = {
   error: undefined,
 }
 
+function withoutUndefined (o: object): object {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
+}
+
 const AWKWARD = [
   '', 'plain', 'quote " inside', 'back\\slash', 'tab\there', 'new\nline', 'cr\r',
   String.fromCharCode(...Array.from({ length: 32 }, (_, i) => i)),
@@ -28,20 +32,8 @@ describe('formatRequestLine', () => {
     const text = formatRequestLine(BASE, 1_700_000_000_123)
     expect(text.endsWith('}\n')).toBe(true)
     expect(text.indexOf('\n')).toBe(text.length - 1)
-    expect(JSON.parse(text)).toEqual({
-      level: 'info',
-      time: 1_700_000_000_123,
-      reqId: 'r-1',
-      vendor: 'stripe',
-      method: 'GET',
-      path: '/stripe/v1/charges',
-      status: 200,
-      durationMs: 12.3,
-      upstreamMs: 10.1,
-      attempts: 1,
-      waitMs: 0,
-      msg: 'request',
-    })
+    // error is undefined in BASE: absent from the line
+    expect(JSON.parse(text)).toStrictEqual({ level: 'info', time: 1_700_000_000_123, ...withoutUndefined(BASE), msg: 'request' })
   })
 
   it('keeps pino\'s order: level and time first, msg last', () => {
