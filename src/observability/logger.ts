@@ -12,9 +12,9 @@ import pino, { type Logger } from 'pino'
 
 export type { Logger }
 
-export const LOG_BATCH_BYTES = 8192
-export const LOG_FLUSH_MS = 250
-export const LOG_MAX_BUFFER_BYTES = 16 * 1024 * 1024
+const LOG_BATCH_BYTES = 8192
+const LOG_FLUSH_MS = 250
+const LOG_MAX_BUFFER_BYTES = 16 * 1024 * 1024
 
 export function createLogger (level: string, destination?: pino.DestinationStream): Logger {
   return pino({
