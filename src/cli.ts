@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // sluice start | validate | explain | schema (SPEC section 1).
 import { parseArgs } from 'node:util'
-import { createLogger } from './observability/logger.js'
+import { createLogger, type Logger } from './observability/logger.js'
 import { formatProblem, loadPolicies, validatePath } from './policy/load.js'
 import { explainPolicy } from './policy/explain.js'
 import { policyJsonSchema } from './policy/print-schema.js'
@@ -14,6 +14,9 @@ const USAGE = `usage:
   sluice validate [DIR|FILE] [--resolve-secrets]
   sluice explain  [DIR|FILE] [--vendor NAME]
   sluice schema   (prints the policy JSON Schema)`
+
+/** how long a stop waits for stdout to take the last log lines */
+const EXIT_LOG_WAIT_MS = 2000
 
 async function main (argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -65,17 +68,21 @@ async function start (args: string[]): Promise<number> {
   process.on('SIGHUP', () => { sluice.reload().catch(() => {}) })
   const stop = (): void => {
     sluice.drain().then(() => {
-      logger.flush()
-      process.exit(0)
+      exitAfterLog(logger, 0)
     }, (err: unknown) => {
       logger.error({ err: { message: (err as Error).message } }, 'drain failed')
-      logger.flush()
-      process.exit(1)
+      exitAfterLog(logger, 1)
     })
   }
   process.once('SIGTERM', stop)
   process.once('SIGINT', stop)
   return -1 // keep running
+}
+
+/** Exits once the batched log lines are on stdout; a stdout that takes none does not hold the exit for long. */
+function exitAfterLog (logger: Logger, code: number): void {
+  setTimeout(() => process.exit(code), EXIT_LOG_WAIT_MS).unref()
+  logger.flush(() => process.exit(code))
 }
 
 async function validate (args: string[]): Promise<number> {

@@ -1,0 +1,110 @@
+// The log's batching writer (src/observability/line-batcher.ts), on real files:
+// lines come out whole and in order, only once a batch fills, the flush timer
+// fires or someone flushes; what is over the bound is dropped and owned up to;
+// a broken fd drops lines instead of throwing at a call.
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { LineBatcher, type LineBatcherOptions } from '../../src/observability/line-batcher.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-lines-'))
+let files = 0
+const opened: number[] = []
+
+function target (): { fd: number, text: () => string } {
+  const path = join(dir, `out-${files++}.log`)
+  const fd = openSync(path, 'w')
+  opened.push(fd)
+  return { fd, text: () => readFileSync(path, 'utf8') }
+}
+
+function batcher (fd: number, opts: Partial<LineBatcherOptions> = {}): LineBatcher {
+  return new LineBatcher(fd, { batchBytes: 1024, flushMs: 60_000, maxPendingBytes: 1 << 20, ...opts })
+}
+
+const flushed = (b: LineBatcher): Promise<void> => new Promise(resolve => b.flush(resolve))
+const line = (i: number): string => `{"n":${i},"msg":"request"}\n`
+
+afterEach(() => {
+  vi.useRealTimers()
+  vi.restoreAllMocks()
+  for (const fd of opened.splice(0)) closeSync(fd)
+})
+
+describe('LineBatcher', () => {
+  it('holds lines until a batch fills, then writes them whole and in order', async () => {
+    const out = target()
+    const b = batcher(out.fd, { batchBytes: 200 })
+    b.write(line(0))
+    b.write(line(1))
+    await new Promise(resolve => setTimeout(resolve, 30))
+    expect(out.text()).toBe('') // under 200 bytes: nothing written yet
+    for (let i = 2; i < 20; i++) b.write(line(i))
+    await flushed(b)
+    expect(out.text()).toBe(Array.from({ length: 20 }, (_, i) => line(i)).join(''))
+  })
+
+  it('writes a lone line once flushMs has passed', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval'] })
+    const out = target()
+    const b = batcher(out.fd, { flushMs: 250 })
+    b.write(line(1))
+    vi.advanceTimersByTime(249)
+    await new Promise(resolve => setTimeout(resolve, 30)) // (a real timeout: only setInterval is fake)
+    expect(out.text()).toBe('')
+    vi.advanceTimersByTime(1)
+    await new Promise(resolve => setTimeout(resolve, 30))
+    expect(out.text()).toBe(line(1))
+  })
+
+  it('keeps multi-byte characters and a line longer than a batch intact', async () => {
+    const out = target()
+    const b = batcher(out.fd, { batchBytes: 64 })
+    // fits the room left by its characters, not by its bytes
+    const wide = `{"p":"${'é'.repeat(30)}"}\n`
+    const long = `{"path":"${'é'.repeat(100)}🚀"}\n`
+    const sent = ['{"a":"ü"}\n', wide, long, '{"b":"€"}\n']
+    for (const l of sent) b.write(l)
+    await flushed(b)
+    expect(out.text()).toBe(sent.join(''))
+  })
+
+  it('drops what is over maxPendingBytes while a write is in flight, and says how many', async () => {
+    const out = target()
+    const b = batcher(out.fd, { batchBytes: 100, maxPendingBytes: 300 })
+    const sent = Array.from({ length: 40 }, (_, i) => line(i)) // 24-25 bytes each
+    // All in one go: the first batch goes out, the rest gathers behind it up to the bound.
+    const taken = sent.map(l => b.write(l))
+    await flushed(b)
+    const dropped = taken.filter(ok => !ok).length
+    expect(dropped).toBeGreaterThan(0)
+    const lines = out.text().split('\n').filter(l => l !== '').map(l => JSON.parse(l) as Record<string, unknown>)
+    const kept = lines.filter(l => l.msg === 'request').map(l => l.n)
+    expect(kept).toEqual(taken.flatMap((ok, i) => ok ? [i] : [])) // every line taken, in order
+    expect(taken.indexOf(false)).toBeGreaterThan(4) // the first batch and what fitted behind it were taken
+    expect(lines.filter(l => l.level === 'warn')).toEqual([expect.objectContaining({ dropped, msg: expect.stringContaining('dropped') })])
+  })
+
+  it('after a write error, drops lines and tells stderr once, without throwing', async () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    const closed = openSync(join(dir, 'closed.log'), 'w')
+    closeSync(closed)
+    const b = batcher(closed, { batchBytes: 10 })
+    b.write(line(1))
+    await flushed(b)
+    expect(b.write(line(2))).toBe(false)
+    await flushed(b)
+    expect(stderr).toHaveBeenCalledTimes(1)
+    expect(String(stderr.mock.calls[0]?.[0])).toMatch(/log output failed \(EBADF\)/)
+  })
+
+  it('flushSync writes what is gathered before it returns', () => {
+    const out = target()
+    const b = batcher(out.fd)
+    b.write(line(1))
+    b.write(line(2))
+    b.flushSync()
+    expect(out.text()).toBe(line(1) + line(2))
+  })
+})
