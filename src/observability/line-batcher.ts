@@ -1,12 +1,13 @@
 // Where log lines go: a file descriptor (stdout), written in batches, one write
 // in flight at a time, off the event loop (libuv's thread pool).
 //
-// Each line is copied into a batch buffer as it comes, so no line is kept as
-// a string: lines held until their batch is written (often a few scavenges
-// later, each a rope of some twenty pieces) were copied and promoted by the
-// garbage collector, which cost more than writing them. Why not
-// pino.destination (sonic-boom): it also measures the byte length of the whole
-// pending batch on every line. bench/README.md, "What each change bought".
+// Each line is copied into a batch buffer as it comes: the bound is kept in
+// exact bytes, a batch is written without a join, and no line string outlives
+// its call. Why not pino.destination (sonic-boom): among other things it
+// measures the byte length of the whole pending batch on every line; it cost
+// ~2.2 µs of CPU a line against ~0.65 for this in a micro-benchmark, and the
+// full policy ~5-8 µs a call more at saturation (bench/README.md, "What each
+// change bought").
 //
 // Bounded: what the fd does not take is held up to maxPendingBytes, then later
 // lines are dropped (never a call held up); a warning line says how many once

@@ -2,8 +2,8 @@
 // owns its registry so several apps can live in one test process. Label sets
 // that a call touches are resolved once per vendor (vendorMetrics) so the hot
 // path does no label hashing for them: the two durations every call observes
-// are CallHistograms, and its request count is added up per vendor, method and
-// status and handed to prom-client when /metrics is read.
+// are CallHistograms, and the counts every call adds to (requests, rate-limit
+// decisions) are DeferredCounts, handed to prom-client when /metrics is read.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { CallHistogram, type HistogramSeries } from './call-histogram.js'
 
@@ -18,13 +18,13 @@ export class Metrics {
 
   private readonly byVendor = new Map<string, VendorMetrics>()
 
-  readonly requests = new Counter({
+  readonly requests: Counter<'vendor' | 'method' | 'status'> = new Counter({
     name: 'sluice_requests_total',
     help: 'Calls answered, by vendor, method and status (sluice\'s own answers included)',
     labelNames: ['vendor', 'method', 'status'] as const,
     registers: [this.registry],
     // the calls counted since the last read join the counter as /metrics is read
-    collect: () => { for (const vm of this.byVendor.values()) vm.flushRequestCounts() },
+    collect: (): void => { this.flushDeferred(this.requests) },
   })
 
   readonly requestDuration = new CallHistogram(
@@ -39,11 +39,12 @@ export class Metrics {
     'vendor', LATENCY_BUCKETS, this.registry
   )
 
-  readonly rateLimitDecisions = new Counter({
+  readonly rateLimitDecisions: Counter<'vendor' | 'bucket' | 'decision'> = new Counter({
     name: 'sluice_ratelimit_decisions_total',
     help: 'Token bucket decisions',
     labelNames: ['vendor', 'bucket', 'decision'] as const,
     registers: [this.registry],
+    collect: (): void => { this.flushDeferred(this.rateLimitDecisions) },
   })
 
   readonly rateLimitWait = new Histogram({
@@ -95,6 +96,30 @@ export class Metrics {
     this.policyReloads.inc({ result: 'failure' }, 0)
   }
 
+  /** by counter, then by label values */
+  private readonly deferred = new Map<Counter, Map<string, DeferredCount>>()
+
+  /** One label set of `counter`, counted cheaply per call; the same object for the same labels, across policy reloads. */
+  deferredCount (counter: Counter, ...labels: string[]): DeferredCount {
+    let byLabels = this.deferred.get(counter)
+    if (byLabels === undefined) {
+      byLabels = new Map()
+      this.deferred.set(counter, byLabels)
+    }
+    const key = labels.join('\u0000')
+    let count = byLabels.get(key)
+    if (count === undefined) {
+      count = new DeferredCount(counter.labels(...labels))
+      byLabels.set(key, count)
+    }
+    return count
+  }
+
+  private flushDeferred (counter: Counter): void {
+    const byLabels = this.deferred.get(counter)
+    if (byLabels !== undefined) for (const count of byLabels.values()) count.flush()
+  }
+
   /** The per-vendor label sets a call needs, resolved once. */
   vendor (vendor: string): VendorMetrics {
     let vm = this.byVendor.get(vendor)
@@ -106,17 +131,32 @@ export class Metrics {
   }
 }
 
-/** Calls of one method and status not yet added to the prom-client counter. */
-interface PendingCount {
-  readonly counter: Counter.Internal
-  pending: number
+/**
+ * One label set of a counter that every call adds to. prom-client hashes and
+ * checks the labels on each inc(), even through labels(); this adds to a
+ * number, and the sum joins the counter when it is collected.
+ */
+export class DeferredCount {
+  #pending = 0
+
+  constructor (private readonly child: Counter.Internal) {}
+
+  inc (): void {
+    this.#pending++
+  }
+
+  flush (): void {
+    if (this.#pending === 0) return
+    this.child.inc(this.#pending)
+    this.#pending = 0
+  }
 }
 
 export class VendorMetrics {
   readonly requestDuration: HistogramSeries
   readonly upstreamDuration: HistogramSeries
   readonly rateLimitWait
-  private readonly requestCounts = new Map<string, PendingCount>()
+  private readonly requestCounts = new Map<string, DeferredCount>()
   private readonly errorCounters = new Map<string, Counter.Internal>()
 
   constructor (private readonly metrics: Metrics, readonly vendor: string) {
@@ -129,20 +169,11 @@ export class VendorMetrics {
     const key = method + ' ' + status
     let c = this.requestCounts.get(key)
     if (c === undefined) {
-      c = { counter: this.metrics.requests.labels(this.vendor, method, String(status)), pending: 0 }
+      c = this.metrics.deferredCount(this.metrics.requests, this.vendor, method, String(status))
       this.requestCounts.set(key, c)
     }
-    c.pending++
+    c.inc()
     this.requestDuration.observe(seconds)
-  }
-
-  /** Adds the calls counted since the last read to sluice_requests_total. */
-  flushRequestCounts (): void {
-    for (const c of this.requestCounts.values()) {
-      if (c.pending === 0) continue
-      c.counter.inc(c.pending)
-      c.pending = 0
-    }
   }
 
   upstreamError (kind: UpstreamErrorKind): void {

@@ -17,10 +17,13 @@ import { forward } from './forward.js'
 import { answerError } from './respond.js'
 import { finish } from './finish.js'
 
+// A stage that has nothing to wait for returns at once rather than a settled
+// promise: each await costs a turn of the microtask queue on every call.
 export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const ctx = new CallContext(runtime, req, res)
   runtime.callStarted()
-  res.once('close', onClientClose.bind(ctx))
+  ;(res as CallResponse)[CALL] = ctx
+  res.on('close', onClientClose)
   try {
     ctx.requestId = requestIdOf(req)
     if (runtime.draining) throw new SluiceError('draining')
@@ -30,11 +33,14 @@ export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, r
     checkDeclaredBody(ctx, ctx.vendor!.policy.limits.bodyBytes) //                              413
     enterBulkhead(ctx) //                          limits.concurrency                           503 overloaded
     startDeadline(ctx) //                          timeouts.total starts counting
-    await takeTokens(ctx) //                       rate limit: shared buckets, queue or refuse  429 / 503
+    const tokens = takeTokens(ctx) //              rate limit: shared buckets, queue or refuse  429 / 503
+    if (tokens !== undefined) await tokens
     admitBreaker(ctx) //                           circuit breaker                              503 circuit_open
-    const injection = await injectCredentials(ctx) // secrets and OAuth2 token                  503 credential_unavailable
+    let injection = injectCredentials(ctx) //      secrets and OAuth2 token                     503 credential_unavailable
+    if (injection instanceof Promise) injection = await injection
     prepareRequest(ctx, path, query, injection) // headers, idempotency key, upstream path
-    await readRequestBody(ctx) //                  buffered for replay, or streamed             408 / 413
+    const body = readRequestBody(ctx) //           buffered for replay, or streamed             408 / 413
+    if (body !== undefined) await body
     await forward(ctx, injection) //               attempts, retries, relay                     502 / 504
   } catch (err) {
     answerError(ctx, err)
@@ -46,10 +52,16 @@ export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, r
   }
 }
 
-function onClientClose (this: CallContext): void {
-  if (this.res.writableFinished) return
-  this.clientGone = true
-  this.abortAttempt?.(new Error('client closed the connection'))
+// The call rides on its response, so one shared 'close' listener serves every
+// call (no bound function or once-wrapper per call).
+const CALL = Symbol('sluice.call')
+interface CallResponse extends ServerResponse { [CALL]?: CallContext }
+
+function onClientClose (this: CallResponse): void {
+  const ctx = this[CALL]
+  if (ctx === undefined || this.writableFinished) return
+  ctx.clientGone = true
+  ctx.abortAttempt?.(new Error('client closed the connection'))
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/

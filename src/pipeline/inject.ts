@@ -7,9 +7,9 @@ import { clientHeadersForUpstream, queryKeyOf } from '../proxy/headers.js'
 import { idempotencyKeyToAdd, isReplayable, newIdempotencyKey } from '../resilience/retry-decision.js'
 import type { CallContext } from './context.js'
 
-export async function injectCredentials (ctx: CallContext): Promise<Injection> {
-  const got = (ctx.vendor as NonNullable<CallContext['vendor']>).credentials.get()
-  return got instanceof Promise ? await got : got
+/** The injection at once when the credentials are at hand, else a promise of it (an OAuth2 token being fetched). */
+export function injectCredentials (ctx: CallContext): Injection | Promise<Injection> {
+  return (ctx.vendor as NonNullable<CallContext['vendor']>).credentials.get()
 }
 
 /** Builds ctx.headers (client part) once; the injected part is added per attempt by upstreamHeaders(). */

@@ -2,15 +2,19 @@
 // through Redis (or in memory). Queued calls wait here; refusals are 429 with a
 // truthful Retry-After, or 503 when Redis is down and the policy fails closed.
 import { SluiceError } from '../errors.js'
-import { bucketKeyValues } from '../ratelimit/index.js'
+import { bucketKeyValues, type RateDecision } from '../ratelimit/index.js'
 import type { CallContext } from './context.js'
 
-export async function takeTokens (ctx: CallContext): Promise<void> {
-  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
-  const policy = vendor.policy
-  if (policy.rateLimit.buckets.length === 0) return
+/** Undefined when the vendor has no buckets (nothing to wait for), else a promise settled once the call may go. */
+export function takeTokens (ctx: CallContext): Promise<void> | undefined {
+  const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
+  if (policy.rateLimit.buckets.length === 0) return undefined
   const keys = bucketKeyValues(policy, (name) => ctx.header(name), ctx.clientIp)
-  const decision = await ctx.runtime.limiter.acquire(policy, keys, ctx.deadline)
+  return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline).then(decision => applyDecision(ctx, decision))
+}
+
+function applyDecision (ctx: CallContext, decision: RateDecision): void {
+  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
   ctx.waitMs += decision.waitMs
   if (decision.wouldLimit === true) ctx.wouldLimit = true
   // A client that left while its call queued must not have it sent anyway:

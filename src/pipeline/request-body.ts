@@ -25,20 +25,24 @@ export function checkDeclaredBody (ctx: CallContext, limit: number): void {
   }
 }
 
-export async function readRequestBody (ctx: CallContext): Promise<void> {
+/** Undefined when there is nothing to wait for (no body, or one that will stream), else a promise of the buffered body. */
+export function readRequestBody (ctx: CallContext): Promise<void> | undefined {
   const req = ctx.req
   const length = declaredLength(ctx)
   const chunked = req.headers['transfer-encoding'] !== undefined
-  if (length === undefined && !chunked) { ctx.body = NONE; return }
-  if (length === 0 && !chunked) { ctx.body = EMPTY; return }
+  if (length === undefined && !chunked) { ctx.body = NONE; return undefined }
+  if (length === 0 && !chunked) { ctx.body = EMPTY; return undefined }
   const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
   const limit = policy.limits.bodyBytes
   const bufferable = Math.min(policy.retry.maxBufferedBodyBytes, limit)
   if (length !== undefined && length > bufferable) {
     ctx.body = { kind: 'stream', source: streamBody(ctx, [], 0, limit) }
-    return
+    return undefined
   }
-  const { chunks, size, complete } = await readUpTo(ctx, bufferable, ctx.runtime.clientTimeoutMs)
+  return readUpTo(ctx, bufferable, ctx.runtime.clientTimeoutMs).then(read => keepBody(ctx, read, limit))
+}
+
+function keepBody (ctx: CallContext, { chunks, size, complete }: { chunks: Buffer[], size: number, complete: boolean }, limit: number): void {
   if (complete) {
     ctx.body = { kind: 'buffered', data: chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks, size) }
   } else {

@@ -1,7 +1,7 @@
 // Everything a decision needs that depends only on the policy, worked out once
 // per policy load: key prefixes, the script's fixed arguments, metric children.
-import type { Counter, Histogram } from 'prom-client'
-import type { Metrics, RateLimitDecision } from '../observability/metrics.js'
+import type { Histogram } from 'prom-client'
+import type { DeferredCount, Metrics, RateLimitDecision } from '../observability/metrics.js'
 import type { VendorPolicy } from '../policy/types.js'
 import { bucketKeyPrefix, pauseKey } from './keys.js'
 
@@ -36,7 +36,7 @@ export interface Plan {
   leaseCap: number
   /** [numkeys-fixed keys..., budget, per bucket capacity, refill, maxWait, lease]: copied per call, keys, budget and lease filled in */
   scriptArgs: Array<string | number>
-  decisions: Array<Record<RateLimitDecision, Counter.Internal>>
+  decisions: Array<Record<RateLimitDecision, DeferredCount>>
   wait: Histogram.Internal<'vendor'>
 }
 
@@ -57,9 +57,9 @@ export function compilePlan (policy: VendorPolicy, metrics: Metrics): Plan {
     leaseCap: leaseCap(buckets.map(b => b.capacity), buckets.map(b => b.refillPerMs)),
     scriptArgs: [pauseKey(vendor)],
     decisions: buckets.map(b => ({
-      allowed: metrics.rateLimitDecisions.labels(vendor, b.name, 'allowed'),
-      queued: metrics.rateLimitDecisions.labels(vendor, b.name, 'queued'),
-      rejected: metrics.rateLimitDecisions.labels(vendor, b.name, 'rejected'),
+      allowed: metrics.deferredCount(metrics.rateLimitDecisions, vendor, b.name, 'allowed'),
+      queued: metrics.deferredCount(metrics.rateLimitDecisions, vendor, b.name, 'queued'),
+      rejected: metrics.deferredCount(metrics.rateLimitDecisions, vendor, b.name, 'rejected'),
     })),
     wait: metrics.vendor(vendor).rateLimitWait,
   }

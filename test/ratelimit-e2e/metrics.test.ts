@@ -48,4 +48,8 @@ it('counts allowed, queued and rejected decisions and the queue wait, and shows 
   expect(await metric(s, 'sluice_ratelimit_wait_seconds_bucket', { vendor: 'metered', le: '0.05' })).toBe(0)
   expect(await metric(s, 'sluice_ratelimit_wait_seconds_bucket', { vendor: 'metered', le: '0.25' })).toBe(1)
   expect(text).toMatch(/^sluice_redis_up 1$/m)
+  // Decisions are added to the counter as it is read: reading again adds nothing.
+  for (const decision of ['allowed', 'queued', 'rejected']) {
+    expect(await metric(s, 'sluice_ratelimit_decisions_total', { vendor: 'metered', bucket: 'burst', decision })).toBe(1)
+  }
 })
