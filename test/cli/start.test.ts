@@ -111,8 +111,8 @@ describe('log batching', () => {
     while (lines().length < 1 && Date.now() < end) await new Promise(resolve => setTimeout(resolve, 10))
     expect(lines()).toHaveLength(1)
     // a burst, then SIGTERM at once: every line is on stdout once the process has
-    // exited (the 250 ms flush, the flush on stop and pino's exit hook each cover
-    // this; breaking any one alone does not lose a line)
+    // exited (the 250 ms flush, the flush awaited on stop and the exit hook's
+    // synchronous write each cover this; breaking any one alone does not lose a line)
     for (let i = 0; i < 30; i++) await (await request(`${proxy}/v/burst-${i}`)).body.dump()
     p.child.kill('SIGTERM')
     expect(await p.exited).toBe(0)
