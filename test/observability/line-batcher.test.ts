@@ -2,7 +2,8 @@
 // lines come out whole and in order, only once a batch fills, the flush timer
 // fires or someone flushes; what is over the bound is dropped and owned up to;
 // a broken fd drops lines instead of throwing at a call.
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -97,6 +98,40 @@ describe('LineBatcher', () => {
     await flushed(b)
     expect(stderr).toHaveBeenCalledTimes(1)
     expect(String(stderr.mock.calls[0]?.[0])).toMatch(/log output failed \(EBADF\)/)
+  })
+
+  it('goes on after a full non-blocking pipe (EAGAIN, partial writes) and loses nothing', async () => {
+    const fifo = join(dir, 'slow.fifo')
+    execFileSync('mkfifo', [fifo])
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
+    const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)
+    opened.push(reader, writer)
+    const b = batcher(writer, { batchBytes: 32 * 1024 })
+    const sent = Array.from({ length: 8000 }, (_, i) => line(i)) // ~200 KB, three times a pipe's 64 KB
+    for (const l of sent) b.write(l)
+    const done = flushed(b)
+    await new Promise(resolve => setTimeout(resolve, 50)) // the pipe fills and stays full a while
+    const chunks: Buffer[] = []
+    const buf = Buffer.alloc(16 * 1024)
+    let got = 0
+    const expected = Buffer.byteLength(sent.join(''))
+    const until = Date.now() + 5000 // what never comes fails the comparison below, not the test's timeout
+    while (got < expected && Date.now() < until) {
+      let n = 0
+      try {
+        n = readSync(reader, buf, 0, buf.length, null)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
+      }
+      if (n > 0) {
+        chunks.push(Buffer.from(buf.subarray(0, n)))
+        got += n
+      } else {
+        await new Promise(resolve => setTimeout(resolve, 5))
+      }
+    }
+    expect(Buffer.concat(chunks).toString()).toBe(sent.join(''))
+    await done
   })
 
   it('flushSync writes what is gathered before it returns', () => {
