@@ -122,6 +122,28 @@ describe('log batching', () => {
   })
 })
 
+describe('a stdout that goes away', () => {
+  it('keeps serving, says so once on stderr, and drops the log lines', async () => {
+    const up = await startUpstream((_q, res) => res.end('ok'))
+    const dir = await policyDir({ 'v.yaml': `vendor: v\nupstream: ${up.url}\n` })
+    const p = run(['start', '--policies', dir, '--port', '0', '--admin-port', '0'])
+    const { proxy } = await p.listening
+    p.child.stdout?.destroy() // the log collector died: sluice's next write gets EPIPE
+    const call = async (): Promise<number> => {
+      const res = await request(`${proxy}/v/x`)
+      await res.body.dump()
+      return res.statusCode
+    }
+    for (let i = 0; i < 5; i++) expect(await call()).toBe(200)
+    await new Promise(resolve => setTimeout(resolve, 600)) // two flush periods: the lines are written, and fail
+    for (let i = 0; i < 5; i++) expect(await call()).toBe(200)
+    await new Promise(resolve => setTimeout(resolve, 600))
+    expect(p.child.exitCode).toBeNull()
+    expect(p.stderr().match(/log output failed \(EPIPE\)/g)).toHaveLength(1)
+    await up.close()
+  })
+})
+
 describe('--admin-host', () => {
   it('binds the admin listener apart from the proxy', async () => {
     const dir = await policyDir({ 'v.yaml': 'vendor: v\nupstream: http://127.0.0.1:9\n' })
