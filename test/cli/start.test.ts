@@ -15,6 +15,15 @@ const run = (args: string[], env: Record<string, string> = {}): CliProcess => {
   return p
 }
 
+/** `sluice start` on port 0 in front of an upstream answering "ok" to everything, as vendor v. */
+async function startInFront (): Promise<{ p: CliProcess, proxy: string, up: Awaited<ReturnType<typeof startUpstream>> }> {
+  const up = await startUpstream((_q, res) => res.end('ok'))
+  const dir = await policyDir({ 'v.yaml': `vendor: v\nupstream: ${up.url}\n` })
+  const p = run(['start', '--policies', dir, '--port', '0', '--admin-port', '0'])
+  const { proxy } = await p.listening
+  return { p, proxy, up }
+}
+
 describe('sluice start', () => {
   it('announces both listeners with full URLs when asked for port 0, and serves', async () => {
     const up = await startUpstream((_q, res) => res.end('hello'))
@@ -100,10 +109,7 @@ describe('SIGTERM', () => {
 
 describe('log batching', () => {
   it('writes a request line within a moment at low traffic, and every line before it exits', async () => {
-    const up = await startUpstream((_q, res) => res.end('ok'))
-    const dir = await policyDir({ 'v.yaml': `vendor: v\nupstream: ${up.url}\n` })
-    const p = run(['start', '--policies', dir, '--port', '0', '--admin-port', '0'])
-    const { proxy } = await p.listening
+    const { p, proxy, up } = await startInFront()
     const lines = (): string[] => p.stdout.filter(l => l.includes('"msg":"request"'))
     // one quiet call: its line is not held until a batch fills
     await (await request(`${proxy}/v/alone`)).body.dump()
@@ -124,10 +130,7 @@ describe('log batching', () => {
 
 describe('a stdout that goes away', () => {
   it('keeps serving, says so once on stderr, and drops the log lines', async () => {
-    const up = await startUpstream((_q, res) => res.end('ok'))
-    const dir = await policyDir({ 'v.yaml': `vendor: v\nupstream: ${up.url}\n` })
-    const p = run(['start', '--policies', dir, '--port', '0', '--admin-port', '0'])
-    const { proxy } = await p.listening
+    const { p, proxy, up } = await startInFront()
     p.child.stdout?.destroy() // the log collector died: sluice's next write gets EPIPE
     const call = async (): Promise<number> => {
       const res = await request(`${proxy}/v/x`)

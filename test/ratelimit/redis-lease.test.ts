@@ -80,7 +80,8 @@ describe('the decision script with a lease', () => {
 
   it('takes one token for a call that must queue, none for a refused one', async () => {
     const s = await store()
-    const plan = planOf({ capacity: 2, perSecond: 50, onLimit: 'queue', maxWaitMs: 1000 })
+    // a token every 500 ms: a slow moment between the calls cannot refill one (at 50/s, 20 ms did)
+    const plan = planOf({ capacity: 2, perSecond: 2, onLimit: 'queue', maxWaitMs: 1000 })
     expect((await s.decide(plan, ALL, NO_DEADLINE, 10)).taken).toBe(2)
     const queued = await s.decide(plan, ALL, NO_DEADLINE, 10)
     expect(queued.waitMs).toBeGreaterThan(0)
