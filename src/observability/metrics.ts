@@ -17,6 +17,8 @@ export class Metrics {
   readonly registry = new Registry()
 
   private readonly byVendor = new Map<string, VendorMetrics>()
+  /** the DeferredCounts of each counter, by label values; flushed when that counter is collected */
+  private readonly deferred = new Map<Counter, Map<string, DeferredCount>>()
 
   readonly requests: Counter<'vendor' | 'method' | 'status'> = new Counter({
     name: 'sluice_requests_total',
@@ -95,9 +97,6 @@ export class Metrics {
     this.policyReloads.inc({ result: 'success' }, 0)
     this.policyReloads.inc({ result: 'failure' }, 0)
   }
-
-  /** by counter, then by label values */
-  private readonly deferred = new Map<Counter, Map<string, DeferredCount>>()
 
   /** One label set of `counter`, counted cheaply per call; the same object for the same labels, across policy reloads. */
   deferredCount (counter: Counter, ...labels: string[]): DeferredCount {
