@@ -1,7 +1,7 @@
 // Process concerns only: load the policies, bind both listeners, announce
 // them, reload on SIGHUP or a change in the policy folder, and drain on SIGTERM.
 import { watch, type FSWatcher } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
@@ -14,7 +14,7 @@ import { flushSoon } from './observability/logger.js'
 import { Metrics } from './observability/metrics.js'
 import { createRateLimiter } from './ratelimit/index.js'
 import { ProxyRuntime } from './runtime/proxy-runtime.js'
-import type { Settings } from './settings.js'
+import { SettingsError, type Settings } from './settings.js'
 
 export class PolicyLoadError extends Error {
   constructor (readonly problems: PolicyProblem[]) {
@@ -36,10 +36,12 @@ export async function startSluice (settings: Settings, logger: Logger, opts: { p
   const { set, problems } = await loadPolicies(settings.policies)
   if (set === undefined) throw new PolicyLoadError(problems)
 
+  const redisTlsCa = settings.redisCaFile === undefined ? undefined : await readRedisCa(settings.redisCaFile)
   const metrics = new Metrics(opts)
   const limiter = createRateLimiter({
     ...(settings.redisUrl !== undefined ? { redisUrl: settings.redisUrl } : {}),
     ...(settings.redisCluster !== undefined ? { clusterNodes: settings.redisCluster } : {}),
+    redisTlsCa,
     metrics,
     logger,
   })
@@ -152,4 +154,16 @@ async function watchPolicies (path: string, onChange: () => void, logger: Logger
     logger.warn({ err: { message: (err as Error).message } }, 'cannot watch the policy folder; SIGHUP still reloads')
     return undefined
   }
+}
+
+/** SLUICE_REDIS_CA_FILE, read once at start: a file that is missing or holds no certificate stops sluice. */
+async function readRedisCa (path: string): Promise<Buffer> {
+  let pem: Buffer
+  try {
+    pem = await readFile(path)
+  } catch (err) {
+    throw new SettingsError(`SLUICE_REDIS_CA_FILE: cannot read ${path} (${(err as { code?: string }).code ?? 'error'})`)
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new SettingsError(`SLUICE_REDIS_CA_FILE: ${path} holds no PEM certificate`)
+  return pem
 }

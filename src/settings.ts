@@ -1,6 +1,7 @@
 // Process settings: flags over SLUICE_* environment over defaults (SPEC section 1).
 // Parsed once at start, frozen. Policies are not settings: they live in YAML.
 import { parseDuration } from './policy/units.js'
+import { parseClusterSeeds } from './ratelimit/redis-connection.js'
 
 export interface Settings {
   /** SLUICE_POLICIES / --policies: a folder of *.yaml or one file */
@@ -19,8 +20,10 @@ export interface Settings {
   adminHost: string
   /** SLUICE_REDIS_URL / --redis: unset = in-memory buckets */
   redisUrl: string | undefined
-  /** SLUICE_REDIS_CLUSTER: comma-separated host:port seeds */
+  /** SLUICE_REDIS_CLUSTER: comma-separated seeds, host:port or redis:// / rediss:// URLs */
   redisCluster: string[] | undefined
+  /** SLUICE_REDIS_CA_FILE: a PEM CA bundle trusted for rediss:// besides Node's own */
+  redisCaFile: string | undefined
   /** SLUICE_LOG_LEVEL / --log-level */
   logLevel: string
   /** SLUICE_DRAIN_TIMEOUT: how long SIGTERM waits for in-flight calls, ms */
@@ -37,6 +40,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   adminHost: '127.0.0.1',
   redisUrl: undefined,
   redisCluster: undefined,
+  redisCaFile: undefined,
   logLevel: 'info',
   drainTimeoutMs: 25_000,
   clientTimeoutMs: 10_000,
@@ -72,9 +76,15 @@ export function loadSettings (flags: Flags, env: NodeJS.ProcessEnv = process.env
   }
   const cluster = env.SLUICE_REDIS_CLUSTER
   const redisCluster = cluster ? cluster.split(',').map(s => s.trim()).filter(Boolean) : undefined
-  if (redisCluster?.some(s => !/^[^:\s]+:\d+$/.test(s))) {
-    throw new SettingsError('SLUICE_REDIS_CLUSTER: expected comma-separated host:port seeds')
+  if (redisCluster !== undefined) {
+    try {
+      parseClusterSeeds(redisCluster)
+    } catch (err) {
+      // the message names a seed by position only: a seed may carry a password
+      throw new SettingsError(`SLUICE_REDIS_CLUSTER: ${(err as Error).message}`)
+    }
   }
+  const redisCaFile = env.SLUICE_REDIS_CA_FILE || undefined
   const logLevel = pick('log-level', 'SLUICE_LOG_LEVEL') ?? DEFAULT_SETTINGS.logLevel
   if (!LOG_LEVELS.has(logLevel)) throw new SettingsError(`SLUICE_LOG_LEVEL: "${logLevel}" is not a pino level`)
 
@@ -87,6 +97,7 @@ export function loadSettings (flags: Flags, env: NodeJS.ProcessEnv = process.env
     adminPort: port('SLUICE_ADMIN_PORT', pick('admin-port', 'SLUICE_ADMIN_PORT'), DEFAULT_SETTINGS.adminPort),
     redisUrl,
     redisCluster,
+    redisCaFile,
     logLevel,
     drainTimeoutMs: duration('SLUICE_DRAIN_TIMEOUT', env.SLUICE_DRAIN_TIMEOUT, DEFAULT_SETTINGS.drainTimeoutMs),
     clientTimeoutMs: duration('SLUICE_CLIENT_TIMEOUT', env.SLUICE_CLIENT_TIMEOUT, DEFAULT_SETTINGS.clientTimeoutMs),

@@ -15,8 +15,10 @@ import { isQueued, type Verdict } from './verdict.js'
 export interface RateLimiterOptions {
   /** redis:// or rediss:// URL; neither this nor clusterNodes: in-memory buckets */
   redisUrl?: string | undefined
-  /** host:port seeds of a Redis Cluster */
+  /** seeds of a Redis Cluster: host:port, or redis:// / rediss:// URLs carrying the login */
   clusterNodes?: readonly string[] | undefined
+  /** SLUICE_REDIS_CA_FILE's contents: a CA bundle trusted for rediss:// besides Node's own */
+  redisTlsCa?: Buffer | undefined
   metrics: Metrics
   logger: LimiterLogger
   /** a Redis command slower than this counts as an outage (default 150) */
@@ -68,6 +70,7 @@ class TokenBucketLimiter implements RateLimiter {
     this.redis = new RedisStore({
       url: opts.redisUrl,
       clusterNodes: opts.clusterNodes,
+      tlsCa: opts.redisTlsCa,
       ...(opts.redisCommandTimeoutMs === undefined ? {} : { commandTimeoutMs: opts.redisCommandTimeoutMs }),
       ...(opts.redisProbeEveryMs === undefined ? {} : { probeEveryMs: opts.redisProbeEveryMs }),
     }, {

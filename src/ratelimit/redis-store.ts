@@ -10,15 +10,18 @@
 // the store down and drops the connection, which fails every command still
 // waiting on it at once; ioredis then reconnects by itself.
 import type { Socket } from 'node:net'
-import { Cluster, Redis, type ClusterNode } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import type { Plan } from './plan.js'
+import { parseClusterSeeds, redisTls } from './redis-connection.js'
 import { DECIDE_LUA, GIVE_BACK_LUA, PAUSE_LUA } from './redis-script.js'
 import { NEVER_MS, type Verdict } from './verdict.js'
 
 export interface RedisStoreOptions {
   url?: string | undefined
-  /** host:port seeds of a Redis Cluster; used instead of `url` when set */
+  /** seeds of a Redis Cluster (host:port or URLs, see redis-connection.ts); used instead of `url` when set */
   clusterNodes?: readonly string[] | undefined
+  /** PEM CA bundle trusted for rediss:// besides Node's own */
+  tlsCa?: Buffer | undefined
   /** a command slower than this counts as an outage */
   commandTimeoutMs?: number
   /** how often to PING while down */
@@ -85,16 +88,25 @@ export class RedisStore {
     }
     const reconnect = (attempt: number): number => Math.min(attempt * 100, 1000)
     if (opts.clusterNodes !== undefined && opts.clusterNodes.length > 0) {
-      this.client = new Cluster(opts.clusterNodes.map(parseNode), {
+      const seeds = parseClusterSeeds(opts.clusterNodes)
+      this.client = new Cluster(seeds.nodes, {
         enableOfflineQueue: false,
         enableAutoPipelining: true,
         autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND, GIVE_BACK_COMMAND],
         clusterRetryStrategy: reconnect,
-        redisOptions: connection,
+        // every node, the ones found by discovery included, gets the seeds' login and TLS
+        redisOptions: {
+          ...connection,
+          ...(seeds.username !== undefined ? { username: seeds.username } : {}),
+          ...(seeds.password !== undefined ? { password: seeds.password } : {}),
+          ...(seeds.tls ? { tls: redisTls(opts.tlsCa) } : {}),
+        },
       })
     } else if (opts.url !== undefined) {
       this.client = new Redis(opts.url, {
         ...connection,
+        // only for rediss://: a tls option would turn TLS on for redis:// too
+        ...(/^rediss:/i.test(opts.url) ? { tls: redisTls(opts.tlsCa) } : {}),
         enableOfflineQueue: false,
         enableAutoPipelining: true,
         autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND, GIVE_BACK_COMMAND],
@@ -299,13 +311,4 @@ export class RedisStore {
     if (this.probeTimer !== undefined) clearInterval(this.probeTimer)
     this.probeTimer = undefined
   }
-}
-
-/** 'host:port' or '[ipv6]:port' */
-function parseNode (seed: string): ClusterNode {
-  const s = seed.trim()
-  const colon = s.lastIndexOf(':')
-  if (colon <= 0) return { host: s, port: 6379 }
-  const host = s.slice(0, colon).replace(/^\[(.*)\]$/, '$1')
-  return { host, port: Number(s.slice(colon + 1)) }
 }

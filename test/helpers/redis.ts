@@ -1,16 +1,26 @@
 // Real redis-server processes for tests: one standalone server, or a small
 // Redis Cluster. Each runs on a free port with persistence off, in its own
-// temporary directory, and is killed by stop().
+// temporary directory, and is killed by stop(). Either can ask for a password
+// and TLS (on every port, the cluster bus included), as managed Redis does.
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer, connect } from 'node:net'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createServer, connect, type Socket } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import type { TestCertificates } from './tls.js'
 
 const REDIS_SERVER = '/usr/bin/redis-server'
 const REDIS_CLI = '/usr/bin/redis-cli'
 const execFileP = promisify(execFile)
+
+export interface RedisSecurity {
+  /** requirepass (and masterauth in a cluster) */
+  password?: string
+  /** serve TLS only, with this certificate */
+  tls?: TestCertificates
+}
 
 export interface RedisHandle {
   port: number
@@ -28,14 +38,16 @@ export interface RedisClusterHandle {
 }
 
 /** A standalone redis-server on a free port (or on `port`, to restart one that was stopped). */
-export async function startRedis (opts: { port?: number } = {}): Promise<RedisHandle> {
+export async function startRedis (opts: { port?: number, security?: RedisSecurity } = {}): Promise<RedisHandle> {
   const port = opts.port ?? await freePort()
   const dir = await mkdtemp(join(tmpdir(), 'sluice-redis-'))
-  const proc = spawnServer(port, dir, [])
-  await waitForPing(port, proc)
+  const security = opts.security ?? {}
+  const proc = spawnServer(port, dir, securityArgs(security, false))
+  await waitForPing(port, proc, security)
+  const auth = security.password !== undefined ? `:${encodeURIComponent(security.password)}@` : ''
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${security.tls !== undefined ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`,
     pid: proc.pid as number,
     stop: async () => {
       await kill(proc)
@@ -45,7 +57,7 @@ export async function startRedis (opts: { port?: number } = {}): Promise<RedisHa
 }
 
 /** `n` cluster-enabled servers joined into one cluster with no replicas, ready for use. */
-export async function startRedisCluster (n = 3): Promise<RedisClusterHandle> {
+export async function startRedisCluster (n = 3, security: RedisSecurity = {}): Promise<RedisClusterHandle> {
   const ports: number[] = []
   // The cluster bus listens on port + 10000: both must be free.
   while (ports.length < n) {
@@ -66,14 +78,16 @@ export async function startRedisCluster (n = 3): Promise<RedisClusterHandle> {
         '--cluster-enabled', 'yes',
         '--cluster-config-file', join(dir, 'nodes.conf'),
         '--cluster-node-timeout', '2000',
+        ...securityArgs(security, true),
       ]))
     }
-    await Promise.all(ports.map((p, i) => waitForPing(p, procs[i] as ChildProcess)))
+    await Promise.all(ports.map((p, i) => waitForPing(p, procs[i] as ChildProcess, security)))
     const nodes = ports.map(p => `127.0.0.1:${p}`)
-    await execFileP(REDIS_CLI, ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'])
+    const cli = cliArgs(security)
+    await execFileP(REDIS_CLI, [...cli, '--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'])
     await waitFor(async () => {
       for (const p of ports) {
-        const { stdout } = await execFileP(REDIS_CLI, ['-p', String(p), 'cluster', 'info'])
+        const { stdout } = await execFileP(REDIS_CLI, [...cli, '-p', String(p), 'cluster', 'info'])
         if (!stdout.includes('cluster_state:ok')) return false
       }
       return true
@@ -85,9 +99,33 @@ export async function startRedisCluster (n = 3): Promise<RedisClusterHandle> {
   }
 }
 
+/** redis-cli's flags to reach a server set up with `security`. */
+export function cliArgs (security: RedisSecurity): string[] {
+  return [
+    ...(security.tls !== undefined ? ['--tls', '--cacert', security.tls.caFile] : []),
+    ...(security.password !== undefined ? ['-a', security.password, '--no-auth-warning'] : []),
+  ]
+}
+
+function securityArgs (security: RedisSecurity, cluster: boolean): string[] {
+  const args: string[] = []
+  if (security.password !== undefined) {
+    args.push('--requirepass', security.password)
+    if (cluster) args.push('--masterauth', security.password)
+  }
+  const tls = security.tls
+  if (tls !== undefined) {
+    args.push('--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no')
+    if (cluster) args.push('--tls-cluster', 'yes')
+  }
+  return args
+}
+
 function spawnServer (port: number, dir: string, extra: string[]): ChildProcess {
+  // With TLS, the port given serves TLS only (the plain port is closed).
+  const tls = extra.includes('--tls-cert-file')
   const proc = spawn(REDIS_SERVER, [
-    '--port', String(port),
+    ...(tls ? ['--port', '0', '--tls-port', String(port)] : ['--port', String(port)]),
     '--bind', '127.0.0.1',
     '--save', '',
     '--appendonly', 'no',
@@ -125,26 +163,30 @@ async function isFree (port: number): Promise<boolean> {
   })
 }
 
-/** True once the server answers PING with PONG. */
-async function ping (port: number): Promise<boolean> {
+/** True once the server answers PING with PONG (after AUTH, over TLS, as `security` asks). */
+async function ping (port: number, security: RedisSecurity): Promise<boolean> {
+  const ca = security.tls !== undefined ? await readFile(security.tls.caFile) : undefined
   return await new Promise(resolve => {
-    const sock = connect(port, '127.0.0.1')
+    const sock: Socket = ca !== undefined
+      ? tlsConnect({ port, host: '127.0.0.1', ca })
+      : connect(port, '127.0.0.1')
     let data = ''
     const done = (ok: boolean): void => { sock.destroy(); resolve(ok) }
     sock.setTimeout(500, () => done(false))
     sock.once('error', () => done(false))
     sock.on('data', chunk => {
       data += chunk.toString()
-      if (data.includes('\r\n')) done(data.startsWith('+PONG'))
+      if (data.includes('PONG') || data.includes('-')) done(data.includes('+PONG'))
     })
-    sock.once('connect', () => sock.write('PING\r\n'))
+    const auth = security.password !== undefined ? `AUTH ${security.password}\r\n` : ''
+    sock.once(ca !== undefined ? 'secureConnect' : 'connect', () => sock.write(`${auth}PING\r\n`))
   })
 }
 
-async function waitForPing (port: number, proc: ChildProcess): Promise<void> {
+async function waitForPing (port: number, proc: ChildProcess, security: RedisSecurity = {}): Promise<void> {
   await waitFor(async () => {
     if (proc.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${proc.exitCode}`)
-    return await ping(port)
+    return await ping(port, security)
   }, 10_000, `redis-server on port ${port}`)
 }
 

@@ -96,6 +96,14 @@ describe('the sluice container', () => {
     expect([...service.matchAll(/targetPort: (\S+)/g)].map(m => m[1])).toEqual(['sluice-proxy', 'sluice-admin'])
   })
 
+  it('passes Redis cluster seeds from a Secret when asked (they may carry a password), and the Redis CA file', () => {
+    const redis = values.redis as { clusterSecret: { name: string, key: string }, caFile: string, cluster: unknown[] }
+    expect(redis).toMatchObject({ clusterSecret: { name: '', key: 'seeds' }, caFile: '', cluster: [] })
+    expect(container).toMatch(/if \.Values\.redis\.clusterSecret\.name \}\}\s+- name: SLUICE_REDIS_CLUSTER\s+valueFrom:\s+secretKeyRef:\s+name: \{\{ \.Values\.redis\.clusterSecret\.name \}\}\s+key: \{\{ \.Values\.redis\.clusterSecret\.key \}\}/)
+    expect(container).toMatch(/else if \.Values\.redis\.cluster \}\}\s+- name: SLUICE_REDIS_CLUSTER\s+value: \{\{ join "," \.Values\.redis\.cluster \| quote \}\}/)
+    expect(container).toMatch(/with \.Values\.redis\.caFile \}\}\s+- name: SLUICE_REDIS_CA_FILE\s+value: \{\{ \. \| quote \}\}/)
+  })
+
   it('mounts the policies where the image looks for them by default', () => {
     expect(values.policiesMountPath).toBe(env(runtime).SLUICE_POLICIES)
     expect(container).toMatch(/name: SLUICE_POLICIES\s+value: \{\{ \.Values\.policiesMountPath \| quote \}\}/)

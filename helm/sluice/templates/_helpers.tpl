@@ -182,9 +182,19 @@ One container. Context: .Values, .Release, .host (the proxy's bind address),
     - name: SLUICE_REDIS_URL
       value: {{ .Values.redis.url | quote }}
     {{- end }}
-    {{- with .Values.redis.cluster }}
+    {{- if .Values.redis.clusterSecret.name }}
     - name: SLUICE_REDIS_CLUSTER
-      value: {{ join "," . | quote }}
+      valueFrom:
+        secretKeyRef:
+          name: {{ .Values.redis.clusterSecret.name }}
+          key: {{ .Values.redis.clusterSecret.key }}
+    {{- else if .Values.redis.cluster }}
+    - name: SLUICE_REDIS_CLUSTER
+      value: {{ join "," .Values.redis.cluster | quote }}
+    {{- end }}
+    {{- with .Values.redis.caFile }}
+    - name: SLUICE_REDIS_CA_FILE
+      value: {{ . | quote }}
     {{- end }}
     {{- range $name, $ref := .Values.secretEnv }}
     - name: {{ $name }}
