@@ -10,16 +10,20 @@ export function takeTokens (ctx: CallContext): Promise<void> | undefined {
   const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
   if (policy.rateLimit.buckets.length === 0) return undefined
   const keys = bucketKeyValues(policy, (name) => ctx.header(name), ctx.clientIp)
-  return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline).then(decision => applyDecision(ctx, decision))
+  return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline).then(decision => applyDecision(ctx, decision, keys))
 }
 
-function applyDecision (ctx: CallContext, decision: RateDecision): void {
+function applyDecision (ctx: CallContext, decision: RateDecision, keys: readonly string[]): void {
   const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
   ctx.waitMs += decision.waitMs
   if (decision.wouldLimit === true) ctx.wouldLimit = true
   // A client that left while its call queued must not have it sent anyway:
   // nobody reads the answer, and a client that retries would have it made twice.
-  if (ctx.clientGone) throw new SluiceError('bad_request', 'the client went away while the call was queued')
+  // The vendor never sees it, so its token goes back to the calls behind it.
+  if (ctx.clientGone) {
+    if (decision.ok) ctx.runtime.limiter.giveBack(vendor.policy, keys, decision)
+    throw new SluiceError('bad_request', 'the client went away while the call was queued')
+  }
   if (decision.ok) return
   if (decision.code === 'redis_unavailable') {
     throw new SluiceError('redis_unavailable', 'the shared rate limit store is unreachable and the policy fails closed')

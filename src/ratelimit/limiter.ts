@@ -65,7 +65,7 @@ class TokenBucketLimiter implements RateLimiter {
     this.metrics = opts.metrics
     const { logger } = opts
     this.metrics.redisUp.set(0)
-    this.leases = new LeaseBook((plan, keyValues, tokens) => this.giveBack(plan, keyValues, tokens))
+    this.leases = new LeaseBook((plan, keyValues, tokens) => this.giveBackToRedis(plan, keyValues, tokens))
     if (opts.redisUrl === undefined && (opts.clusterNodes === undefined || opts.clusterNodes.length === 0)) return
     this.redis = new RedisStore({
       url: opts.redisUrl,
@@ -99,18 +99,18 @@ class TokenBucketLimiter implements RateLimiter {
     if (policy.rateLimit.buckets.length === 0) return ALLOWED_NOW
     const plan = this.plan(policy)
     const redis = this.redis
-    if (redis === undefined) return this.settle(plan, this.local(plan, keyValues, deadlineMs))
+    if (redis === undefined) return this.settle(plan, this.local(plan, keyValues, deadlineMs), 'memory')
     if (!redis.up) return this.withoutRedis(plan, keyValues, deadlineMs)
     if (plan.leaseCap < 2) return this.inRedis(redis, plan, keyValues, deadlineMs)
     const now = Date.now()
     const key = leaseKey(plan, keyValues)
-    if (this.leases.take(key, now)) return this.settle(plan, LEASED)
+    if (this.leases.take(key, now)) return this.settle(plan, LEASED, 'redis')
     const want = this.leases.want(plan, key, keyValues, now)
     if (want < 2) return this.inRedis(redis, plan, keyValues, deadlineMs)
     return redis.decide(plan, keyValues, deadlineMs - now, want).then(
       verdict => {
         this.leases.granted(plan, key, keyValues, verdict.refused ? 0 : verdict.taken, Date.now())
-        return this.settle(plan, verdict)
+        return this.settle(plan, verdict, 'redis')
       },
       () => this.withoutRedis(plan, keyValues, deadlineMs)
     )
@@ -122,6 +122,14 @@ class TokenBucketLimiter implements RateLimiter {
     let timer: NodeJS.Timeout | undefined
     await Promise.race([redis.settled, new Promise<void>(resolve => { timer = setTimeout(resolve, READY_WAIT_MS) })])
     clearTimeout(timer)
+  }
+
+  giveBack (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision): void {
+    if (decision.store === undefined) return
+    const plan = this.plan(policy)
+    // Tokens reserved in Redis go back there (lost if it is down since); local ones locally.
+    if (decision.store === 'redis') this.giveBackToRedis(plan, keyValues, 1)
+    else this.memory.giveBack(plan, keyValues, 1, Date.now())
   }
 
   pause (vendor: string, untilMs: number): void {
@@ -151,14 +159,14 @@ class TokenBucketLimiter implements RateLimiter {
   /** One decision in Redis for this call alone. */
   private inRedis (redis: RedisStore, plan: Plan, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision> {
     return redis.decide(plan, keyValues, deadlineMs - Date.now(), 1).then(
-      verdict => this.settle(plan, verdict),
+      verdict => this.settle(plan, verdict, 'redis'),
       // The store has marked itself down: this call, and the next ones at once, go without it.
       () => this.withoutRedis(plan, keyValues, deadlineMs)
     )
   }
 
   /** Unused leased tokens back to the shared buckets; lost if Redis is down. */
-  private giveBack (plan: Plan, keyValues: readonly string[], tokens: number): void {
+  private giveBackToRedis (plan: Plan, keyValues: readonly string[], tokens: number): void {
     const redis = this.redis
     if (redis === undefined || !redis.up) return
     // Failure is handled by the store marking itself down.
@@ -182,12 +190,12 @@ class TokenBucketLimiter implements RateLimiter {
   }
 
   private withoutRedis (plan: Plan, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision> {
-    if (plan.failOpen) return this.settle(plan, this.local(plan, keyValues, deadlineMs))
+    if (plan.failOpen) return this.settle(plan, this.local(plan, keyValues, deadlineMs), 'memory')
     return plan.shadow ? REDIS_DOWN_SHADOW : REDIS_DOWN
   }
 
   /** Count the verdict, then answer: refuse, let through, or sleep out the wait first. */
-  private settle (plan: Plan, v: Verdict): Promise<RateDecision> {
+  private settle (plan: Plan, v: Verdict, store: 'memory' | 'redis'): Promise<RateDecision> {
     const counters = plan.decisions
     if (v.refused) {
       counters[v.bucket]?.rejected.inc()
@@ -209,7 +217,7 @@ class TokenBucketLimiter implements RateLimiter {
     const bucket = plan.names[v.bucket] as string
     if (plan.shadow) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, bucket, wouldLimit: true })
     plan.wait.observe(v.waitMs / 1000)
-    const decision: RateDecision = { ok: true, waitMs: v.waitMs, retryAfterMs: 0, bucket }
+    const decision: RateDecision = { ok: true, waitMs: v.waitMs, retryAfterMs: 0, bucket, store }
     return new Promise(resolve => setTimeout(resolve, v.waitMs, decision))
   }
 }

@@ -86,6 +86,21 @@ export class MemoryStore {
     return { refused: false, waitMs: Math.ceil(wait), retryAfterMs: 0, bucket: wait > 0 ? longest : -1, queuedMask }
   }
 
+  /** `n` tokens back to each of the plan's buckets (never above capacity). */
+  giveBack (plan: Plan, keyValues: readonly string[], n: number, now: number): void {
+    for (let i = 0; i < plan.size; i++) {
+      const state = this.buckets.get((plan.prefixes[i] as string) + (keyValues[i] ?? '-'))
+      if (state === undefined) continue // swept: already full
+      const cap = plan.capacity[i] as number
+      const rate = plan.refillPerMs[i] as number
+      let t = state.tokens + (now > state.at ? (now - state.at) * rate : 0) + n
+      if (t > cap) t = cap
+      state.tokens = t
+      state.at = now
+      state.fullAt = rate > 0 ? now + (cap - t) / rate : now + NEVER_MS
+    }
+  }
+
   /** Hold off the vendor until `untilMs`; a shorter pause never cuts a longer one. */
   pause (vendor: string, untilMs: number): void {
     const current = this.pausedUntil.get(vendor)

@@ -11,6 +11,8 @@ export interface RateDecision {
   retryAfterMs: number
   /** the bucket that refused the call, or that it queued longest for */
   bucket?: string
+  /** a queued call only: the store that reserved its tokens, where giveBack returns them */
+  store?: 'memory' | 'redis'
   /**
    * Why the call was refused. In shadow mode `ok` stays true and `code` tells
    * what enforce mode would have answered (with `wouldLimit`).
@@ -33,6 +35,11 @@ export interface RateLimiter {
    * be taken as if Redis were down, so sluice waits for this before it listens.
    */
   ready (): Promise<void>
+  /**
+   * A queued call that will not be sent after all (its client left while it
+   * waited): its token goes back to each bucket, for the calls behind it.
+   */
+  giveBack (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision): void
   /** Hold off every call to `vendor` until `untilMs` (epoch ms), on every replica sharing the Redis. */
   pause (vendor: string, untilMs: number): void
   /** true while decisions are made in Redis */
