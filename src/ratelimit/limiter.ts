@@ -76,6 +76,7 @@ class TokenBucketLimiter implements RateLimiter {
     }, {
       up: () => {
         this.metrics.redisUp.set(1)
+        this.sharePauses()
         logger.info({}, 'redis available: rate limits are shared again')
       },
       down: (err) => {
@@ -154,6 +155,18 @@ class TokenBucketLimiter implements RateLimiter {
       clearTimeout(timer)
     }
     await this.redis?.close()
+  }
+
+  /**
+   * Redis is back: the vendor pauses this replica holds (one learnt during the
+   * outage was kept only here) go to Redis, so every replica honours them.
+   */
+  private sharePauses (): void {
+    const redis = this.redis
+    if (redis === undefined) return
+    const now = Date.now()
+    // Failure is handled by the store marking itself down.
+    for (const [vendor, until] of this.memory.pausesAfter(now)) redis.pause(pauseKey(vendor), until - now).catch(() => {})
   }
 
   /** One decision in Redis for this call alone. */

@@ -107,6 +107,11 @@ export class MemoryStore {
     if (current === undefined || current < untilMs) this.pausedUntil.set(vendor, untilMs)
   }
 
+  /** Each vendor paused after `now`, with when its pause ends. */
+  pausesAfter (now: number): Array<[vendor: string, untilMs: number]> {
+    return [...this.pausedUntil].filter(([, until]) => until > now)
+  }
+
   /** Buckets held in memory (for tests of the sweep). */
   get size (): number {
     return this.buckets.size

@@ -1,14 +1,15 @@
 // Redis going away mid-run, through a real sluice (SPEC sections 7 and 8):
 // failMode open keeps serving from local buckets without making calls wait on
 // Redis, failMode closed refuses at once with 503 redis_unavailable and turns
-// /readyz 503; a Redis back on the same port is used again by itself.
+// /readyz 503; a Redis back on the same port is used again by itself, and
+// learns the vendor pauses a replica kept to itself meanwhile.
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { burst, call, countStatus, eventually, failModePolicy, metric, readyz, redisReady, startRedisSluice } from './harness.js'
+import { burst, call, countStatus, eventually, failModePolicy, metric, rateLimitedPolicy, readyz, redisReady, startRedisSluice } from './harness.js'
 
 const execFileP = promisify(execFile)
 
@@ -120,5 +121,53 @@ describe('failMode closed', () => {
     expect(r.status).toBe(503)
     expect(r.headers['x-sluice-error']).toBe('redis_unavailable')
     expect(r.ms).toBeLessThan(500)
+  })
+})
+
+describe('a vendor pause learnt while Redis is down', () => {
+  it('reaches the other replicas once Redis is back', async () => {
+    const redis = await startRedis()
+    running.push(redis)
+    const upstream = await startUpstream((req, res) => {
+      if (req.url === '/slow-down') {
+        res.writeHead(429, { 'retry-after': '30' })
+        res.end()
+      } else {
+        res.end('ok')
+      }
+    })
+    running.push({ stop: () => upstream.close() })
+    const files = {
+      'v.yaml': rateLimitedPolicy('outage-pause', upstream.url, `
+buckets:
+  - name: roomy
+    capacity: 100
+    refill: 10/s
+    onLimit: reject
+`),
+    }
+    const a = await startRedisSluice(files, redis, { logLevel: 'warn' })
+    running.push(a)
+    const b = await startRedisSluice(files, redis, { logLevel: 'warn' })
+    running.push(b)
+
+    await redis.stop()
+    // a learns the vendor's 30 s pause while it cannot tell Redis.
+    expect((await call(`${a.url}/outage-pause/slow-down`)).status).toBe(429)
+    expect(await metric(a, 'sluice_redis_up')).toBe(0)
+
+    await restart(redis)
+    await redisReady(a)
+    await redisReady(b)
+    // a tells Redis as soon as it is back (the Redis on the old port started empty).
+    await eventually(async () => {
+      const { stdout } = await execFileP('/usr/bin/redis-cli', ['-p', String(redis.port), 'PTTL', 'sluice:{outage-pause}:pause'])
+      return Number(stdout) > 20_000
+    }, 3000, 'the pause in Redis')
+    const r = await call(`${b.url}/outage-pause/x`)
+    expect(r.status).toBe(429)
+    expect(r.headers['x-sluice-error']).toBe('rate_limited')
+    expect(Number(r.headers['retry-after'])).toBeGreaterThan(20)
+    expect(upstream.seen.filter(q => q.url === '/x').length).toBe(0)
   })
 })
