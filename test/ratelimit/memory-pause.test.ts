@@ -28,7 +28,7 @@ describe('a paused vendor', () => {
     await vi.advanceTimersByTimeAsync(799)
     expect(done).toBeUndefined()
     await vi.advanceTimersByTimeAsync(1)
-    expect(done).toEqual({ ok: true, waitMs: 800, retryAfterMs: 0, bucket: 'burst' })
+    expect(done).toEqual({ ok: true, waitMs: 800, retryAfterMs: 0, bucket: 'burst', store: 'memory' })
   })
 
   it('refuses at once a queued call the pause would keep past maxWait or its deadline', async () => {

@@ -30,7 +30,7 @@ describe('a queue bucket', () => {
     expect(t.order).toEqual([0, 1, 2, 3, 4])
     expect(t.at).toEqual([0, 100, 200, 300, 400])
     expect(t.results.map(d => d.waitMs)).toEqual([0, 100, 200, 300, 400])
-    expect(t.results[1]).toEqual({ ok: true, waitMs: 100, retryAfterMs: 0, bucket: 'burst' })
+    expect(t.results[1]).toEqual({ ok: true, waitMs: 100, retryAfterMs: 0, bucket: 'burst', store: 'memory' })
     expect(await decisions(metrics, p.vendor, 'burst', 'allowed')).toBe(1)
     expect(await decisions(metrics, p.vendor, 'burst', 'queued')).toBe(4)
     expect(await waitCount(metrics, p.vendor)).toBe(4)
