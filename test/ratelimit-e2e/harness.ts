@@ -25,6 +25,11 @@ export function rateLimitedPolicy (vendor: string, upstream: string, rateLimit: 
   ].join('\n')
 }
 
+/** One policy file per vendor, each with the same rateLimit block: keys of several vendors land on different cluster nodes. */
+export function policiesFor (vendors: readonly string[], upstream: string, rateLimit: string): Record<string, string> {
+  return Object.fromEntries(vendors.map(v => [`${v}.yaml`, rateLimitedPolicy(v, upstream, rateLimit)]))
+}
+
 /** One reject bucket of 5 refilling 1/min, with this failMode: for the tests of Redis coming and going. */
 export function failModePolicy (vendor: string, upstream: string, failMode: 'open' | 'closed'): string {
   return rateLimitedPolicy(vendor, upstream, `

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis.js'
 import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { burst, call, countStatus, rateLimitedPolicy, redisReady } from './harness.js'
+import { burst, call, countStatus, policiesFor, rateLimitedPolicy, redisReady } from './harness.js'
 
 const execFileP = promisify(execFile)
 
@@ -29,9 +29,7 @@ beforeAll(async () => {
       res.end('ok')
     }
   })
-  const files: Record<string, string> = {}
-  for (const v of VENDORS) {
-    files[`${v}.yaml`] = rateLimitedPolicy(v, upstream.url, `
+  const files = policiesFor(VENDORS, upstream.url, `
 buckets:
   - name: burst
     capacity: ${CAPACITY}
@@ -43,7 +41,6 @@ buckets:
     key: header:x-tenant
     onLimit: reject
 `)
-  }
   files['paused.yaml'] = rateLimitedPolicy('paused', upstream.url, `
 buckets:
   - name: burst

@@ -10,7 +10,7 @@ import { cliArgs, startRedis, startRedisCluster, type RedisClusterHandle, type R
 import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
 import { makeTestCertificates, type TestCertificates } from '../helpers/tls.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { burst, countStatus, metric, metricsText, rateLimitedPolicy, redisReady } from './harness.js'
+import { burst, countStatus, metric, metricsText, policiesFor, redisReady } from './harness.js'
 
 const execFileP = promisify(execFile)
 
@@ -36,17 +36,13 @@ afterAll(async () => {
 })
 
 function policies (): Record<string, string> {
-  const files: Record<string, string> = {}
-  for (const v of VENDORS) {
-    files[`${v}.yaml`] = rateLimitedPolicy(v, upstream.url, `
+  return policiesFor(VENDORS, upstream.url, `
 buckets:
   - name: burst
     capacity: ${CAPACITY}
     refill: 1/min
     onLimit: reject
 `)
-  }
-  return files
 }
 
 async function sluiceWith (env: Record<string, string>): Promise<TestSluice> {
