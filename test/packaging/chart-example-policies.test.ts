@@ -20,6 +20,11 @@ describe('the policies ConfigMap', () => {
     expect(notes(own.values)).not.toContain('examples run')
   })
 
+  it('takes a null entry, as older chart versions advised for the example, as no such file', () => {
+    const policies = { 'stripe.yaml': null, 'openai.yaml': 'vendor: openai\nupstream: https://api.openai.com\n' }
+    expect(files(render(['-f', valuesFile({ policies })]))).toEqual(['openai.yaml'])
+  })
+
   it('is not rendered with an existing ConfigMap, and the pods mount that one', () => {
     const docs = render(['-f', valuesFile({ existingPoliciesConfigMap: 'reviewed-policies', standalone: { enabled: true } })])
     expect(docs.filter(d => d.kind === 'ConfigMap')).toEqual([])

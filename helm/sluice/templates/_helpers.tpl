@@ -30,12 +30,23 @@ would be the app chart's own there.
 {{- .Values.existingPoliciesConfigMap | default (printf "%s-policies" (include "sluice.fullname" . | trunc 54 | trimSuffix "-")) -}}
 {{- end -}}
 
+{{/* Your policy files (policies) as YAML, without null entries ("NAME.yaml: null": no such file). */}}
+{{- define "sluice.ownPolicies" -}}
+{{- $own := dict -}}
+{{- range $file, $text := .Values.policies -}}
+{{- if $text -}}
+{{- $_ := set $own $file $text -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $own -}}
+{{- end -}}
+
 {{/*
 The policy files the ConfigMap holds, as YAML: yours (policies), or while
-that is empty the chart's examples (examplePolicies). Never the two merged.
+you have none the chart's examples (examplePolicies). Never the two merged.
 */}}
 {{- define "sluice.policyFiles" -}}
-{{- toYaml (.Values.policies | default .Values.examplePolicies) -}}
+{{- toYaml (include "sluice.ownPolicies" . | fromYaml | default .Values.examplePolicies) -}}
 {{- end -}}
 
 {{/* The folder a tls.clientCertSecrets entry is mounted at. */}}
