@@ -27,7 +27,7 @@ const selects = (selector: Record<string, string>, target: Record<string, string
   Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => target[k] === v)
 
 describe('serviceMonitor', () => {
-  const docs = renderCase(CASES.monitors as (typeof CASES)[string])
+  const docs = renderCase(CASES['service monitor'] as (typeof CASES)[string])
   const monitor = find(docs, 'ServiceMonitor')
   const service = find(docs, 'Service')
   const spec = monitor.spec as { selector: { matchLabels: Record<string, string> }, endpoints: Values[], namespaceSelector: Values }
@@ -49,7 +49,7 @@ describe('serviceMonitor', () => {
 
 describe('podMonitor', () => {
   it('standalone: selects the sluice pods by default, on the container port sluice-admin', () => {
-    const docs = renderCase(CASES.monitors as (typeof CASES)[string])
+    const docs = renderCase(CASES['standalone pod monitor'] as (typeof CASES)[string])
     const spec = find(docs, 'PodMonitor').spec as { selector: { matchLabels: Record<string, string> }, podMetricsEndpoints: Values[] }
     const deployment = find(docs, 'Deployment') as { spec: { template: { metadata: Values } } }
     expect(selects(spec.selector.matchLabels, deployment.spec.template.metadata.labels as Record<string, string>)).toBe(true)

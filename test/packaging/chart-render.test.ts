@@ -32,10 +32,10 @@ describe.each(names)('%s', (name) => {
 
 describe('the strict schema check', () => {
   it('refuses an unknown field at any depth, in core kinds and in the Prometheus Operator ones', async () => {
-    const deployment = structuredClone(rendered.monitors?.find(d => d.kind === 'Deployment')) as Values
+    const deployment = structuredClone(rendered['service monitor']?.find(d => d.kind === 'Deployment')) as Values
     const pod = (deployment.spec as { template: { spec: { containers: Values[] } } }).template.spec
     ;(pod.containers[0] as Values).bogus = true
-    const monitor = structuredClone(rendered.monitors?.find(d => d.kind === 'ServiceMonitor')) as Values
+    const monitor = structuredClone(rendered['service monitor']?.find(d => d.kind === 'ServiceMonitor')) as Values
     ;((monitor.spec as { endpoints: Values[] }).endpoints[0] as Values).bogus = true
     const found = await kubeProblems({ broken: [deployment, monitor] })
     expect(found.broken).toEqual([
