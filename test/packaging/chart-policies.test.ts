@@ -10,7 +10,7 @@ import { formatProblem, loadPolicies, validatePath } from '../../src/policy/load
 import { runCli, type CliProcess } from '../helpers/sluice.js'
 import { chartValues } from './chart.js'
 
-const shipped = chartValues().policies as Record<string, string>
+const shipped = chartValues().examplePolicies as Record<string, string>
 const made: string[] = []
 afterAll(async () => {
   await Promise.all(made.map(dir => rm(dir, { recursive: true, force: true })))
@@ -38,7 +38,7 @@ async function configMapVolume (files: Record<string, string>): Promise<{ dir: s
   return { dir, update }
 }
 
-describe('the policies in values.yaml', () => {
+describe('the example policies in values.yaml', () => {
   it('are valid by sluice\'s own loader', async () => {
     const { dir } = await configMapVolume(shipped)
     expect((await validatePath(dir)).map(formatProblem)).toEqual([])

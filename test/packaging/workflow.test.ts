@@ -96,7 +96,21 @@ describe('the helm job', () => {
     for (const line of runs('helm').split('\n')) expect(line.trim()).not.toMatch(/^! /)
   })
 
-  it('checks everything it renders against the Kubernetes schemas', () => {
+  it('checks everything it renders against the Kubernetes schemas, and the Prometheus Operator kinds against their CRDs\'', () => {
     expect(runs('helm')).toMatch(/cat rendered\/\*\.yaml \| docker run --rm -i ghcr\.io\/yannh\/kubeconform:v[\d.]+ -strict/)
+    expect(runs('helm')).toMatch(/-schema-location default \\\n\s+-schema-location '[^']*\{\{\.Group\}\}\/\{\{\.ResourceKind\}\}_\{\{\.ResourceAPIVersion\}\}\.json'/)
+  })
+
+  it('greps the secured-Redis render in standalone mode, where the container is rendered', () => {
+    const render = /helm template sluice helm\/sluice([^>]*)> rendered\/redis-secured\.yaml/.exec(runs('helm'))
+    expect(render?.[1]).toContain('--set standalone.enabled=true')
+  })
+
+  it('renders the monitors, the alerts, the dashboard and the TLS mounts, and sees the schema refuse a typo', () => {
+    const text = runs('helm')
+    for (const kind of ['ServiceMonitor', 'PrometheusRule', 'PodMonitor']) expect(text).toContain(`grep -q 'kind: ${kind}'`)
+    expect(text).toContain('grep -q \'grafana_dashboard: "1"\'')
+    expect(text).toContain('name: SLUICE_CA_FILE$')
+    expect(text).toMatch(/for bad in standalone\.enable=true ports\.proxy=abc logLevel=verbose; do/)
   })
 })

@@ -30,6 +30,30 @@ would be the app chart's own there.
 {{- .Values.existingPoliciesConfigMap | default (printf "%s-policies" (include "sluice.fullname" . | trunc 54 | trimSuffix "-")) -}}
 {{- end -}}
 
+{{/* Your policy files (policies) as YAML, without null entries ("NAME.yaml: null": no such file). */}}
+{{- define "sluice.ownPolicies" -}}
+{{- $own := dict -}}
+{{- range $file, $text := .Values.policies -}}
+{{- if $text -}}
+{{- $_ := set $own $file $text -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $own -}}
+{{- end -}}
+
+{{/*
+The policy files the ConfigMap holds, as YAML: yours (policies), or while
+you have none the chart's examples (examplePolicies). Never the two merged.
+*/}}
+{{- define "sluice.policyFiles" -}}
+{{- toYaml (include "sluice.ownPolicies" . | fromYaml | default .Values.examplePolicies) -}}
+{{- end -}}
+
+{{/* The folder a tls.clientCertSecrets entry is mounted at. */}}
+{{- define "sluice.clientCertPath" -}}
+{{- .mountPath | default (printf "/var/run/secrets/sluice/client/%s" .name) -}}
+{{- end -}}
+
 {{/* Labels of this chart's own resources (these may use .Chart). */}}
 {{- define "sluice.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
@@ -61,6 +85,21 @@ The sluice container for an app's pod: include it in the pod's containers
   secret:
     secretName: {{ required "secretMounts[].secretName is required" .secretName }}
 {{- end }}
+{{- with .Values.tls.caSecret.name }}
+- name: sluice-tls-ca
+  secret:
+    secretName: {{ . }}
+{{- end }}
+{{- range .Values.tls.clientCertSecrets }}
+- name: {{ printf "sluice-client-%s" (required "tls.clientCertSecrets[].name is required" .name) }}
+  secret:
+    secretName: {{ required "tls.clientCertSecrets[].secretName is required" .secretName }}
+{{- end }}
+{{- with .Values.intercept.caSecret.name }}
+- name: sluice-intercept-ca
+  secret:
+    secretName: {{ . }}
+{{- end }}
 {{- end -}}
 
 {{/* hostAliases for the pod: the SDK host names sluice answers for, on loopback. */}}
@@ -84,7 +123,7 @@ on and the admin port is reachable. Empty when neither applies.
 {{- $a = include "sluice.scrapeAnnotations" . | fromYaml -}}
 {{- end -}}
 {{- if and .Values.rolloutOnPolicyChange (not .Values.existingPoliciesConfigMap) -}}
-{{- $_ := set $a "checksum/sluice-policies" (toYaml .Values.policies | sha256sum) -}}
+{{- $_ := set $a "checksum/sluice-policies" (include "sluice.policyFiles" . | sha256sum) -}}
 {{- end -}}
 {{- if $a -}}
 {{- toYaml $a -}}
@@ -105,7 +144,7 @@ prometheus.io/path: /metrics
 {{- $a = include "sluice.scrapeAnnotations" . | fromYaml -}}
 {{- end -}}
 {{- if and .Values.rolloutOnPolicyChange (not .Values.existingPoliciesConfigMap) -}}
-{{- $_ := set $a "checksum/sluice-policies" (toYaml .Values.policies | sha256sum) -}}
+{{- $_ := set $a "checksum/sluice-policies" (include "sluice.policyFiles" . | sha256sum) -}}
 {{- end -}}
 {{- $a = mergeOverwrite $a .Values.standalone.podAnnotations -}}
 {{- if $a -}}
@@ -196,6 +235,17 @@ One container. Context: .Values, .Release, .host (the proxy's bind address),
     - name: SLUICE_REDIS_CA_FILE
       value: {{ . | quote }}
     {{- end }}
+    {{- if .Values.tls.caSecret.name }}
+    - name: SLUICE_CA_FILE
+      value: {{ printf "%s/%s" (trimSuffix "/" .Values.tls.caSecret.mountPath) .Values.tls.caSecret.key | quote }}
+    {{- end }}
+    {{- if .Values.intercept.caSecret.name }}
+    {{- $dir := trimSuffix "/" .Values.intercept.caSecret.mountPath }}
+    - name: SLUICE_INTERCEPT_CA_CERT
+      value: {{ printf "%s/%s" $dir .Values.intercept.caSecret.certKey | quote }}
+    - name: SLUICE_INTERCEPT_CA_KEY
+      value: {{ printf "%s/%s" $dir .Values.intercept.caSecret.keyKey | quote }}
+    {{- end }}
     {{- range $name, $ref := .Values.secretEnv }}
     - name: {{ $name }}
       valueFrom:
@@ -216,6 +266,21 @@ One container. Context: .Values, .Release, .host (the proxy's bind address),
     {{- range .Values.secretMounts }}
     - name: {{ printf "sluice-secret-%s" .name }}
       mountPath: {{ required "secretMounts[].mountPath is required" .mountPath }}
+      readOnly: true
+    {{- end }}
+    {{- if .Values.tls.caSecret.name }}
+    - name: sluice-tls-ca
+      mountPath: {{ .Values.tls.caSecret.mountPath }}
+      readOnly: true
+    {{- end }}
+    {{- range .Values.tls.clientCertSecrets }}
+    - name: {{ printf "sluice-client-%s" .name }}
+      mountPath: {{ include "sluice.clientCertPath" . }}
+      readOnly: true
+    {{- end }}
+    {{- if .Values.intercept.caSecret.name }}
+    - name: sluice-intercept-ca
+      mountPath: {{ .Values.intercept.caSecret.mountPath }}
       readOnly: true
     {{- end }}
   startupProbe:
@@ -265,5 +330,12 @@ exec:
 httpGet:
   path: {{ .path }}
   port: sluice-admin
+{{- end -}}
+{{- end -}}
+
+{{/* An alert's runbook_url annotation, when prometheusRule.runbookBaseUrl is set. Arguments: base, alert. */}}
+{{- define "sluice.runbook" -}}
+{{- if .base -}}
+runbook_url: {{ printf "%s#%s" .base (lower .alert) | quote }}
 {{- end -}}
 {{- end -}}
