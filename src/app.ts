@@ -11,12 +11,8 @@ import type { IncomingMessage } from 'node:http'
 import { SluiceError, errorBody } from './errors.js'
 import { handleCall } from './pipeline/index.js'
 import { writeError } from './pipeline/respond.js'
+import type { TargetCarrier } from './pipeline/context.js'
 import type { ProxyRuntime } from './runtime/proxy-runtime.js'
-
-/** An absolute-form request target, kept aside while fastify routes on '/'. */
-export interface TargetCarrier extends IncomingMessage {
-  sluiceTarget?: string
-}
 
 export interface ProxyAppOptions {
   /** SLUICE_CLIENT_TIMEOUT: request headers must arrive within this, ms */

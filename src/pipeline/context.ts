@@ -13,6 +13,21 @@ export type CallBody =
   | { kind: 'buffered', data: Buffer }
   | { kind: 'stream', source: AsyncIterable<Buffer> }
 
+/** An absolute-form request target, kept aside while fastify routes on '/'. */
+export interface TargetCarrier extends IncomingMessage {
+  sluiceTarget?: string
+}
+
+/** A call once route() found its vendor: every stage after routing takes this. */
+export interface RoutedCall extends CallContext {
+  readonly vendor: VendorRuntime
+}
+
+/** A routed call whose upstream request head is built (prepareRequest). */
+export interface PreparedCall extends RoutedCall {
+  readonly headers: ClientHeaders
+}
+
 export class CallContext implements ResponseHeaderSink {
   readonly startedAt = performance.now()
   requestId = ''
@@ -70,10 +85,10 @@ export class CallContext implements ResponseHeaderSink {
 
   constructor (
     readonly runtime: ProxyRuntime,
-    readonly req: IncomingMessage,
+    readonly req: TargetCarrier,
     readonly res: ServerResponse
   ) {
-    this.url = (req as { sluiceTarget?: string }).sluiceTarget ?? req.url ?? '/'
+    this.url = req.sluiceTarget ?? req.url ?? '/'
     this.logPath = this.url
   }
 

@@ -16,14 +16,14 @@ import { parseRetryAfter } from '../resilience/retry-after.js'
 import { retryDelay, shouldRetry, wasNeverSent } from '../resilience/retry-decision.js'
 import { UpstreamAttempt, type AttemptResult } from '../proxy/attempt.js'
 import { mapUpstreamError, totalTimeoutError } from '../proxy/upstream-errors.js'
-import type { CallContext } from './context.js'
+import type { PreparedCall } from './context.js'
 import { injectCredentials, upstreamHeaders } from './inject.js'
 import { takeTokens } from './rate-limit.js'
 
 const DEADLINE_OUTCOME: AttemptOutcome = Object.freeze({ kind: 'timeout', phase: 'headers' })
 
-export async function forward (ctx: CallContext, injection: Injection): Promise<void> {
-  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+export async function forward (ctx: PreparedCall, injection: Injection): Promise<void> {
+  const vendor = ctx.vendor
   vendor.retryBudget.recordFirstAttempt()
   if (ctx.body.kind === 'stream' && vendor.policy.logging.bodies) {
     // A streamed body is sent once: its head is kept for the log as it goes by.
@@ -34,7 +34,7 @@ export async function forward (ctx: CallContext, injection: Injection): Promise<
   for (;;) {
     ctx.attempts++
     const body = ctx.body.kind === 'buffered' ? ctx.body.data : ctx.body.kind === 'stream' ? ctx.body.source : null
-    const result = await new UpstreamAttempt(ctx, planAfterStatus).start({
+    const result = await new UpstreamAttempt(ctx, vendor, planAfterStatus).start({
       path: ctx.upstreamPath,
       method: ctx.method,
       headers: upstreamHeaders(ctx, injection),
@@ -85,8 +85,8 @@ export async function forward (ctx: CallContext, injection: Injection): Promise<
  * swallow this response and try again. Runs inside the undici handler, so it
  * must not wait.
  */
-function planAfterStatus (ctx: CallContext, status: number, raw: Buffer[]): AttemptResult | undefined {
-  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+function planAfterStatus (ctx: PreparedCall, status: number, raw: Buffer[]): AttemptResult | undefined {
+  const vendor = ctx.vendor
   const policy = vendor.policy
   const rl = policy.rateLimit
   let retryAfterMs: number | undefined
@@ -106,8 +106,8 @@ function planAfterStatus (ctx: CallContext, status: number, raw: Buffer[]): Atte
   return planRetry(ctx, outcome, retryAfterMs)
 }
 
-function planRetry (ctx: CallContext, outcome: AttemptOutcome, retryAfterMs: number | undefined): AttemptResult | undefined {
-  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+function planRetry (ctx: PreparedCall, outcome: AttemptOutcome, retryAfterMs: number | undefined): AttemptResult | undefined {
+  const vendor = ctx.vendor
   const retry = vendor.policy.retry
   if (ctx.attempts >= retry.attempts || ctx.clientGone || ctx.deadlinePassed) return undefined
   if (!shouldRetry(outcome, retry)) return undefined

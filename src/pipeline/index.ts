@@ -30,7 +30,7 @@ export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, r
     route(ctx) //                                  vendor by Host, absolute target or prefix    404 / 400
     const { path, query } = checkPath(ctx) //      never above the vendor's base path           400
     checkAllowed(ctx, path) //                     routes.allow; never CONNECT or TRACE         403
-    checkDeclaredBody(ctx, ctx.vendor!.policy.limits.bodyBytes) //                              413
+    checkDeclaredBody(ctx, ctx.vendor.policy.limits.bodyBytes) //                              413
     enterBulkhead(ctx) //                          limits.concurrency                           503 overloaded
     startDeadline(ctx) //                          timeouts.total starts counting
     const tokens = takeTokens(ctx) //              rate limit: shared buckets, queue or refuse  429 / 503

@@ -5,16 +5,16 @@
 import type { Injection } from '../credentials/index.js'
 import { clientHeadersForUpstream, queryKeyOf } from '../proxy/headers.js'
 import { idempotencyKeyToAdd, isReplayable, newIdempotencyKey } from '../resilience/retry-decision.js'
-import type { CallContext } from './context.js'
+import type { PreparedCall, RoutedCall } from './context.js'
 
 /** The injection at once when the credentials are at hand, else a promise of it (an OAuth2 token being fetched). */
-export function injectCredentials (ctx: CallContext): Injection | Promise<Injection> {
-  return (ctx.vendor as NonNullable<CallContext['vendor']>).credentials.get()
+export function injectCredentials (ctx: RoutedCall): Injection | Promise<Injection> {
+  return ctx.vendor.credentials.get()
 }
 
 /** Builds ctx.headers (client part) once; the injected part is added per attempt by upstreamHeaders(). */
-export function prepareRequest (ctx: CallContext, path: string, query: string, injection: Injection): void {
-  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+export function prepareRequest (ctx: RoutedCall, path: string, query: string, injection: Injection): asserts ctx is PreparedCall {
+  const vendor = ctx.vendor
   const policy = vendor.policy
   const h = clientHeadersForUpstream(ctx.req.rawHeaders, injection.strip, vendor.idempotencyHeader)
   ctx.headers = h
@@ -29,8 +29,8 @@ export function prepareRequest (ctx: CallContext, path: string, query: string, i
 }
 
 /** The headers for one attempt: the client's (filtered) and the injected ones, last, so nothing can override them. */
-export function upstreamHeaders (ctx: CallContext, injection: Injection): string[] {
-  const base = (ctx.headers as NonNullable<CallContext['headers']>).out
+export function upstreamHeaders (ctx: PreparedCall, injection: Injection): string[] {
+  const base = ctx.headers.out
   if (injection.headers.length === 0) return base
   const out = base.slice()
   for (const [name, value] of injection.headers) out.push(name, value)

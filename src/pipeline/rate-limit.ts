@@ -3,18 +3,18 @@
 // truthful Retry-After, or 503 when Redis is down and the policy fails closed.
 import { SluiceError } from '../errors.js'
 import { bucketKeyValues, type RateDecision } from '../ratelimit/index.js'
-import type { CallContext } from './context.js'
+import type { RoutedCall } from './context.js'
 
 /** Undefined when the vendor has no buckets (nothing to wait for), else a promise settled once the call may go. */
-export function takeTokens (ctx: CallContext): Promise<void> | undefined {
-  const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
+export function takeTokens (ctx: RoutedCall): Promise<void> | undefined {
+  const policy = ctx.vendor.policy
   if (policy.rateLimit.buckets.length === 0) return undefined
   const keys = bucketKeyValues(policy, (name) => ctx.header(name), ctx.clientIp)
   return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline).then(decision => applyDecision(ctx, decision, keys))
 }
 
-function applyDecision (ctx: CallContext, decision: RateDecision, keys: readonly string[]): void {
-  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+function applyDecision (ctx: RoutedCall, decision: RateDecision, keys: readonly string[]): void {
+  const vendor = ctx.vendor
   ctx.waitMs += decision.waitMs
   if (decision.wouldLimit === true) ctx.wouldLimit = true
   // A client that left while its call queued must not have it sent anyway:

@@ -4,7 +4,7 @@
 // Either way limits.body is enforced (413) and a client that stalls longer than
 // SLUICE_CLIENT_TIMEOUT between chunks is answered 408.
 import { SluiceError } from '../errors.js'
-import type { CallBody, CallContext } from './context.js'
+import type { CallBody, CallContext, RoutedCall } from './context.js'
 
 const NONE: CallBody = Object.freeze({ kind: 'none' })
 const EMPTY: CallBody = Object.freeze({ kind: 'buffered', data: Buffer.alloc(0) })
@@ -26,13 +26,13 @@ export function checkDeclaredBody (ctx: CallContext, limit: number): void {
 }
 
 /** Undefined when there is nothing to wait for (no body, or one that will stream), else a promise of the buffered body. */
-export function readRequestBody (ctx: CallContext): Promise<void> | undefined {
+export function readRequestBody (ctx: RoutedCall): Promise<void> | undefined {
   const req = ctx.req
   const length = declaredLength(ctx)
   const chunked = req.headers['transfer-encoding'] !== undefined
   if (length === undefined && !chunked) { ctx.body = NONE; return undefined }
   if (length === 0 && !chunked) { ctx.body = EMPTY; return undefined }
-  const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
+  const policy = ctx.vendor.policy
   const limit = policy.limits.bodyBytes
   const bufferable = Math.min(policy.retry.maxBufferedBodyBytes, limit)
   if (length !== undefined && length > bufferable) {

@@ -2,12 +2,13 @@
 // allow-list. Nothing here waits or allocates beyond the match itself.
 import { SluiceError } from '../errors.js'
 import { isSafePath, splitQuery } from '../proxy/path.js'
-import type { CallContext } from './context.js'
+import type { CallContext, RoutedCall } from './context.js'
 
 /** Methods sluice never forwards: it cannot apply a policy to a tunnel or a loop-back echo. */
 const NEVER = new Set(['CONNECT', 'TRACE'])
 
-export function route (ctx: CallContext): void {
+/** Finds the vendor; from here on the call is a RoutedCall. */
+export function route (ctx: CallContext): asserts ctx is RoutedCall {
   const url = ctx.url
   const target = ctx.runtime.current.targets.match(url, ctx.req.headers.host)
   if (target === null) throw new SluiceError('bad_request', 'malformed request target')
@@ -25,10 +26,10 @@ export function checkPath (ctx: CallContext): { path: string, query: string } {
   return { path, query }
 }
 
-export function checkAllowed (ctx: CallContext, path: string): void {
+export function checkAllowed (ctx: RoutedCall, path: string): void {
   const method = ctx.method
   if (NEVER.has(method)) throw new SluiceError('not_allowed', `${method} is never forwarded`)
-  const allow = (ctx.vendor as NonNullable<CallContext['vendor']>).policy.routes.allow
+  const allow = ctx.vendor.policy.routes.allow
   if (allow === undefined) return
   const p = path === '' ? '/' : path
   for (const rule of allow) {

@@ -8,10 +8,11 @@
 // Whether a response is relayed or swallowed for a retry is decided the moment
 // its headers arrive; once relayed, it reaches the client byte for byte with
 // backpressure, and a body cut off upstream is cut off for the client too.
+import type { ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
-import type { CallContext } from '../pipeline/context.js'
 import { BodyCapture } from '../observability/body-capture.js'
-import { upstreamHeadersForClient } from './headers.js'
+import type { VendorMetrics } from '../observability/metrics.js'
+import { upstreamHeadersForClient, type ResponseHeaderSink } from './headers.js'
 
 /** How an attempt ended. */
 export type AttemptResult =
@@ -26,8 +27,48 @@ const RELAYED: AttemptResult = Object.freeze({ kind: 'relayed' })
 /** the most of a JSON response body kept to evaluate a body rule */
 const BODY_RULE_BYTES = 64 * 1024
 
+/**
+ * What an attempt reads of the call it serves, and the fields where it
+ * reports what happened. The pipeline's CallContext is one; so is a plain
+ * object in a test.
+ */
+export interface AttemptCall extends ResponseHeaderSink {
+  readonly requestId: string
+  /** the client's response: the upstream response is relayed onto it */
+  readonly res: ServerResponse
+  /** set while the attempt runs: ends it (deadline, client gone, client stall) */
+  abortAttempt: ((err: Error) => void) | undefined
+  /** reported: ms waited for response headers, summed over attempts */
+  upstreamMs: number
+  /** reported once relayed: the status sent to the client */
+  status: number
+  /** reported: the upstream response started reaching the client */
+  relayed: boolean
+  /** reported: response body bytes relayed */
+  resBytes: number
+  /** reported: the relayed body broke midway (cause: why) */
+  cutOff: boolean
+  cause: unknown
+  /** reported: the start of a JSON 2xx body, when the vendor reads one for its breaker */
+  ruleBody: Buffer | undefined
+  /** reported: the head of the response body, when bodies are logged */
+  resBodyLog: Buffer | undefined
+}
+
+/** The vendor side of an attempt, fixed per policy load (VendorRuntime is one). */
+export interface AttemptVendor {
+  readonly pool: Dispatcher
+  readonly metrics: Pick<VendorMetrics, 'upstreamDuration' | 'upstreamError'>
+  /** every spelling of the upstream base URL that Location/Link may carry */
+  readonly upstreamUrls: readonly string[]
+  /** a circuit breaker body rule reads the start of JSON 2xx response bodies */
+  readonly readsRuleBody: boolean
+  /** the most response body bytes kept for the log, or undefined when bodies are not logged */
+  readonly logBodyBytes: number | undefined
+}
+
 /** Decides, at response headers, whether to swallow this response and retry. */
-export type StatusPlanner = (ctx: CallContext, status: number, raw: Buffer[]) => AttemptResult | undefined
+export type StatusPlanner<C extends AttemptCall> = (call: C, status: number, raw: Buffer[]) => AttemptResult | undefined
 
 export interface AttemptRequest {
   path: string
@@ -36,7 +77,7 @@ export interface AttemptRequest {
   body: Buffer | AsyncIterable<Buffer> | null
 }
 
-export class UpstreamAttempt implements Dispatcher.DispatchHandler {
+export class UpstreamAttempt<C extends AttemptCall = AttemptCall> implements Dispatcher.DispatchHandler {
   readonly done: Promise<AttemptResult>
   private settle!: (r: AttemptResult) => void
   private abortFn: ((err: Error) => void) | undefined
@@ -49,14 +90,18 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   private resume: (() => void) | undefined
   private readonly sentAt = performance.now()
 
-  constructor (private readonly ctx: CallContext, private readonly planStatus: StatusPlanner) {
+  constructor (
+    private readonly ctx: C,
+    private readonly vendor: AttemptVendor,
+    private readonly planStatus: StatusPlanner<C>
+  ) {
     this.done = new Promise(resolve => { this.settle = resolve })
   }
 
   start (req: AttemptRequest): Promise<AttemptResult> {
     const ctx = this.ctx
     ctx.abortAttempt = this.abort
-    ;(ctx.vendor as NonNullable<CallContext['vendor']>).pool.dispatch({
+    this.vendor.pool.dispatch({
       path: req.path,
       method: req.method,
       headers: req.headers,
@@ -89,7 +134,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   onHeaders (status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
     if (status < 200) return true
     const ctx = this.ctx
-    const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+    const vendor = this.vendor
     const ms = performance.now() - this.sentAt
     ctx.upstreamMs += ms
     vendor.metrics.upstreamDuration.observe(ms / 1000)
@@ -108,11 +153,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     ctx.res.writeHead(status, statusText, headers)
     ctx.status = status
     ctx.relayed = true
-    const policy = vendor.policy
-    if (policy.circuitBreaker.bodyRule !== undefined && status < 300 && isJson(ctx.resContentType)) {
+    if (vendor.readsRuleBody && status < 300 && isJson(ctx.resContentType)) {
       this.ruleCapture = new BodyCapture(BODY_RULE_BYTES)
     }
-    if (policy.logging.bodies) this.logCapture = new BodyCapture(policy.logging.maxBodyBytes)
+    if (vendor.logBodyBytes !== undefined) this.logCapture = new BodyCapture(vendor.logBodyBytes)
     this.resume = resume
     return true
   }

@@ -5,6 +5,7 @@ import type { Pool } from 'undici'
 import type { Logger } from 'pino'
 import type { VendorPolicy } from '../policy/types.js'
 import type { Metrics, VendorMetrics } from '../observability/metrics.js'
+import type { AttemptVendor } from '../proxy/attempt.js'
 import { createVendorPool } from '../proxy/dispatcher.js'
 import { VendorBreaker } from '../resilience/breaker.js'
 import { Bulkhead } from '../resilience/bulkhead.js'
@@ -12,7 +13,7 @@ import { RetryBudget } from '../resilience/retry-budget.js'
 import { createCredentials, type VendorCredentials } from '../credentials/index.js'
 import { compileScrubber, type Scrubber } from '../observability/scrubber.js'
 
-export class VendorRuntime {
+export class VendorRuntime implements AttemptVendor {
   readonly name: string
   readonly pool: Pool
   readonly metrics: VendorMetrics
@@ -25,6 +26,10 @@ export class VendorRuntime {
   readonly idempotencyHeader: string
   /** every spelling of the upstream base URL that Location/Link may carry */
   readonly upstreamUrls: readonly string[]
+  /** a circuit breaker body rule reads the start of JSON 2xx response bodies */
+  readonly readsRuleBody: boolean
+  /** logging.bodies: the most response body bytes kept for the log */
+  readonly logBodyBytes: number | undefined
   /** the effective policy as text: equal fingerprints, equal behaviour */
   readonly fingerprint: string
   /** calls using this runtime right now; close() waits for them */
@@ -48,6 +53,8 @@ export class VendorRuntime {
     })
     this.idempotencyHeader = policy.idempotency.header.toLowerCase()
     this.upstreamUrls = upstreamSpellings(policy)
+    this.readsRuleBody = policy.circuitBreaker.bodyRule !== undefined
+    this.logBodyBytes = policy.logging.bodies ? policy.logging.maxBodyBytes : undefined
   }
 
   enter (): void {
