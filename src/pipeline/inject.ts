@@ -16,14 +16,15 @@ export function injectCredentials (ctx: RoutedCall): Injection | Promise<Injecti
 export function prepareRequest (ctx: RoutedCall, path: string, query: string, injection: Injection): asserts ctx is PreparedCall {
   const vendor = ctx.vendor
   const policy = vendor.policy
-  const h = clientHeadersForUpstream(ctx.req.rawHeaders, injection.strip, vendor.idempotencyHeader)
+  const keyHeader = policy.idempotency.header
+  const h = clientHeadersForUpstream(ctx.req.rawHeaders, injection.strip, keyHeader)
   ctx.headers = h
   if (idempotencyKeyToAdd(ctx.method, h.idempotencyKey !== undefined, policy)) {
     h.idempotencyKey = newIdempotencyKey()
-    h.out.push(vendor.idempotencyHeader, h.idempotencyKey)
+    h.out.push(keyHeader, h.idempotencyKey)
   }
   h.out.push('x-request-id', ctx.requestId)
-  ctx.replayable = isReplayable(ctx.method, (name) => name === vendor.idempotencyHeader ? h.idempotencyKey : undefined, policy)
+  ctx.replayable = isReplayable(ctx.method, (name) => name === keyHeader ? h.idempotencyKey : undefined, policy)
   ctx.upstreamPath = policy.basePath + (path === '' && policy.basePath === '' ? '/' : path) + withInjectedQuery(query, injection)
   if (injection.query !== '') ctx.injectedQueryKeys = injection.queryKeys
 }

@@ -7,10 +7,10 @@ import type { RoutedCall } from './context.js'
 
 /** Undefined when the vendor has no buckets (nothing to wait for), else a promise settled once the call may go. */
 export function takeTokens (ctx: RoutedCall): Promise<void> | undefined {
-  const policy = ctx.vendor.policy
-  if (policy.rateLimit.buckets.length === 0) return undefined
-  const keys = bucketKeyValues(policy, (name) => ctx.header(name), ctx.clientIp)
-  return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline).then(decision => applyDecision(ctx, decision, keys))
+  const vendor = ctx.vendor
+  if (vendor.rateLimitPlan.size === 0) return undefined
+  const keys = bucketKeyValues(vendor.policy, (name) => ctx.header(name), ctx.clientIp)
+  return ctx.runtime.limiter.acquire(vendor.rateLimitPlan, keys, ctx.deadline).then(decision => applyDecision(ctx, decision, keys))
 }
 
 function applyDecision (ctx: RoutedCall, decision: RateDecision, keys: readonly string[]): void {
@@ -21,7 +21,7 @@ function applyDecision (ctx: RoutedCall, decision: RateDecision, keys: readonly 
   // nobody reads the answer, and a client that retries would have it made twice.
   // The vendor never sees it, so its token goes back to the calls behind it.
   if (ctx.clientGone) {
-    if (decision.ok) ctx.runtime.limiter.giveBack(vendor.policy, keys, decision)
+    if (decision.ok) ctx.runtime.limiter.giveBack(vendor.rateLimitPlan, keys, decision)
     throw new SluiceError('bad_request', 'the client went away while the call was queued')
   }
   if (decision.ok) return

@@ -3,5 +3,6 @@
 // teaches about pausing.
 export { createRateLimiter, type RateLimiterOptions } from './limiter.js'
 export { bucketKeyValues } from './keys.js'
+export { compilePlan, type Plan } from './plan.js'
 export { learnBackpressure } from './backpressure.js'
 export type { RateDecision, RateLimiter, LimiterLogger } from './types.js'

@@ -3,11 +3,10 @@
 // from Redis for high-rate buckets (lease.ts), sleeps out a queue wait once,
 // applies shadow mode and counts every decision.
 import type { Metrics } from '../observability/metrics.js'
-import type { VendorPolicy } from '../policy/types.js'
 import { pauseKey } from './keys.js'
 import { LeaseBook, leaseKey } from './lease.js'
 import { MemoryStore } from './memory.js'
-import { compilePlan, type Plan } from './plan.js'
+import type { Plan } from './plan.js'
 import { RedisStore } from './redis-store.js'
 import type { LimiterLogger, RateDecision, RateLimiter } from './types.js'
 import { isQueued, type Verdict } from './verdict.js'
@@ -56,7 +55,6 @@ class TokenBucketLimiter implements RateLimiter {
   private readonly metrics: Metrics
   private readonly memory = new MemoryStore()
   private readonly redis: RedisStore | undefined
-  private readonly plans = new WeakMap<VendorPolicy, Plan>()
   private readonly leases: LeaseBook
   /** give-backs in flight, awaited (briefly) on close */
   private readonly givingBack = new Set<Promise<void>>()
@@ -96,9 +94,8 @@ class TokenBucketLimiter implements RateLimiter {
     return this.redis !== undefined
   }
 
-  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision> {
-    if (policy.rateLimit.buckets.length === 0) return ALLOWED_NOW
-    const plan = this.plan(policy)
+  acquire (plan: Plan, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision> {
+    if (plan.size === 0) return ALLOWED_NOW
     const redis = this.redis
     if (redis === undefined) return this.settle(plan, this.local(plan, keyValues, deadlineMs), 'memory')
     if (!redis.up) return this.withoutRedis(plan, keyValues, deadlineMs)
@@ -125,9 +122,8 @@ class TokenBucketLimiter implements RateLimiter {
     clearTimeout(timer)
   }
 
-  giveBack (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision): void {
+  giveBack (plan: Plan, keyValues: readonly string[], decision: RateDecision): void {
     if (decision.store === undefined) return
-    const plan = this.plan(policy)
     // Tokens reserved in Redis go back there (lost if it is down since); local ones locally.
     if (decision.store === 'redis') this.giveBackToRedis(plan, keyValues, 1)
     else this.memory.giveBack(plan, keyValues, 1, Date.now())
@@ -186,15 +182,6 @@ class TokenBucketLimiter implements RateLimiter {
     const sent = redis.giveBack(plan, keyValues, tokens).catch(() => {})
     this.givingBack.add(sent)
     sent.finally(() => this.givingBack.delete(sent)).catch(() => {})
-  }
-
-  private plan (policy: VendorPolicy): Plan {
-    let plan = this.plans.get(policy)
-    if (plan === undefined) {
-      plan = compilePlan(policy, this.metrics)
-      this.plans.set(policy, plan)
-    }
-    return plan
   }
 
   private local (plan: Plan, keyValues: readonly string[], deadlineMs: number): Verdict {

@@ -1,6 +1,6 @@
 // The rate limiter as the request pipeline sees it (SPEC sections 4 rateLimit
 // and 8). Stores (memory, Redis) sit behind it and are internal.
-import type { VendorPolicy } from '../policy/types.js'
+import type { Plan } from './plan.js'
 
 export interface RateDecision {
   /** true: send the call (any queue wait is already over). false: answer `code`. */
@@ -25,10 +25,11 @@ export interface RateDecision {
 export interface RateLimiter {
   /**
    * One token from each of the vendor's buckets, all or none. Resolves after
-   * any queue wait; never rejects. `keyValues` comes from bucketKeyValues();
+   * any queue wait; never rejects. `plan` is the vendor's, compiled once per
+   * policy load (compilePlan); `keyValues` comes from bucketKeyValues();
    * `deadlineMs` is the call's deadline in epoch ms.
    */
-  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision>
+  acquire (plan: Plan, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision>
   /**
    * Resolves once Redis has answered or failed for the first time (at most a
    * couple of seconds; at once without Redis). Until then every decision would
@@ -39,7 +40,7 @@ export interface RateLimiter {
    * A queued call that will not be sent after all (its client left while it
    * waited): its token goes back to each bucket, for the calls behind it.
    */
-  giveBack (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision): void
+  giveBack (plan: Plan, keyValues: readonly string[], decision: RateDecision): void
   /** Hold off every call to `vendor` until `untilMs` (epoch ms), on every replica sharing the Redis. */
   pause (vendor: string, untilMs: number): void
   /** true while decisions are made in Redis */

@@ -12,6 +12,7 @@ import { Bulkhead } from '../resilience/bulkhead.js'
 import { RetryBudget } from '../resilience/retry-budget.js'
 import { createCredentials, type VendorCredentials } from '../credentials/index.js'
 import { compileScrubber, type Scrubber } from '../observability/scrubber.js'
+import { compilePlan, type Plan } from '../ratelimit/index.js'
 
 export class VendorRuntime implements AttemptVendor {
   readonly name: string
@@ -22,8 +23,8 @@ export class VendorRuntime implements AttemptVendor {
   readonly retryBudget: RetryBudget
   readonly credentials: VendorCredentials
   readonly scrubber: Scrubber
-  /** lower-case name of the idempotency header */
-  readonly idempotencyHeader: string
+  /** the rate limit's buckets as the limiter reads them: key prefixes, script arguments, counters */
+  readonly rateLimitPlan: Plan
   /** every spelling of the upstream base URL that Location/Link may carry */
   readonly upstreamUrls: readonly string[]
   /** a circuit breaker body rule reads the start of JSON 2xx response bodies */
@@ -36,9 +37,10 @@ export class VendorRuntime implements AttemptVendor {
   inFlight = 0
   private closing: (() => void) | undefined
 
-  constructor (readonly policy: VendorPolicy, deps: { metrics: Metrics, logger: Logger }) {
+  /** `fingerprintText`: fingerprint(policy), when the caller has already worked it out */
+  constructor (readonly policy: VendorPolicy, deps: { metrics: Metrics, logger: Logger }, fingerprintText = fingerprint(policy)) {
     this.name = policy.vendor
-    this.fingerprint = fingerprint(policy)
+    this.fingerprint = fingerprintText
     this.metrics = deps.metrics.vendor(policy.vendor)
     this.pool = createVendorPool(policy)
     this.breaker = new VendorBreaker(policy.circuitBreaker, (s) => this.metrics.circuit(s))
@@ -47,12 +49,12 @@ export class VendorRuntime implements AttemptVendor {
     this.credentials = createCredentials(policy, { logger: deps.logger })
     this.scrubber = compileScrubber({
       logging: policy.logging,
-      injectedHeaders: [...Object.keys(policy.inject.headers), ...(policy.inject.oauth2 ? [policy.inject.oauth2.header.toLowerCase()] : [])],
+      injectedHeaders: [...Object.keys(policy.inject.headers), ...(policy.inject.oauth2 ? [policy.inject.oauth2.header] : [])],
       injectedQuery: Object.keys(policy.inject.query),
       secrets: () => this.credentials.secrets(),
     })
-    this.idempotencyHeader = policy.idempotency.header.toLowerCase()
     this.upstreamUrls = upstreamSpellings(policy)
+    this.rateLimitPlan = compilePlan(policy, deps.metrics)
     this.readsRuleBody = policy.circuitBreaker.bodyRule !== undefined
     this.logBodyBytes = policy.logging.bodies ? policy.logging.maxBodyBytes : undefined
   }

@@ -3,12 +3,46 @@
 // clock the in-memory tests run on.
 import { afterEach, beforeEach, vi } from 'vitest'
 import { Metrics, type RateLimitDecision } from '../../src/observability/metrics.js'
-import { createRateLimiter, type RateLimiter } from '../../src/ratelimit/index.js'
+import type { VendorPolicy } from '../../src/policy/types.js'
+import { compilePlan, createRateLimiter, type Plan, type RateDecision, type RateLimiter } from '../../src/ratelimit/index.js'
 
 export interface LogLine { level: 'warn' | 'info', obj: object, msg: string }
 
+/**
+ * The limiter as these tests drive it: by compiled policy, each turned once
+ * into the plan a VendorRuntime would hold (with this limiter's metrics).
+ */
+export interface PolicyLimiter extends Omit<RateLimiter, 'acquire' | 'giveBack'> {
+  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision>
+  giveBack (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision): void
+  /** the plan `policy` is decided with */
+  plan (policy: VendorPolicy): Plan
+}
+
+function byPolicy (limiter: RateLimiter, metrics: Metrics): PolicyLimiter {
+  const plans = new WeakMap<VendorPolicy, Plan>()
+  const plan = (policy: VendorPolicy): Plan => {
+    let p = plans.get(policy)
+    if (p === undefined) {
+      p = compilePlan(policy, metrics)
+      plans.set(policy, p)
+    }
+    return p
+  }
+  return {
+    acquire: (policy, keyValues, deadlineMs) => limiter.acquire(plan(policy), keyValues, deadlineMs),
+    giveBack: (policy, keyValues, decision) => limiter.giveBack(plan(policy), keyValues, decision),
+    plan,
+    ready: () => limiter.ready(),
+    pause: (vendor, untilMs) => limiter.pause(vendor, untilMs),
+    get redisUp () { return limiter.redisUp },
+    get usesRedis () { return limiter.usesRedis },
+    close: () => limiter.close(),
+  }
+}
+
 export interface TestLimiter {
-  limiter: RateLimiter
+  limiter: PolicyLimiter
   metrics: Metrics
   logs: LogLine[]
 }
@@ -29,7 +63,7 @@ export function testLimiter (opts: {
       info: (obj, msg) => logs.push({ level: 'info', obj, msg }),
     },
   })
-  return { limiter, metrics, logs }
+  return { limiter: byPolicy(limiter, metrics), metrics, logs }
 }
 
 export async function decisions (metrics: Metrics, vendor: string, bucket: string, decision: RateLimitDecision): Promise<number> {
@@ -64,8 +98,8 @@ export async function waitUntil (check: () => boolean | Promise<boolean>, timeou
  * returned once each decides there; each is also pushed on `open`, which the
  * test file closes after each test.
  */
-export async function redisReplicas (redisUrl: string, n: number, open: RateLimiter[]): Promise<RateLimiter[]> {
-  const out: RateLimiter[] = []
+export async function redisReplicas (redisUrl: string, n: number, open: PolicyLimiter[]): Promise<PolicyLimiter[]> {
+  const out: PolicyLimiter[] = []
   for (let i = 0; i < n; i++) {
     const { limiter } = testLimiter({ redisUrl })
     open.push(limiter)

@@ -2,14 +2,14 @@
 // concurrency, key names and TTLs, all-or-none across buckets, NOSCRIPT.
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { bucketKeyValues, type RateLimiter } from '../../src/ratelimit/index.js'
+import { bucketKeyValues } from '../../src/ratelimit/index.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { ALL, decisions, NO_DEADLINE, testLimiter, waitUntil, type TestLimiter } from './harness.js'
+import { ALL, decisions, NO_DEADLINE, testLimiter, waitUntil, type TestLimiter, type PolicyLimiter } from './harness.js'
 import { policy } from './policy.js'
 
 let redis: RedisHandle
 let inspect: Redis
-const open: RateLimiter[] = []
+const open: PolicyLimiter[] = []
 
 beforeAll(async () => {
   redis = await startRedis()
