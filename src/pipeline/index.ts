@@ -34,7 +34,7 @@ export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, r
     enterBulkhead(ctx) //                          limits.concurrency                           503 overloaded
     startDeadline(ctx) //                          timeouts.total starts counting
     // Refusals that need no token come first: a call never sent takes none.
-    checkBreaker(ctx) //                           breaker open (half-open: probe slot taken)   503 circuit_open
+    checkBreaker(ctx) //                           breaker open, or half-open with its probe out 503 circuit_open
     checkCredentials(ctx) //                       a secret missing, an OAuth2 token failing    503 credential_unavailable
     const tokens = takeTokens(ctx) //              rate limit: shared buckets, queue or refuse  429 / 503
     if (tokens !== undefined) await tokens
