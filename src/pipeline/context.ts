@@ -7,13 +7,14 @@ import type { VendorRuntime } from '../runtime/vendor-runtime.js'
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
 import type { ClientHeaders, ResponseHeaderSink } from '../proxy/headers.js'
 import type { BodyCapture } from '../observability/body-capture.js'
+import type { QueueWaiter, RateDecision } from '../ratelimit/index.js'
 
 export type CallBody =
   | { kind: 'none' }
   | { kind: 'buffered', data: Buffer }
   | { kind: 'stream', source: AsyncIterable<Buffer> }
 
-export class CallContext implements ResponseHeaderSink {
+export class CallContext implements ResponseHeaderSink, QueueWaiter {
   readonly startedAt = performance.now()
   requestId = ''
   vendor: VendorRuntime | undefined = undefined
@@ -67,6 +68,13 @@ export class CallContext implements ResponseHeaderSink {
 
   /** aborts the attempt in flight, if any */
   abortAttempt: ((err: Error) => void) | undefined = undefined
+  /** ends the call's wait in the rate-limit queue, if it is queued (set by the limiter) */
+  cancelWait: (() => void) | undefined = undefined
+  /** the rate-limit tokens taken for the next attempt, and with which key values */
+  tokens: RateDecision | undefined = undefined
+  tokenKeys: readonly string[] = []
+  /** ctx.attempts when `tokens` were taken: unchanged at the end, the attempt was never sent */
+  tokensAtAttempt = 0
 
   constructor (
     readonly runtime: ProxyRuntime,

@@ -1,10 +1,12 @@
 // The last stage, run once per call however it ended: give back what the call
-// held (bulkhead slot, breaker admission, deadline timer), count it, and write
+// held (bulkhead slot, breaker admission, deadline timer, rate-limit tokens of
+// an attempt never sent), count it, and write
 // its one log line. The path and any bodies are scrubbed before they are logged.
 import type { CallContext } from './context.js'
 import { bodyRuleMatches } from '../resilience/breaker.js'
 import { decodeBody } from '../resilience/decode-body.js'
 import { writeRequestLine, type RequestLine } from '../observability/request-line.js'
+import { returnUnsentTokens } from './rate-limit.js'
 
 /** nginx's convention for "the client closed the connection before the answer" */
 const CLIENT_CLOSED = 499
@@ -31,6 +33,7 @@ export function finish (ctx: CallContext): void {
       else vendor.breaker.release()
     }
     if (ctx.inBulkhead) vendor.bulkhead.leave()
+    returnUnsentTokens(ctx)
     vendor.metrics.request(ctx.method, status, seconds)
     vendor.leave()
   } else {

@@ -9,9 +9,9 @@ import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
 import { CallContext } from './context.js'
 import { route, checkPath, checkAllowed } from './route.js'
 import { checkDeclaredBody } from './request-body.js'
-import { enterBulkhead, startDeadline, admitBreaker } from './admit.js'
+import { enterBulkhead, startDeadline, checkBreaker, admitBreaker } from './admit.js'
 import { takeTokens } from './rate-limit.js'
-import { injectCredentials, prepareRequest } from './inject.js'
+import { checkCredentials, injectCredentials, prepareRequest } from './inject.js'
 import { readRequestBody } from './request-body.js'
 import { forward } from './forward.js'
 import { answerError } from './respond.js'
@@ -33,9 +33,13 @@ export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, r
     checkDeclaredBody(ctx, ctx.vendor!.policy.limits.bodyBytes) //                              413
     enterBulkhead(ctx) //                          limits.concurrency                           503 overloaded
     startDeadline(ctx) //                          timeouts.total starts counting
+    // Refusals that need no token come first: a call never sent takes none.
+    checkBreaker(ctx) //                           breaker open, or half-open with its probe out 503 circuit_open
+    checkCredentials(ctx) //                       a secret missing, an OAuth2 token failing    503 credential_unavailable
     const tokens = takeTokens(ctx) //              rate limit: shared buckets, queue or refuse  429 / 503
     if (tokens !== undefined) await tokens
-    admitBreaker(ctx) //                           circuit breaker                              503 circuit_open
+    // From here a refusal gives the tokens back (finish), and the next queued call moves up.
+    admitBreaker(ctx) //                           circuit breaker; the half-open probe         503 circuit_open
     let injection = injectCredentials(ctx) //      secrets and OAuth2 token                     503 credential_unavailable
     if (injection instanceof Promise) injection = await injection
     prepareRequest(ctx, path, query, injection) // headers, idempotency key, upstream path
@@ -61,6 +65,7 @@ function onClientClose (this: CallResponse): void {
   const ctx = this[CALL]
   if (ctx === undefined || this.writableFinished) return
   ctx.clientGone = true
+  ctx.cancelWait?.() //                            a queued call leaves the queue at once
   ctx.abortAttempt?.(new Error('client closed the connection'))
 }
 

@@ -1,6 +1,9 @@
 // Stage: a token from each of the vendor's buckets, shared by every replica
 // through Redis (or in memory). Queued calls wait here; refusals are 429 with a
 // truthful Retry-After, or 503 when Redis is down and the policy fails closed.
+// A call that is never sent takes nothing: one refused after this stage gives
+// its tokens back when it ends (returnUnsentTokens), one whose client leaves
+// while it is queued leaves the queue at once.
 import { SluiceError } from '../errors.js'
 import { bucketKeyValues, type RateDecision } from '../ratelimit/index.js'
 import type { CallContext } from './context.js'
@@ -10,7 +13,20 @@ export function takeTokens (ctx: CallContext): Promise<void> | undefined {
   const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
   if (policy.rateLimit.buckets.length === 0) return undefined
   const keys = bucketKeyValues(policy, (name) => ctx.header(name), ctx.clientIp)
-  return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline).then(decision => applyDecision(ctx, decision, keys))
+  return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline, ctx).then(decision => applyDecision(ctx, decision, keys))
+}
+
+/**
+ * When the call ends: tokens taken for an attempt that was never sent (a
+ * later stage refused the call, or sluice refused the destination) go back,
+ * and a call queued behind moves up.
+ */
+export function returnUnsentTokens (ctx: CallContext): void {
+  const tokens = ctx.tokens
+  if (tokens === undefined) return
+  ctx.tokens = undefined
+  if (ctx.attempts !== ctx.tokensAtAttempt && ctx.error?.code !== 'forbidden_destination') return
+  ctx.runtime.limiter.giveBack((ctx.vendor as NonNullable<CallContext['vendor']>).policy, ctx.tokenKeys, tokens)
 }
 
 function applyDecision (ctx: CallContext, decision: RateDecision, keys: readonly string[]): void {
@@ -24,7 +40,12 @@ function applyDecision (ctx: CallContext, decision: RateDecision, keys: readonly
     if (decision.ok) ctx.runtime.limiter.giveBack(vendor.policy, keys, decision)
     throw new SluiceError('bad_request', 'the client went away while the call was queued')
   }
-  if (decision.ok) return
+  if (decision.ok) {
+    ctx.tokens = decision
+    ctx.tokenKeys = keys
+    ctx.tokensAtAttempt = ctx.attempts
+    return
+  }
   if (decision.code === 'redis_unavailable') {
     throw new SluiceError('redis_unavailable', 'the shared rate limit store is unreachable and the policy fails closed')
   }
