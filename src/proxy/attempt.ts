@@ -12,6 +12,7 @@ import type { Dispatcher } from 'undici'
 import type { CallContext } from '../pipeline/context.js'
 import { BodyCapture } from '../observability/body-capture.js'
 import { upstreamHeadersForClient } from './headers.js'
+import { drainAfterAnswer } from '../pipeline/linger.js'
 
 /** How an attempt ended. */
 export type AttemptResult =
@@ -135,7 +136,11 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       return
     }
     this.finishCaptures()
-    this.ctx.res.end()
+    const ctx = this.ctx
+    ctx.res.end()
+    // The vendor answered before reading the whole body (a 401 to a large
+    // upload): the client may still be sending it.
+    if (!ctx.req.complete) drainAfterAnswer(ctx.req, ctx.res)
     this.settle(RELAYED)
   }
 
