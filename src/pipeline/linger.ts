@@ -38,11 +38,12 @@ export function drainAfterAnswer (req: IncomingMessage, res: ServerResponse): bo
     clearTimeout(timer)
     req.off('data', onData)
     req.off('end', done)
-    req.off('close', done)
+    socket.off('close', done)
   }
   req.on('data', onData)
   req.on('end', done)
-  req.on('close', done)
+  // not the request's 'close': node no longer tells an answered request that its connection closed
+  socket.on('close', done)
   req.resume()
   return true
 }
