@@ -4,7 +4,7 @@
 // ECONNRESET), often synchronously, and node destroys a socket on a write
 // error at once, without reading what is buffered: undici reports the write
 // error, and the vendor's answer is lost (a 502 for a call the vendor
-// answered). curl and browsers read the answer first.
+// answered, or its body cut off when only its headers had been read).
 //
 // So a write that fails because the peer is gone is taken as written: the
 // socket stays open for reading, undici parses and relays the answer, and

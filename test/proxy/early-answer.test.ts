@@ -19,6 +19,13 @@ beforeAll(async () => {
   vendor = await startUpstream(() => {}, {
     // Answers at once, reads nothing of the body, closes the connection.
     streaming: (req, res) => {
+      if (req.url === '/in-two') {
+        // Headers and the start of the body now, the rest a moment later.
+        res.writeHead(401, { 'content-type': 'application/json', 'x-vendor': 'yes', connection: 'close' })
+        res.write('{"error":')
+        setImmediate(() => res.end('"bad key"}'))
+        return
+      }
       const status = req.url === '/too-big' ? 413 : 401
       const body = JSON.stringify({ error: status === 401 ? 'bad key' : 'too big' })
       res.writeHead(status, { 'content-type': 'application/json', 'x-vendor': 'yes', 'content-length': Buffer.byteLength(body), connection: 'close' })
@@ -62,6 +69,13 @@ describe('a vendor that answers before reading a streamed upload', () => {
     for (const line of requestLines(sluice).filter(l => String(l.reqId).startsWith('early-401-'))) {
       expect(line).toMatchObject({ status: 401, attempts: 1 })
       expect(line.error).toBeUndefined()
+    }
+  })
+
+  it('an answer whose body comes after its headers is relayed whole, every time', async () => {
+    for (let i = 0; i < ROUNDS; i++) {
+      const got = await post(`${sluice.url}/v/in-two`, `early-in-two-${i}`)
+      expect(got, `round ${i}`).toMatchObject({ status: 401, body: '{"error":"bad key"}' })
     }
   })
 
