@@ -11,6 +11,7 @@ import type { IncomingMessage } from 'node:http'
 import { SluiceError, errorBody } from './errors.js'
 import { handleCall } from './pipeline/index.js'
 import { writeError } from './pipeline/respond.js'
+import { deferContinue } from './pipeline/expect-continue.js'
 import type { ProxyRuntime } from './runtime/proxy-runtime.js'
 
 /** An absolute-form request target, kept aside while fastify routes on '/'. */
@@ -67,6 +68,8 @@ export function buildProxyApp (runtime: ProxyRuntime, opts: ProxyAppOptions): Fa
   })
 
   app.server.on('connect', refuseTunnel)
+  // 100 Continue only once the body is wanted, so a refusal comes before the body.
+  app.server.on('checkContinue', deferContinue)
   return app
 }
 

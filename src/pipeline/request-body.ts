@@ -5,6 +5,7 @@
 // SLUICE_CLIENT_TIMEOUT between chunks is answered 408.
 import { SluiceError } from '../errors.js'
 import type { CallBody, CallContext } from './context.js'
+import { inviteBody } from './expect-continue.js'
 
 const NONE: CallBody = Object.freeze({ kind: 'none' })
 const EMPTY: CallBody = Object.freeze({ kind: 'buffered', data: Buffer.alloc(0) })
@@ -32,6 +33,7 @@ export function readRequestBody (ctx: CallContext): Promise<void> | undefined {
   const chunked = req.headers['transfer-encoding'] !== undefined
   if (length === undefined && !chunked) { ctx.body = NONE; return undefined }
   if (length === 0 && !chunked) { ctx.body = EMPTY; return undefined }
+  inviteBody(req, ctx.res)
   const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
   const limit = policy.limits.bodyBytes
   const bufferable = Math.min(policy.retry.maxBufferedBodyBytes, limit)

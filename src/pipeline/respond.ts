@@ -4,6 +4,7 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http'
 import { SluiceError, errorBody, isSluiceError } from '../errors.js'
 import type { CallContext } from './context.js'
+import { drainAfterAnswer } from './linger.js'
 
 export function toSluiceError (err: unknown): SluiceError {
   if (isSluiceError(err)) return err
@@ -25,7 +26,8 @@ export function answerError (ctx: CallContext, err: unknown): void {
   ctx.status = e.status
   if (res.destroyed || res.writableEnded) return
   try {
-    writeError(res, e, ctx.vendor?.name, ctx.requestId, !ctx.req.complete || ctx.runtime.draining)
+    // A body still arriving is drained, so the client can read the answer (not for a client that stalled).
+    writeError(res, e, ctx.vendor?.name, ctx.requestId, ctx.runtime.draining || (e.code === 'client_timeout' || !drainAfterAnswer(ctx.req, res)))
   } catch (writeErr) {
     // Nothing sensible can be sent any more; the client must not wait for it.
     ctx.cause ??= writeErr
