@@ -39,10 +39,10 @@ export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, r
     let injection = injectCredentials(ctx) //      secrets and OAuth2 token                     503 credential_unavailable
     if (injection instanceof Promise) injection = await injection
     prepareRequest(ctx, path, query, injection) // headers, idempotency key, upstream path
+    // A request whose body broke at the parser while its call waited was answered then.
+    if (ctx.answered) throw ctx.error
     const body = readRequestBody(ctx) //           buffered for replay, or streamed             408 / 413
     if (body !== undefined) await body
-    // A client whose request broke at the parser while its call waited was answered then.
-    if (ctx.answered) throw ctx.error
     await forward(ctx, injection) //               attempts, retries, relay                     502 / 504
   } catch (err) {
     answerError(ctx, err)
@@ -77,7 +77,14 @@ export function refuseInFlight (res: ServerResponse, err: SluiceError): boolean 
   if (ctx === undefined) return false
   answerError(ctx, err)
   ctx.abortAttempt?.(err)
+  // node considers the request over once its answer is written, and never ends
+  // it: a stage still reading the body must see it close, after the answer left.
+  res.once('close', destroyRequest)
   return true
+}
+
+function destroyRequest (this: CallResponse): void {
+  this[CALL]?.req.destroy()
 }
 
 // The call rides on its response, so one shared 'close' listener serves every
