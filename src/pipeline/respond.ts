@@ -42,10 +42,10 @@ export function answerError (ctx: CallContext, err: unknown): void {
 /** A defect: its stack goes to the log, scrubbed like any text, and never to the client. */
 function logDefect (ctx: CallContext, cause: unknown): void {
   const scrub = (ctx.vendor?.scrubber ?? ctx.runtime.defaultScrubber).text
-  const err = cause instanceof Error
+  const defect = cause instanceof Error
     ? { type: cause.name, message: scrub(cause.message), stack: scrub(cause.stack ?? '') }
     : { type: typeof cause }
-  ctx.runtime.logger.error({ reqId: ctx.requestId, vendor: ctx.vendor?.name, err }, 'internal error: a defect in sluice')
+  ctx.runtime.logger.error({ reqId: ctx.requestId, vendor: ctx.vendor?.name, defect }, 'internal error: a defect in sluice')
 }
 
 export function writeError (res: ServerResponse, e: SluiceError, vendor: string | undefined, requestId: string, closeConnection: boolean): void {
