@@ -31,8 +31,9 @@ export function trackResponse (res: ServerResponse): void {
   if (socket !== null) socket[LAST_RESPONSE] = res
 }
 
-// The socket is gone or going: nothing to answer, and a call in flight logs itself as client_gone.
-const TRANSPORT = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED'])
+// The socket is gone or going (HPE_INVALID_EOF_STATE: the client closed in the
+// middle of a request): nothing to answer, and a call in flight logs itself as client_gone.
+const TRANSPORT = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'HPE_INVALID_EOF_STATE'])
 
 export function clientErrorHandler (runtime: ProxyRuntime): (err: Error & { code?: string }, socket: Socket) => void {
   return function onClientError (err, socket) {

@@ -82,7 +82,8 @@ function readUpTo (ctx: CallContext, max: number, timeoutMs: number): Promise<{ 
       }
     }
     const onEnd = (): void => { cleanup(); resolve({ chunks, size, complete: true }) }
-    const onError = (err: Error): void => { cleanup(); reject(new SluiceError('bad_request', 'the request body could not be read', { cause: err })) }
+    // node's 'aborted' (ECONNRESET): the client went away mid-body
+    const onError = (err: Error): void => { cleanup(); reject(new SluiceError((err as { code?: string }).code === 'ECONNRESET' ? 'client_gone' : 'bad_request', 'the request body could not be read', { cause: err })) }
     const onClose = (): void => {
       if (!req.complete) { cleanup(); reject(new SluiceError('client_gone', 'the client closed the connection mid-body')) }
     }
