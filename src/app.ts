@@ -60,7 +60,7 @@ export function buildProxyApp (runtime: ProxyRuntime, opts: ProxyAppOptions): Fa
     url: '/*',
     onRequest: (request, reply, done) => {
       reply.hijack()
-      trackResponse(reply.raw)
+      trackResponse(request.raw, reply.raw)
       handleCall(runtime, request.raw, reply.raw).catch(err => runtime.logger.error({ err }, 'unhandled proxy error'))
       done()
     },
@@ -69,7 +69,7 @@ export function buildProxyApp (runtime: ProxyRuntime, opts: ProxyAppOptions): Fa
   // Methods fastify does not route (TRACE, PROPFIND, ...) land here; the pipeline refuses them.
   app.setNotFoundHandler((request, reply) => {
     reply.hijack()
-    trackResponse(reply.raw)
+    trackResponse(request.raw, reply.raw)
     handleCall(runtime, request.raw, reply.raw).catch(err => runtime.logger.error({ err }, 'unhandled proxy error'))
   })
 

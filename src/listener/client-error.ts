@@ -25,10 +25,13 @@ interface ListenerSocket extends Socket {
   parser?: { incoming?: IncomingMessage | null } | null
 }
 
-/** Notes the newest response on its connection (one property write per call). */
-export function trackResponse (res: ServerResponse): void {
-  const socket = res.socket as ListenerSocket | null
-  if (socket !== null) socket[LAST_RESPONSE] = res
+/**
+ * Notes the newest response on its connection (one property write per call).
+ * Through the request: a pipelined response gets its socket only once the
+ * ones before it are done.
+ */
+export function trackResponse (req: IncomingMessage, res: ServerResponse): void {
+  (req.socket as ListenerSocket)[LAST_RESPONSE] = res
 }
 
 // The socket is gone or going (HPE_INVALID_EOF_STATE: the client closed in the

@@ -13,7 +13,11 @@ let sluice: TestSluice
 beforeAll(async () => {
   up = await startUpstream((req, res, body) => {
     res.setHeader('content-type', 'text/plain')
-    res.end(`charged ${req.method} ${body.toString()}`)
+    const answer = (): void => { res.end(`charged ${req.method} ${body.toString()}`) }
+    // The GET is answered only once sluice is done with the POST: the refusal
+    // must wait for every call before it, not only the first.
+    if (req.method === 'GET') until(() => requestLines(sluice).some(l => l.reqId === 'pipe-post'), 5000).then(answer, answer)
+    else answer()
   })
   sluice = await startTestSluice({ 'v.yaml': `vendor: v\nupstream: ${up.url}\n` })
 })
