@@ -52,7 +52,12 @@ export function clientErrorHandler (runtime: ProxyRuntime): (err: Error & { code
     const refusal = refusalOf(err.code, runtime.clientTimeoutMs)
     const last = s[LAST_RESPONSE]
     const incoming = s.parser?.incoming
-    if (last !== undefined && incoming != null && !incoming.complete && last.req === incoming && refuseInFlight(last, refusal)) return
+    if (last !== undefined && incoming != null && !incoming.complete && last.req === incoming) {
+      // The broken bytes are the newest call's body: that call answers for them. One
+      // already over was answered and logged: no second answer, the connection just ends.
+      if (!refuseInFlight(last, refusal)) socket.end()
+      return
+    }
 
     const answer = (): void => {
       answerOnSocket(runtime, socket, refusal, { requestId: randomUUID(), method: '-', path: '-', vendor: undefined, startedAt })

@@ -70,11 +70,11 @@ export function refuseCall (runtime: ProxyRuntime, req: IncomingMessage, res: Se
 /**
  * The HTTP parser refused the rest of a call's request (bad chunk framing):
  * the call is answered `err` at once, or cut off if its answer already began,
- * and goes no further. False when `res` is not a call of the pipeline.
+ * and goes no further. False when `res` is no call of the pipeline, or one already answered.
  */
 export function refuseInFlight (res: ServerResponse, err: SluiceError): boolean {
   const ctx = (res as CallResponse)[CALL]
-  if (ctx === undefined) return false
+  if (ctx === undefined || ctx.answered || res.writableFinished) return false
   answerError(ctx, err)
   ctx.abortAttempt?.(err)
   // node considers the request over once its answer is written, and never ends
