@@ -8,7 +8,7 @@
 // follows them: a call the vendor has processed is never reported as failed.
 // A broken body belongs to the call it follows, which is answered (or cut off).
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { maxHeaderSize, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { SluiceError } from '../errors.js'
 import { refuseInFlight } from '../pipeline/index.js'
@@ -74,7 +74,7 @@ function refusalOf (code: string | undefined, clientTimeoutMs: number): SluiceEr
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return new SluiceError('client_timeout', `the request headers did not arrive within ${clientTimeoutMs} ms`)
     case 'HPE_HEADER_OVERFLOW':
-      return new SluiceError('headers_too_large', 'request headers over 16 KB')
+      return new SluiceError('headers_too_large', `request headers over ${maxHeaderSize} bytes`)
     case 'HPE_INVALID_CHUNK_SIZE':
     case 'HPE_INVALID_TRANSFER_ENCODING':
     case 'HPE_STRICT':
