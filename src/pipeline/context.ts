@@ -46,6 +46,8 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   cutOff = false
   /** the client went away before the end */
   clientGone = false
+  /** sluice wrote its own answer to this call (the first one stands) */
+  answered = false
   /** the call holds a bulkhead slot / breaker admission to give back */
   inBulkhead = false
   breakerAdmitted = false
@@ -97,11 +99,26 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
     return Array.isArray(v) ? v[0] : v
   }
 
-  /** Where a vendor URL in Location/Link now points: back through sluice, as the client called it. */
+  /**
+   * Where a vendor URL in Location/Link now points: back through sluice. A
+   * prefix-routed call gets the listener's own address (the socket's local
+   * end), never a client-supplied string. A host-routed call must keep its
+   * host name to be routed again: the validated Host (or absolute-form
+   * authority), whose name is one of the policy's routes.hosts.
+   */
   rewriteTarget (): string {
-    const host = this.req.headers.host
-    const prefix = this.viaHost ? '' : (this.vendor?.policy.routes.prefix ?? '')
-    return host === undefined ? prefix : `http://${host}${prefix}`
+    if (this.viaHost) {
+      const url = this.url
+      if (url.charCodeAt(0) !== 47 /* / */) {
+        const from = url.indexOf('//') + 2
+        const end = url.slice(from).search(/[/?#]/)
+        return 'http://' + (end === -1 ? url.slice(from) : url.slice(from, from + end))
+      }
+      return `http://${this.req.headers.host ?? ''}`
+    }
+    const s = this.req.socket
+    const addr = s.localFamily === 'IPv6' ? `[${s.localAddress ?? ''}]` : (s.localAddress ?? '')
+    return `http://${addr}:${s.localPort ?? 0}${this.vendor?.policy.routes.prefix ?? ''}`
   }
 
   get clientIp (): string {

@@ -38,7 +38,7 @@ function applyDecision (ctx: CallContext, decision: RateDecision, keys: readonly
   // The vendor never sees it, so its token goes back to the calls behind it.
   if (ctx.clientGone) {
     if (decision.ok) ctx.runtime.limiter.giveBack(vendor.policy, keys, decision)
-    throw new SluiceError('bad_request', 'the client went away while the call was queued')
+    throw new SluiceError('client_gone', 'the client went away while the call was queued')
   }
   if (decision.ok) {
     ctx.tokens = decision
