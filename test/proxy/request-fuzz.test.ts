@@ -137,14 +137,15 @@ describe.skip('malformed requests, fuzzed', () => {
   it('are refused with a catalogue code and never forwarded', async () => {
     const mutated = fc.record({ make: fc.constantFrom(...MALFORMED), junk: fc.string({ maxLength: 8 }), at: fc.nat() })
     await fc.assert(fc.asyncProperty(mutated, async ({ make, junk, at }) => {
+      const clean = make(++n)
+      checkInvariant(n, await rawRequest(sluice.url, Buffer.from(clean, 'latin1')), clean)
+      // and a few random characters spliced into its header lines (the request line, and its tag, kept)
       const id = ++n
-      const clean = make(id)
-      // also a few random characters spliced into the head
-      const cut = at % clean.indexOf('\r\n\r\n')
-      for (const text of [clean, clean.slice(0, cut) + junk + clean.slice(cut)]) {
-        const res = await rawRequest(sluice.url, Buffer.from(text, 'latin1'))
-        checkInvariant(id, res, text)
-      }
+      const text = make(id)
+      const from = text.indexOf('\r\n') + 2
+      const cut = from + at % Math.max(1, text.indexOf('\r\n\r\n') - from)
+      const spliced = text.slice(0, cut) + junk + text.slice(cut)
+      checkInvariant(id, await rawRequest(sluice.url, Buffer.from(spliced, 'latin1')), spliced)
     }), { seed: FUZZ_SEED, numRuns: 500, interruptAfterTimeLimit: 4000 })
   }, 30_000)
 })
