@@ -134,7 +134,7 @@ const MALFORMED = [
 
 // enabled once parser errors are answered from the catalogue
 describe.skip('malformed requests, fuzzed', () => {
-  it('are refused with a catalogue code and never forwarded', async () => {
+  it('are refused with a catalogue code and never forwarded, or forwarded once under the base path', async () => {
     const mutated = fc.record({ make: fc.constantFrom(...MALFORMED), junk: fc.string({ maxLength: 8 }), at: fc.nat() })
     await fc.assert(fc.asyncProperty(mutated, async ({ make, junk, at }) => {
       const clean = make(++n)
