@@ -113,7 +113,7 @@ it('serve a burst with fewer Redis script calls than admitted calls', async () =
   // 40 ms of its calls), so only that leases served calls is machine-independent.
   // A call refused while Redis seemed down took no script call and is not admitted.
   expect(used, `${used} script calls for ${admitted} admitted calls (${unavailable} refused, Redis seemed down)`).toBeLessThan(admitted)
-})
+}, 120_000) // a fixed number of calls: a slow machine takes longer, and that is all
 
 it('admit together exactly the tokens taken from the shared bucket, by its own clock', async () => {
   // A first call creates the bucket; then it is set to a known state.
@@ -124,8 +124,8 @@ it('admit together exactly the tokens taken from the shared bucket, by its own c
   await client.hset(key, 't', startTokens, 'at', startAt)
   const arrivedBefore = arrivals['/pressed']!
 
-  const { admitted, refused, unavailable } = await drive('pressed', 3000)
-  expect(admitted + refused + unavailable).toBe(3000)
+  const { admitted, refused, unavailable } = await drive('pressed', 2000)
+  expect(admitted + refused + unavailable).toBe(2000)
   expect(arrivals['/pressed']! - arrivedBefore).toBe(admitted)
   // A replica that thought Redis down dropped its leases (their tokens are
   // lost, never handed out): then the replicas admitted less than the bucket
@@ -147,4 +147,4 @@ it('admit together exactly the tokens taken from the shared bucket, by its own c
   }, 5000, 'every leased token back in the bucket').catch((err: unknown) => {
     throw new Error(`${(err as Error).message}: ${what()}`)
   })
-})
+}, 120_000)
