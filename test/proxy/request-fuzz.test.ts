@@ -63,14 +63,18 @@ function checkInvariant (id: number, res: RawResponse, text: string): void {
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE']
 const PREFIXES = ['/v', '/v/', '/v//', '/V', '/vv', '/x', '//v', '/v;x', '/%76', 'http://localhost/v', 'http://localhost:1/v', 'http://localhost/']
-const MORE_PIECES = ['~', '-', '_', '!', '$', '\'', '(', ')', '*', '+', ',', '=', ':', '@', '&', '%41', '%20', '%e2%82%ac', '%zz', '%', '%00', '%2e%2e%2f', '..%2f', '%c0%ae']
+const MORE_PIECES = ['..;', '.;', '%2e%2e;', '..%3b', '~', '-', '_', '!', '$', '\'', '(', ')', '*', '+', ',', '=', ':', '@', '&', '%41', '%20', '%e2%82%ac', '%zz', '%', '%00', '%2e%2e%2f', '..%2f', '%c0%ae']
 
-// Mostly plain pieces, so that many cases are forwarded and their path checked too.
+// Half the cases mostly plain, so that many are forwarded and their upstream
+// path checked; half dense with dots, separators and encodings.
 const PLAIN_PIECES = ['/', 'a', 'b1', 'items', '.json', '-x', '%41', '%2F', ';v=1']
-const pathPart = fc.array(fc.oneof(
-  { arbitrary: fc.constantFrom(...PLAIN_PIECES), weight: 6 },
-  { arbitrary: fc.constantFrom(...PATH_PIECES, ...MORE_PIECES), weight: 1 },
-), { maxLength: 10 }).map(p => p.join(''))
+const pathPart = fc.oneof(
+  fc.array(fc.oneof(
+    { arbitrary: fc.constantFrom(...PLAIN_PIECES), weight: 6 },
+    { arbitrary: fc.constantFrom(...PATH_PIECES, ...MORE_PIECES), weight: 1 }
+  ), { maxLength: 10 }),
+  fc.array(fc.constantFrom(...PATH_PIECES, ...MORE_PIECES), { maxLength: 10 })
+).map(p => p.join(''))
 const token = fc.array(fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-_'), { minLength: 1, maxLength: 10 }).map(a => a.join(''))
 const headerValue = fc.array(fc.integer({ min: 0x21, max: 0x7e }).map(c => String.fromCharCode(c)), { maxLength: 24 })
   .map(a => a.join(''))
