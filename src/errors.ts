@@ -9,7 +9,12 @@ export const ERRORS = {
   no_route: { status: 404, message: 'no policy matches this request' },
   client_timeout: { status: 408, message: 'the client request stalled' },
   payload_too_large: { status: 413, message: 'request body over the policy limit' },
+  headers_too_large: { status: 431, message: 'request headers over the size or count limit' },
   rate_limited: { status: 429, message: 'rate limit reached' },
+  // Logged only: nothing can be written to a client that is gone (nginx's 499).
+  client_gone: { status: 499, message: 'the client went away before the answer' },
+  // A defect in sluice: the stack goes to the log at error, the client sees only this.
+  internal: { status: 500, message: 'sluice could not handle the request' },
   upstream_unreachable: { status: 502, message: 'the upstream could not be reached' },
   circuit_open: { status: 503, message: 'the circuit breaker for this vendor is open' },
   redis_unavailable: { status: 503, message: 'the rate limit store is unavailable' },

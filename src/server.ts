@@ -37,7 +37,7 @@ export async function startSluice (settings: Settings, logger: Logger, opts: { p
   if (set === undefined) throw new PolicyLoadError(problems)
 
   const redisTlsCa = settings.redisCaFile === undefined ? undefined : await readRedisCa(settings.redisCaFile)
-  const metrics = new Metrics(opts)
+  const metrics = new Metrics({ ...opts, redis: settings.redisUrl !== undefined || (settings.redisCluster !== undefined && settings.redisCluster.length > 0) })
   const limiter = createRateLimiter({
     ...(settings.redisUrl !== undefined ? { redisUrl: settings.redisUrl } : {}),
     ...(settings.redisCluster !== undefined ? { clusterNodes: settings.redisCluster } : {}),

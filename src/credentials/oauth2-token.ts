@@ -84,6 +84,12 @@ export class OAuth2Token {
     return this.#lastError !== undefined && (this.token === undefined || this.#opts.now() >= this.#expiresAt)
   }
 
+  /** Throws what current() would throw at once: no usable token, and the next fetch not due yet. Never fetches. */
+  check (): void {
+    const now = this.#opts.now()
+    if ((this.token === undefined || now >= this.#expiresAt) && this.#inflight === undefined && now < this.#retryAt) throw this.#unavailable()
+  }
+
   /** The token for a call: sync while one is usable, else the fetch every caller shares. */
   current (): string | Promise<string> {
     const now = this.#opts.now()

@@ -20,6 +20,13 @@ export interface VendorCredentials {
    */
   get (): Injection | Promise<Injection>
   /**
+   * Throws SluiceError('credential_unavailable') when get() would refuse at
+   * once: a secret missing or invalid, or an OAuth2 token that cannot be had
+   * and is not due to be fetched again yet. Never waits and never fetches, so
+   * a call can be refused before it takes a rate-limit token.
+   */
+  check (): void
+  /**
    * Forces a new OAuth2 token after the vendor answered 401. Pass the injection
    * the failed call was sent with: when the token has already been renewed
    * since, no new fetch is made. Resolves true when the call may be replayed

@@ -135,6 +135,13 @@ class LiveCredentials implements VendorCredentials {
     return token.then(t => this.#withToken(t))
   }
 
+  check (): void {
+    this.#pollFiles()
+    if (this.#builtVersion !== this.#version) this.#rebuild()
+    if (this.#blocked !== undefined) throw this.#blockedError(this.#blocked)
+    this.#oauth?.check()
+  }
+
   async renew (used?: Injection): Promise<boolean> {
     const oauth = this.#oauth
     if (oauth === undefined) return false

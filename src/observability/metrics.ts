@@ -85,14 +85,17 @@ export class Metrics {
     registers: [this.registry],
   })
 
-  readonly redisUp = new Gauge({
-    name: 'sluice_redis_up',
-    help: '1 when the rate limit store in Redis answers, 0 when sluice runs on local buckets',
-    registers: [this.registry],
-  })
+  /** exported only when Redis is configured: a replica without it is healthy on local buckets */
+  readonly redisUp: Gauge
 
-  constructor (opts: { processMetrics?: boolean } = {}) {
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' })
+  constructor (opts: { processMetrics?: boolean, redis?: boolean } = {}) {
+    this.redisUp = new Gauge({
+      name: 'sluice_redis_up',
+      help: '1 when the rate limit store in Redis answers, 0 when sluice runs on local buckets',
+      registers: opts.redis === true ? [this.registry] : [],
+    })
+    // unprefixed (process_*, nodejs_*), as dashboards and alerts for any Node service expect
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry })
     // Known from the start, so a scrape shows them at zero.
     this.policyReloads.inc({ result: 'success' }, 0)
     this.policyReloads.inc({ result: 'failure' }, 0)

@@ -7,6 +7,7 @@ import type { VendorRuntime } from '../runtime/vendor-runtime.js'
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
 import type { ClientHeaders, ResponseHeaderSink } from '../proxy/headers.js'
 import type { BodyCapture } from '../observability/body-capture.js'
+import type { QueueWaiter, RateDecision } from '../ratelimit/index.js'
 
 export type CallBody =
   | { kind: 'none' }
@@ -28,7 +29,7 @@ export interface PreparedCall extends RoutedCall {
   readonly headers: ClientHeaders
 }
 
-export class CallContext implements ResponseHeaderSink {
+export class CallContext implements ResponseHeaderSink, QueueWaiter {
   readonly startedAt = performance.now()
   requestId = ''
   vendor: VendorRuntime | undefined = undefined
@@ -60,6 +61,8 @@ export class CallContext implements ResponseHeaderSink {
   cutOff = false
   /** the client went away before the end */
   clientGone = false
+  /** sluice wrote its own answer to this call (the first one stands) */
+  answered = false
   /** the call holds a bulkhead slot / breaker admission to give back */
   inBulkhead = false
   breakerAdmitted = false
@@ -82,6 +85,13 @@ export class CallContext implements ResponseHeaderSink {
 
   /** aborts the attempt in flight, if any */
   abortAttempt: ((err: Error) => void) | undefined = undefined
+  /** ends the call's wait in the rate-limit queue, if it is queued (set by the limiter) */
+  cancelWait: (() => void) | undefined = undefined
+  /** the rate-limit tokens taken for the next attempt, and with which key values */
+  tokens: RateDecision | undefined = undefined
+  tokenKeys: readonly string[] = []
+  /** ctx.attempts when `tokens` were taken: unchanged at the end, the attempt was never sent */
+  tokensAtAttempt = 0
 
   constructor (
     readonly runtime: ProxyRuntime,
@@ -104,11 +114,26 @@ export class CallContext implements ResponseHeaderSink {
     return Array.isArray(v) ? v[0] : v
   }
 
-  /** Where a vendor URL in Location/Link now points: back through sluice, as the client called it. */
+  /**
+   * Where a vendor URL in Location/Link now points: back through sluice. A
+   * prefix-routed call gets the listener's own address (the socket's local
+   * end), never a client-supplied string. A host-routed call must keep its
+   * host name to be routed again: the validated Host (or absolute-form
+   * authority), whose name is one of the policy's routes.hosts.
+   */
   rewriteTarget (): string {
-    const host = this.req.headers.host
-    const prefix = this.viaHost ? '' : (this.vendor?.policy.routes.prefix ?? '')
-    return host === undefined ? prefix : `http://${host}${prefix}`
+    if (this.viaHost) {
+      const url = this.url
+      if (url.charCodeAt(0) !== 47 /* / */) {
+        const from = url.indexOf('//') + 2
+        const end = url.slice(from).search(/[/?#]/)
+        return 'http://' + (end === -1 ? url.slice(from) : url.slice(from, from + end))
+      }
+      return `http://${this.req.headers.host ?? ''}`
+    }
+    const s = this.req.socket
+    const addr = s.localFamily === 'IPv6' ? `[${s.localAddress ?? ''}]` : (s.localAddress ?? '')
+    return `http://${addr}:${s.localPort ?? 0}${this.vendor?.policy.routes.prefix ?? ''}`
   }
 
   get clientIp (): string {

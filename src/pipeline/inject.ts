@@ -7,6 +7,11 @@ import { clientHeadersForUpstream, queryKeyOf } from '../proxy/headers.js'
 import { idempotencyKeyToAdd, isReplayable, newIdempotencyKey } from '../resilience/retry-decision.js'
 import type { PreparedCall, RoutedCall } from './context.js'
 
+/** Refuses, before the rate limit, a call whose credentials cannot be had now: it must take no token. */
+export function checkCredentials (ctx: RoutedCall): void {
+  ctx.vendor.credentials.check()
+}
+
 /** The injection at once when the credentials are at hand, else a promise of it (an OAuth2 token being fetched). */
 export function injectCredentials (ctx: RoutedCall): Injection | Promise<Injection> {
   return ctx.vendor.credentials.get()

@@ -1,16 +1,32 @@
 // Stage: a token from each of the vendor's buckets, shared by every replica
 // through Redis (or in memory). Queued calls wait here; refusals are 429 with a
 // truthful Retry-After, or 503 when Redis is down and the policy fails closed.
+// A call that is never sent takes nothing: one refused after this stage gives
+// its tokens back when it ends (returnUnsentTokens), one whose client leaves
+// while it is queued leaves the queue at once.
 import { SluiceError } from '../errors.js'
 import { bucketKeyValues, type RateDecision } from '../ratelimit/index.js'
-import type { RoutedCall } from './context.js'
+import type { CallContext, RoutedCall } from './context.js'
 
 /** Undefined when the vendor has no buckets (nothing to wait for), else a promise settled once the call may go. */
 export function takeTokens (ctx: RoutedCall): Promise<void> | undefined {
   const vendor = ctx.vendor
   if (vendor.rateLimitPlan.size === 0) return undefined
   const keys = bucketKeyValues(vendor.policy, (name) => ctx.header(name), ctx.clientIp)
-  return ctx.runtime.limiter.acquire(vendor.rateLimitPlan, keys, ctx.deadline).then(decision => applyDecision(ctx, decision, keys))
+  return ctx.runtime.limiter.acquire(vendor.rateLimitPlan, keys, ctx.deadline, ctx).then(decision => applyDecision(ctx, decision, keys))
+}
+
+/**
+ * When the call ends: tokens taken for an attempt that was never sent (a
+ * later stage refused the call, or sluice refused the destination) go back,
+ * and a call queued behind moves up.
+ */
+export function returnUnsentTokens (ctx: CallContext): void {
+  const tokens = ctx.tokens
+  if (tokens === undefined || ctx.vendor === undefined) return
+  ctx.tokens = undefined
+  if (ctx.attempts !== ctx.tokensAtAttempt && ctx.error?.code !== 'forbidden_destination') return
+  ctx.runtime.limiter.giveBack(ctx.vendor.rateLimitPlan, ctx.tokenKeys, tokens)
 }
 
 function applyDecision (ctx: RoutedCall, decision: RateDecision, keys: readonly string[]): void {
@@ -22,9 +38,14 @@ function applyDecision (ctx: RoutedCall, decision: RateDecision, keys: readonly 
   // The vendor never sees it, so its token goes back to the calls behind it.
   if (ctx.clientGone) {
     if (decision.ok) ctx.runtime.limiter.giveBack(vendor.rateLimitPlan, keys, decision)
-    throw new SluiceError('bad_request', 'the client went away while the call was queued')
+    throw new SluiceError('client_gone', 'the client went away while the call was queued')
   }
-  if (decision.ok) return
+  if (decision.ok) {
+    ctx.tokens = decision
+    ctx.tokenKeys = keys
+    ctx.tokensAtAttempt = ctx.attempts
+    return
+  }
   if (decision.code === 'redis_unavailable') {
     throw new SluiceError('redis_unavailable', 'the shared rate limit store is unreachable and the policy fails closed')
   }

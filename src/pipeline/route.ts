@@ -1,11 +1,39 @@
-// Stages: find the vendor, keep the path inside its base path, apply its
-// allow-list. Nothing here waits or allocates beyond the match itself.
+// Stages: check the request head, find the vendor, keep the path inside its
+// base path, apply its allow-list. Nothing here waits or allocates beyond the
+// match itself.
 import { SluiceError } from '../errors.js'
 import { isSafePath, splitQuery } from '../proxy/path.js'
+import { isHostPort } from '../proxy/target.js'
 import type { CallContext, RoutedCall } from './context.js'
+
+/** More header lines than this is 431: none is ever dropped and the rest forwarded. */
+export const MAX_HEADER_LINES = 256
 
 /** Methods sluice never forwards: it cannot apply a policy to a tunnel or a loop-back echo. */
 const NEVER = new Set(['CONNECT', 'TRACE'])
+
+/**
+ * The head as a whole: not too many header lines, and one Host that is a
+ * plain host[:port] (Host routing and the rewritten Location trust it after
+ * this). HTTP/1.1 requires a Host; HTTP/1.0 may omit it.
+ */
+export function checkHead (ctx: CallContext): void {
+  const req = ctx.req
+  const raw = req.rawHeaders
+  if (raw.length > MAX_HEADER_LINES * 2) throw new SluiceError('headers_too_large', `more than ${MAX_HEADER_LINES} request header lines`)
+  let hosts = 0
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++
+  }
+  if (hosts > 1) throw new SluiceError('bad_request', 'more than one Host header')
+  const host = req.headers.host
+  if (host === undefined) {
+    if (req.httpVersion !== '1.0') throw new SluiceError('bad_request', 'no Host header')
+  } else if (!isHostPort(host)) {
+    throw new SluiceError('bad_request', 'the Host header is not one host[:port]')
+  }
+}
 
 /** Finds the vendor; from here on the call is a RoutedCall. */
 export function route (ctx: CallContext): asserts ctx is RoutedCall {

@@ -11,7 +11,7 @@ import { fileProblems, mergedProblems } from './field-checks.js'
 import type { DefaultsFileInput, PolicyFileInput } from './schema.js'
 import { schemaProblems } from './schema-errors.js'
 import { secretRefFields, parseTemplate } from './secret-refs.js'
-import { parseSource, problemOnWritten, type SourceFile } from './source.js'
+import { containedPath, parseSource, problemOnWritten, type SourceFile } from './source.js'
 import type { PolicyProblem, PolicySet } from './types.js'
 
 const POLICY_FILE = /\.ya?ml$/
@@ -81,6 +81,7 @@ interface Detailed {
 async function loadDetailed (path: string): Promise<Detailed> {
   const problems: PolicyProblem[] = []
   const { files: listed, folder } = await listFiles(path, problems)
+  const readSource = (file: string): Promise<SourceFile> => readContained(file, path, !folder)
   // defaults.yaml given alone is checked as a defaults file, for a PR that edits only it.
   const defaultsFiles = listed.filter(f => DEFAULTS_FILE.test(basename(f)))
   const vendorFiles = listed.filter(f => !defaultsFiles.includes(f))
@@ -140,10 +141,16 @@ function checkFile (src: SourceFile, kind: 'vendor' | 'defaults'): PolicyProblem
   return fileProblems(src, src.value as DefaultsFileInput & { upstream?: string })
 }
 
-async function readSource (file: string): Promise<SourceFile> {
+async function readContained (file: string, root: string, rootIsFile: boolean): Promise<SourceFile> {
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    const real = await containedPath(file, root, rootIsFile)
+    if (real === undefined) {
+      const src = parseSource(file, '')
+      src.problems = [{ file, line: 1, col: 1, message: 'a symbolic link that leads outside the policy folder: not read' }]
+      return src
+    }
+    text = await readFile(real, 'utf8')
   } catch (err) {
     const src = parseSource(file, '')
     src.problems = [{ file, line: 1, col: 1, message: `cannot read: ${reason(err)}` }]
@@ -179,5 +186,6 @@ function reason (err: unknown): string {
   if (code === 'ENOENT') return 'no such file or folder'
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied'
   if (code === 'EISDIR') return 'is a folder'
+  if (code === 'ELOOP') return 'a loop of symbolic links'
   return code ?? 'unknown error'
 }

@@ -35,7 +35,7 @@ export const Routes = Obj({
 
 export const Timeouts = Obj({
   connect: Opt(Duration),
-  read: Opt(Type.String({ pattern: DURATION, description: 'until response headers, and between body chunks' })),
+  read: Opt(Type.String({ pattern: DURATION, description: 'until the final response headers (1xx answers do not restart it), and between body chunks' })),
   total: Opt(Type.String({ pattern: DURATION, description: 'the whole call: queueing, attempts and backoff' })),
 })
 

@@ -8,11 +8,12 @@
 // Whether a response is relayed or swallowed for a retry is decided the moment
 // its headers arrive; once relayed, it reaches the client byte for byte with
 // backpressure, and a body cut off upstream is cut off for the client too.
-import type { ServerResponse } from 'node:http'
-import type { Dispatcher } from 'undici'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { errors, type Dispatcher } from 'undici'
 import { BodyCapture } from '../observability/body-capture.js'
 import type { VendorMetrics } from '../observability/metrics.js'
 import { upstreamHeadersForClient, type ResponseHeaderSink } from './headers.js'
+import { drainAfterAnswer } from './linger.js'
 
 /** How an attempt ended. */
 export type AttemptResult =
@@ -34,6 +35,8 @@ const BODY_RULE_BYTES = 64 * 1024
  */
 export interface AttemptCall extends ResponseHeaderSink {
   readonly requestId: string
+  /** the client's request: once relayed, what it still sends is drained */
+  readonly req: IncomingMessage
   /** the client's response: the upstream response is relayed onto it */
   readonly res: ServerResponse
   /** set while the attempt runs: ends it (deadline, client gone, client stall) */
@@ -59,6 +62,7 @@ export interface AttemptCall extends ResponseHeaderSink {
 export interface AttemptVendor {
   readonly pool: Dispatcher
   readonly metrics: Pick<VendorMetrics, 'upstreamDuration' | 'upstreamError'>
+  readonly policy: { readonly timeouts: { readonly readMs: number } }
   /** every spelling of the upstream base URL that Location/Link may carry */
   readonly upstreamUrls: readonly string[]
   /** a circuit breaker body rule reads the start of JSON 2xx response bodies */
@@ -89,6 +93,10 @@ export class UpstreamAttempt<C extends AttemptCall = AttemptCall> implements Dis
   private logCapture: BodyCapture | undefined
   private resume: (() => void) | undefined
   private readonly sentAt = performance.now()
+  /** when undici finished writing the request: timeouts.read counts from here */
+  private requestSentAt = 0
+  /** the read timeout, once a 1xx has restarted undici's own */
+  private interimTimer: NodeJS.Timeout | undefined
 
   constructor (
     private readonly ctx: C,
@@ -131,8 +139,16 @@ export class UpstreamAttempt<C extends AttemptCall = AttemptCall> implements Dis
     if (this.pendingAbort !== undefined) abort(this.pendingAbort)
   }
 
+  onRequestSent (): void {
+    this.requestSentAt = performance.now()
+  }
+
   onHeaders (status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
-    if (status < 200) return true
+    if (status < 200) {
+      this.holdReadTimeout()
+      return true
+    }
+    this.clearInterimTimer()
     const ctx = this.ctx
     const vendor = this.vendor
     const ms = performance.now() - this.sentAt
@@ -174,16 +190,22 @@ export class UpstreamAttempt<C extends AttemptCall = AttemptCall> implements Dis
   }
 
   onComplete (): void {
+    this.clearInterimTimer()
     if (this.retry !== undefined) {
       this.settle(this.retry)
       return
     }
     this.finishCaptures()
-    this.ctx.res.end()
+    const ctx = this.ctx
+    ctx.res.end()
+    // The vendor answered before reading the whole body (a 401 to a large
+    // upload): the client may still be sending it.
+    if (!ctx.req.complete) drainAfterAnswer(ctx.req, ctx.res)
     this.settle(RELAYED)
   }
 
   onError (err: Error): void {
+    this.clearInterimTimer()
     if (this.retry !== undefined && !this.aborted) {
       this.settle(this.retry)
       return
@@ -202,11 +224,41 @@ export class UpstreamAttempt<C extends AttemptCall = AttemptCall> implements Dis
     this.settle(RELAYED)
   }
 
+  /**
+   * undici restarts its headers timeout on every 1xx, so a vendor sending
+   * 103 Early Hints forever would hold the call until timeouts.total. At the
+   * first 1xx after the request went out, the read timeout's remainder is
+   * timed here instead: the read phase runs from the request's send to the
+   * final response headers.
+   */
+  private holdReadTimeout (): void {
+    if (this.interimTimer !== undefined || this.requestSentAt === 0) return
+    const readMs = this.vendor.policy.timeouts.readMs
+    const left = readMs - (performance.now() - this.requestSentAt)
+    this.interimTimer = setTimeout(readTimedOut, Math.max(0, left), this)
+  }
+
+  /** @internal the interim read timer fired */
+  readTimedOut (): void {
+    this.interimTimer = undefined
+    this.abortFn?.(new errors.HeadersTimeoutError())
+  }
+
+  private clearInterimTimer (): void {
+    if (this.interimTimer === undefined) return
+    clearTimeout(this.interimTimer)
+    this.interimTimer = undefined
+  }
+
   private finishCaptures (): void {
     const ctx = this.ctx
     if (this.ruleCapture !== undefined && this.ruleCapture.bytes <= BODY_RULE_BYTES) ctx.ruleBody = this.ruleCapture.result()
     if (this.logCapture !== undefined) ctx.resBodyLog = this.logCapture.result()
   }
+}
+
+function readTimedOut (attempt: { readTimedOut: () => void }): void {
+  attempt.readTimedOut()
 }
 
 function isJson (contentType: string | undefined): boolean {

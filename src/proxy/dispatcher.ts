@@ -6,6 +6,7 @@ import net from 'node:net'
 import { Pool, buildConnector } from 'undici'
 import type { VendorPolicy } from '../policy/types.js'
 import { FORBIDDEN_DESTINATION } from './upstream-errors.js'
+import { readingConnector } from './early-answer.js'
 
 const blocked = new net.BlockList()
 for (const [addr, bits] of [
@@ -49,7 +50,8 @@ export function createVendorPool (policy: VendorPolicy): Pool {
     ...(guard ? { lookup: publicOnlyLookup } : {}),
   } as buildConnector.BuildOptions)
   return new Pool(policy.origin, {
-    connect,
+    // A vendor's early answer (a 401 to a large upload) must not be lost to a write error.
+    connect: readingConnector(connect),
     connections: policy.limits.concurrency,
     pipelining: 1,
     headersTimeout: policy.timeouts.readMs,

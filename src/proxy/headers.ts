@@ -55,7 +55,8 @@ export function clientHeadersForUpstream (raw: readonly string[], strip: Readonl
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase()
     const value = raw[i + 1] as string
-    if (REQUEST_DROP.has(name) || strip.has(name) || name.startsWith('x-forwarded-')) continue
+    // Proxy-* are all meant for a proxy on the way (sluice), never for the vendor.
+    if (REQUEST_DROP.has(name) || strip.has(name) || name.startsWith('x-forwarded-') || name.startsWith('proxy-')) continue
     if (named !== undefined && named.has(name)) continue
     if (name === 'x-request-id') { res.requestId = value; continue }
     if (name === idempotencyHeader) res.idempotencyKey = value

@@ -37,6 +37,11 @@ export class TargetTable<V extends Routable> {
     return this.byFirstSegment.size + this.deepPrefixes.length
   }
 
+  /** The vendor whose routes.hosts names this host (any port), e.g. a CONNECT authority. */
+  vendorOfHost (host: string): V | undefined {
+    return this.byHost.get(hostName(host))
+  }
+
   /**
    * Resolves a request target. Returns undefined for no match, and null for a
    * malformed absolute-form target.
@@ -76,12 +81,21 @@ export class TargetTable<V extends Routable> {
       if (c === 47 || c === 63 || c === 35) { end = i; break }
     }
     const authority = url.slice(scheme, end)
-    if (authority.length === 0 || authority.includes('@')) return null
+    if (!isHostPort(authority)) return null
     const v = this.byHost.get(hostName(authority))
     if (v === undefined) return undefined
     const rest = url.slice(end)
     return { vendor: v, rest: rest.length === 0 || rest.charCodeAt(0) === 63 ? '/' + rest : rest, viaHost: true }
   }
+}
+
+// A DNS name, an IPv4 address or a bracketed IPv6 address, and an optional port:
+// no userinfo, path, space or anything else a URL parser could read otherwise.
+const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::[0-9]{1,5})?$/
+
+/** "api.stripe.com:8080", "127.0.0.1", "[::1]:80": one host[:port] and nothing else. */
+export function isHostPort (s: string): boolean {
+  return HOST_PORT.test(s)
 }
 
 /** "Api.Stripe.com:8080" -> "api.stripe.com"; "[::1]:80" -> "[::1]" */

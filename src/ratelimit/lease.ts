@@ -91,6 +91,20 @@ export class LeaseBook {
   }
 
   /**
+   * A token taken from the live lease for this key by a call that was not
+   * sent after all: back to the lease, for the next call. False when the
+   * lease is gone, expired or paused since (the token then goes back to Redis).
+   */
+  putBack (key: string, now: number): boolean {
+    const lease = this.leases.get(key)
+    if (lease === undefined || now >= lease.expiresAt) return false
+    const paused = this.pausedUntil.get(lease.plan.vendor)
+    if (paused !== undefined && paused > now) return false
+    lease.tokens++
+    return true
+  }
+
+  /**
    * How many tokens the Redis decision for this call should ask for: 1 (no
    * lease) up to plan.leaseCap. More than 1 means the caller must report the
    * answer with granted().

@@ -1,14 +1,17 @@
 // The rate limiter the pipeline calls: picks the store (Redis while it answers,
 // else the local buckets or a refusal per failMode), hands out tokens leased
-// from Redis for high-rate buckets (lease.ts), sleeps out a queue wait once,
-// applies shadow mode and counts every decision.
+// from Redis for high-rate buckets (lease.ts), sleeps out a queue wait once
+// (queue.ts: a call may leave early, and calls move up when a turn comes
+// free), takes back the tokens of calls that are not sent after all, applies
+// shadow mode and counts every decision.
 import type { Metrics } from '../observability/metrics.js'
 import { pauseKey } from './keys.js'
 import { LeaseBook, leaseKey } from './lease.js'
 import { MemoryStore } from './memory.js'
 import type { Plan } from './plan.js'
+import { WaitQueue, type LineStore } from './queue.js'
 import { RedisStore } from './redis-store.js'
-import type { LimiterLogger, RateDecision, RateLimiter } from './types.js'
+import type { LimiterLogger, QueueWaiter, RateDecision, RateLimiter } from './types.js'
 import { isQueued, type Verdict } from './verdict.js'
 
 export interface RateLimiterOptions {
@@ -40,6 +43,12 @@ const LEASED: Verdict = Object.freeze({ refused: false, waitMs: 0, retryAfterMs:
 
 const ALLOWED: RateDecision = Object.freeze({ ok: true, waitMs: 0, retryAfterMs: 0 })
 const ALLOWED_NOW = Promise.resolve(ALLOWED)
+// Allowed at once, by where the tokens were taken (for giveBack); one shared answer each.
+const ALLOWED_BY_STORE: Readonly<Record<'memory' | 'redis' | 'lease', Promise<RateDecision>>> = Object.freeze({
+  memory: Promise.resolve<RateDecision>(Object.freeze({ ok: true, waitMs: 0, retryAfterMs: 0, store: 'memory' })),
+  redis: Promise.resolve<RateDecision>(Object.freeze({ ok: true, waitMs: 0, retryAfterMs: 0, store: 'redis' })),
+  lease: Promise.resolve<RateDecision>(Object.freeze({ ok: true, waitMs: 0, retryAfterMs: 0, store: 'lease' })),
+})
 const REDIS_DOWN = Promise.resolve<RateDecision>(Object.freeze({
   ok: false, waitMs: 0, retryAfterMs: REDIS_RETRY_AFTER_MS, code: 'redis_unavailable',
 }))
@@ -58,6 +67,10 @@ class TokenBucketLimiter implements RateLimiter {
   private readonly leases: LeaseBook
   /** give-backs in flight, awaited (briefly) on close */
   private readonly givingBack = new Set<Promise<void>>()
+  private readonly queue = new WaitQueue({
+    giveBack: (plan, keyValues, store) => this.toStore(plan, keyValues, store),
+    pausedUntil: (vendor) => this.memory.pauseEnd(vendor),
+  })
 
   constructor (opts: RateLimiterOptions) {
     this.metrics = opts.metrics
@@ -94,23 +107,23 @@ class TokenBucketLimiter implements RateLimiter {
     return this.redis !== undefined
   }
 
-  acquire (plan: Plan, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision> {
+  acquire (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter): Promise<RateDecision> {
     if (plan.size === 0) return ALLOWED_NOW
     const redis = this.redis
-    if (redis === undefined) return this.settle(plan, this.local(plan, keyValues, deadlineMs), 'memory')
-    if (!redis.up) return this.withoutRedis(plan, keyValues, deadlineMs)
-    if (plan.leaseCap < 2) return this.inRedis(redis, plan, keyValues, deadlineMs)
+    if (redis === undefined) return this.settle(plan, this.local(plan, keyValues, deadlineMs), 'memory', keyValues, waiter)
+    if (!redis.up) return this.withoutRedis(plan, keyValues, deadlineMs, waiter)
+    if (plan.leaseCap < 2) return this.inRedis(redis, plan, keyValues, deadlineMs, waiter)
     const now = Date.now()
     const key = leaseKey(plan, keyValues)
-    if (this.leases.take(key, now)) return this.settle(plan, LEASED, 'redis')
+    if (this.leases.take(key, now)) return this.settle(plan, LEASED, 'lease', keyValues, waiter)
     const want = this.leases.want(plan, key, keyValues, now)
-    if (want < 2) return this.inRedis(redis, plan, keyValues, deadlineMs)
+    if (want < 2) return this.inRedis(redis, plan, keyValues, deadlineMs, waiter)
     return redis.decide(plan, keyValues, deadlineMs - now, want).then(
       verdict => {
         this.leases.granted(plan, key, keyValues, verdict.refused ? 0 : verdict.taken, Date.now())
-        return this.settle(plan, verdict, 'redis')
+        return this.settle(plan, verdict, 'redis', keyValues, waiter)
       },
-      () => this.withoutRedis(plan, keyValues, deadlineMs)
+      () => this.withoutRedis(plan, keyValues, deadlineMs, waiter)
     )
   }
 
@@ -123,10 +136,17 @@ class TokenBucketLimiter implements RateLimiter {
   }
 
   giveBack (plan: Plan, keyValues: readonly string[], decision: RateDecision): void {
-    if (decision.store === undefined) return
-    // Tokens reserved in Redis go back there (lost if it is down since); local ones locally.
-    if (decision.store === 'redis') this.giveBackToRedis(plan, keyValues, 1)
-    else this.memory.giveBack(plan, keyValues, 1, Date.now())
+    const store = decision.store
+    if (store === undefined) return
+    const now = Date.now()
+    // The call's turn is now (it was allowed, at once or after its wait): a
+    // call queued behind it here takes it, and its own later turn is the token
+    // that goes back to the store that reserved it.
+    const lineStore: LineStore = store === 'memory' ? 'memory' : 'redis'
+    const moved = this.queue.moveUp(lineKey(lineStore, plan, keyValues), now, plan.vendor)
+    // A leased token nobody queued for goes back to the lease, for the next call here.
+    if (store === 'lease' && !moved && this.leases.putBack(leaseKey(plan, keyValues), now)) return
+    this.toStore(plan, keyValues, lineStore)
   }
 
   pause (vendor: string, untilMs: number): void {
@@ -166,12 +186,18 @@ class TokenBucketLimiter implements RateLimiter {
   }
 
   /** One decision in Redis for this call alone. */
-  private inRedis (redis: RedisStore, plan: Plan, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision> {
+  private inRedis (redis: RedisStore, plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined): Promise<RateDecision> {
     return redis.decide(plan, keyValues, deadlineMs - Date.now(), 1).then(
-      verdict => this.settle(plan, verdict, 'redis'),
+      verdict => this.settle(plan, verdict, 'redis', keyValues, waiter),
       // The store has marked itself down: this call, and the next ones at once, go without it.
-      () => this.withoutRedis(plan, keyValues, deadlineMs)
+      () => this.withoutRedis(plan, keyValues, deadlineMs, waiter)
     )
+  }
+
+  /** One token back to each bucket of the store that took it (Redis: lost if it is down since). */
+  private toStore (plan: Plan, keyValues: readonly string[], store: LineStore): void {
+    if (store === 'redis') this.giveBackToRedis(plan, keyValues, 1)
+    else this.memory.giveBack(plan, keyValues, 1, Date.now())
   }
 
   /** Unused leased tokens back to the shared buckets; lost if Redis is down. */
@@ -189,13 +215,14 @@ class TokenBucketLimiter implements RateLimiter {
     return this.memory.decide(plan, keyValues, deadlineMs - now, now)
   }
 
-  private withoutRedis (plan: Plan, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision> {
-    if (plan.failOpen) return this.settle(plan, this.local(plan, keyValues, deadlineMs), 'memory')
+  private withoutRedis (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined): Promise<RateDecision> {
+    if (plan.failOpen) return this.settle(plan, this.local(plan, keyValues, deadlineMs), 'memory', keyValues, waiter)
     return plan.shadow ? REDIS_DOWN_SHADOW : REDIS_DOWN
   }
 
   /** Count the verdict, then answer: refuse, let through, or sleep out the wait first. */
-  private settle (plan: Plan, v: Verdict, store: 'memory' | 'redis'): Promise<RateDecision> {
+  private settle (plan: Plan, v: Verdict, store: 'memory' | 'redis' | 'lease', keyValues: readonly string[],
+    waiter: QueueWaiter | undefined): Promise<RateDecision> {
     const counters = plan.decisions
     if (v.refused) {
       counters[v.bucket]?.rejected.inc()
@@ -213,11 +240,16 @@ class TokenBucketLimiter implements RateLimiter {
       if (v.queuedMask > 0 && isQueued(v.queuedMask, i)) c.queued.inc()
       else c.allowed.inc()
     }
-    if (v.waitMs <= 0) return ALLOWED_NOW
+    if (v.waitMs <= 0) return ALLOWED_BY_STORE[store]
     const bucket = plan.names[v.bucket] as string
-    if (plan.shadow) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, bucket, wouldLimit: true })
-    plan.wait.observe(v.waitMs / 1000)
-    const decision: RateDecision = { ok: true, waitMs: v.waitMs, retryAfterMs: 0, bucket, store }
-    return new Promise(resolve => setTimeout(resolve, v.waitMs, decision))
+    if (plan.shadow) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, bucket, store, wouldLimit: true })
+    // Only a call every bucket serves at once is leased: a queued one decided in a store.
+    const lineStore: LineStore = store === 'memory' ? 'memory' : 'redis'
+    return this.queue.wait(lineKey(lineStore, plan, keyValues), plan, keyValues, lineStore, bucket, v.waitMs, waiter)
   }
+}
+
+/** The queue line of calls drawing on these buckets and key values in one store. */
+function lineKey (store: LineStore, plan: Plan, keyValues: readonly string[]): string {
+  return (store === 'memory' ? 'm\n' : 'r\n') + leaseKey(plan, keyValues)
 }

@@ -107,6 +107,11 @@ export class MemoryStore {
     if (current === undefined || current < untilMs) this.pausedUntil.set(vendor, untilMs)
   }
 
+  /** When the vendor's pause ends (epoch ms; 0 or past: not paused). */
+  pauseEnd (vendor: string): number {
+    return this.pausedUntil.get(vendor) ?? 0
+  }
+
   /** Each vendor paused after `now`, with when its pause ends. */
   pausesAfter (now: number): Array<[vendor: string, untilMs: number]> {
     return [...this.pausedUntil].filter(([, until]) => until > now)

@@ -11,15 +11,32 @@ export interface RateDecision {
   retryAfterMs: number
   /** the bucket that refused the call, or that it queued longest for */
   bucket?: string
-  /** a queued call only: the store that reserved its tokens, where giveBack returns them */
-  store?: 'memory' | 'redis'
+  /**
+   * Where the call's tokens were taken (a lease: this replica's share of the
+   * Redis buckets), so that giveBack returns them there; absent when nothing
+   * was taken (a refusal, a cancelled wait, a vendor without buckets).
+   */
+  store?: 'memory' | 'redis' | 'lease'
   /**
    * Why the call was refused. In shadow mode `ok` stays true and `code` tells
-   * what enforce mode would have answered (with `wouldLimit`).
+   * what enforce mode would have answered (with `wouldLimit`). `cancelled`: the
+   * call left the queue (QueueWaiter.cancelWait) and its tokens are back.
    */
-  code?: 'rate_limited' | 'redis_unavailable'
+  code?: 'rate_limited' | 'redis_unavailable' | 'cancelled'
   /** shadow mode only: enforce mode would have delayed or refused this call */
   wouldLimit?: boolean
+}
+
+/**
+ * A call that may leave while it is queued (its client hangs up). While the
+ * call waits, the limiter sets `cancelWait`: calling it ends the wait at once
+ * (the decision resolves `ok: false`, code `cancelled`), gives the tokens back
+ * and moves the calls queued behind it up. A call already gone
+ * (`clientGone`) when its decision comes is not queued at all.
+ */
+export interface QueueWaiter {
+  cancelWait: (() => void) | undefined
+  readonly clientGone: boolean
 }
 
 export interface RateLimiter {
@@ -27,9 +44,10 @@ export interface RateLimiter {
    * One token from each of the vendor's buckets, all or none. Resolves after
    * any queue wait; never rejects. `plan` is the vendor's, compiled once per
    * policy load (compilePlan); `keyValues` comes from bucketKeyValues();
-   * `deadlineMs` is the call's deadline in epoch ms.
+   * `deadlineMs` is the call's deadline in epoch ms; `waiter` lets a queued
+   * call leave early.
    */
-  acquire (plan: Plan, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision>
+  acquire (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter): Promise<RateDecision>
   /**
    * Resolves once Redis has answered or failed for the first time (at most a
    * couple of seconds; at once without Redis). Until then every decision would
@@ -37,8 +55,10 @@ export interface RateLimiter {
    */
   ready (): Promise<void>
   /**
-   * A queued call that will not be sent after all (its client left while it
-   * waited): its token goes back to each bucket, for the calls behind it.
+   * A call that took its tokens but will not be sent after all (a later stage
+   * refused it, or its client left): its token goes back to each bucket at
+   * once, and a call queued behind it on this replica moves up at once.
+   * Nothing happens for a decision that took nothing.
    */
   giveBack (plan: Plan, keyValues: readonly string[], decision: RateDecision): void
   /** Hold off every call to `vendor` until `untilMs` (epoch ms), on every replica sharing the Redis. */

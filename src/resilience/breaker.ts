@@ -132,6 +132,22 @@ export class VendorBreaker {
   }
 
   /**
+   * What admit() would answer now, without taking the probe slot: a call the
+   * breaker would refuse is refused before it takes a rate-limit token, and
+   * the probe is chosen by admit() once the call has its tokens.
+   */
+  check (): Admission {
+    const cb = this.#cb
+    if (cb === undefined || this.#shut || cb.closed) return ADMITTED
+    const now = Date.now()
+    if (cb.halfOpen) {
+      if (!this.#probeOut || now - this.#probeAt >= this.#probeTimeoutMs) return PROBE
+      return { ok: false, retryAfterMs: PROBE_PENDING_RETRY_MS }
+    }
+    return { ok: false, retryAfterMs: Math.max(1, this.#openedAt + this.#openForMs - now) }
+  }
+
+  /**
    * After an admitted call's outcome is known. Reports are not tied to the call
    * that was admitted as the probe: in half-open the first report decides, since
    * any outcome observed now says how the vendor is doing now. While open,

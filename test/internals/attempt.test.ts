@@ -14,9 +14,10 @@ afterEach(async () => {
   for (const o of open.splice(0).reverse()) await o.close()
 })
 
-function plainCall (res: ServerResponse): AttemptCall {
+function plainCall (req: IncomingMessage, res: ServerResponse): AttemptCall {
   return {
     requestId: 'req-1',
+    req,
     res,
     abortAttempt: undefined,
     upstreamMs: 0,
@@ -56,6 +57,7 @@ async function rig (handler: UpstreamHandler, vendorOpts: Partial<AttemptVendor>
   const vendor: AttemptVendor = {
     pool,
     metrics: metrics.vendor('acme'),
+    policy: { timeouts: { readMs: 10_000 } },
     upstreamUrls: [`${upstream.url}/base`],
     readsRuleBody: false,
     logBodyBytes: undefined,
@@ -66,8 +68,8 @@ async function rig (handler: UpstreamHandler, vendorOpts: Partial<AttemptVendor>
     metrics,
     call: async (opts = {}) => {
       let settled: Promise<{ call: AttemptCall, result: AttemptResult }> | undefined
-      const front: Server = createServer((_req: IncomingMessage, res: ServerResponse) => {
-        const call = plainCall(res)
+      const front: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+        const call = plainCall(req, res)
         const attempt = new UpstreamAttempt(call, vendor, opts.planner ?? (() => undefined))
         const done = attempt.start({ path: '/base/thing', method: 'GET', headers: ['x-test', '1'], body: null })
         opts.onStart?.(call)

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, vi } from 'vitest'
 import { Metrics, type RateLimitDecision } from '../../src/observability/metrics.js'
 import type { VendorPolicy } from '../../src/policy/types.js'
 import { compilePlan, createRateLimiter, type Plan, type RateDecision, type RateLimiter } from '../../src/ratelimit/index.js'
+import type { QueueWaiter } from '../../src/ratelimit/types.js'
 
 export interface LogLine { level: 'warn' | 'info', obj: object, msg: string }
 
@@ -13,7 +14,7 @@ export interface LogLine { level: 'warn' | 'info', obj: object, msg: string }
  * into the plan a VendorRuntime would hold (with this limiter's metrics).
  */
 export interface PolicyLimiter extends Omit<RateLimiter, 'acquire' | 'giveBack'> {
-  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number): Promise<RateDecision>
+  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter): Promise<RateDecision>
   giveBack (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision): void
   /** the plan `policy` is decided with */
   plan (policy: VendorPolicy): Plan
@@ -30,7 +31,7 @@ function byPolicy (limiter: RateLimiter, metrics: Metrics): PolicyLimiter {
     return p
   }
   return {
-    acquire: (policy, keyValues, deadlineMs) => limiter.acquire(plan(policy), keyValues, deadlineMs),
+    acquire: (policy, keyValues, deadlineMs, waiter) => limiter.acquire(plan(policy), keyValues, deadlineMs, waiter),
     giveBack: (policy, keyValues, decision) => limiter.giveBack(plan(policy), keyValues, decision),
     plan,
     ready: () => limiter.ready(),

@@ -203,3 +203,29 @@ describe('memory of leases', () => {
     expect(given.length).toBeGreaterThan(0)
   })
 })
+
+describe('a leased token not used after all', () => {
+  it('goes back to its live lease, for the next call', () => {
+    const plan = wide()
+    const key = leaseKey(plan, ALL)
+    book.want(plan, key, ALL, Date.now())
+    book.granted(plan, key, ALL, 11, Date.now())
+    expect(book.take(key, Date.now())).toBe(true)
+    expect(book.tokens(key)).toBe(9)
+    expect(book.putBack(key, Date.now())).toBe(true)
+    expect(book.tokens(key)).toBe(10)
+    expect(given).toEqual([])
+  })
+
+  it('is refused by an expired lease or one paused since, so the caller sends it to Redis', () => {
+    const plan = wide()
+    const key = leaseKey(plan, ALL)
+    expect(book.putBack(key, Date.now())).toBe(false)
+    book.want(plan, key, ALL, Date.now())
+    book.granted(plan, key, ALL, 11, Date.now())
+    book.pause(plan.vendor, Date.now() + 1000)
+    expect(book.putBack(key, Date.now())).toBe(false)
+    vi.advanceTimersByTime(1000 + LEASE_TTL_MS)
+    expect(book.putBack(key, Date.now())).toBe(false)
+  })
+})

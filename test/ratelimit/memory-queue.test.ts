@@ -59,7 +59,7 @@ describe('a queue bucket', () => {
     // Had the refused call taken a token, this one would have to wait 100 ms more.
     const next = limiter.acquire(p, ALL, NO_DEADLINE)
     const d = await next
-    expect(d).toEqual({ ok: true, waitMs: 0, retryAfterMs: 0 })
+    expect(d).toEqual({ ok: true, waitMs: 0, retryAfterMs: 0, store: 'memory' })
   })
 
   it('refuses at once a call whose wait would pass its deadline', async () => {

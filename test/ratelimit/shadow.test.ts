@@ -36,8 +36,8 @@ describe('shadow mode', () => {
     const second = await limiter.acquire(p, ALL, NO_DEADLINE)
     const third = await limiter.acquire(p, ALL, NO_DEADLINE)
     expect(Date.now()).toBe(START)
-    expect(first).toEqual({ ok: true, waitMs: 0, retryAfterMs: 0 })
-    expect(second).toEqual({ ok: true, waitMs: 0, retryAfterMs: 0, bucket: 'burst', wouldLimit: true })
+    expect(first).toEqual({ ok: true, waitMs: 0, retryAfterMs: 0, store: 'memory' })
+    expect(second).toEqual({ ok: true, waitMs: 0, retryAfterMs: 0, bucket: 'burst', store: 'memory', wouldLimit: true })
     // The second call reserved the next token as enforce would: the third would wait 200 ms > maxWait.
     expect(third).toMatchObject({ ok: true, code: 'rate_limited', wouldLimit: true })
     expect(await decisions(metrics, p.vendor, 'burst', 'queued')).toBe(1)

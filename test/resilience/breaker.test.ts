@@ -236,3 +236,22 @@ describe('VendorBreaker: timers', () => {
     breaker.shutdown()
   })
 })
+
+describe('VendorBreaker: check, before a call has its rate-limit tokens', () => {
+  it('refuses as admit would while open, and admits while closed', async () => {
+    const { breaker } = make()
+    expect(breaker.check()).toEqual({ ok: true, probe: false })
+    const opened = await openedBreaker({ openFor: '30s' })
+    await vi.advanceTimersByTimeAsync(12_000)
+    expect(opened.breaker.check()).toEqual({ ok: false, retryAfterMs: 18_000 })
+  })
+
+  it('in half-open, leaves the probe slot to admit, and refuses once the probe is out', async () => {
+    const { breaker } = await openedBreaker({ openFor: '30s' })
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(breaker.check()).toEqual({ ok: true, probe: true })
+    expect(breaker.check()).toEqual({ ok: true, probe: true })
+    expect(breaker.admit()).toEqual({ ok: true, probe: true })
+    expect(breaker.check().ok).toBe(false)
+  })
+})
