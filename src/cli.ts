@@ -2,7 +2,7 @@
 // sluice start | validate | explain | schema (SPEC section 1).
 import { parseArgs } from 'node:util'
 import { createLogger, type Logger } from './observability/logger.js'
-import { formatProblem, loadPolicies, validatePath } from './policy/load.js'
+import { formatProblem, githubAnnotation, loadPolicies, validatePath } from './policy/load.js'
 import { explainPolicy } from './policy/explain.js'
 import { policyJsonSchema } from './policy/print-schema.js'
 import { resolveReference } from './credentials/index.js'
@@ -14,6 +14,9 @@ const USAGE = `usage:
   sluice validate [DIR|FILE] [--resolve-secrets]
   sluice explain  [DIR|FILE] [--vendor NAME]
   sluice schema   (prints the policy JSON Schema)`
+
+/** A command line that cannot be run as written: exit 2 with the usage. */
+class UsageError extends Error {}
 
 /** how long a stop waits for stdout to take the last log lines */
 const EXIT_LOG_WAIT_MS = 2000
@@ -86,13 +89,28 @@ function exitAfterLog (logger: Logger, code: number): void {
 }
 
 async function validate (args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { 'resolve-secrets': { type: 'boolean' } }, allowPositionals: true })
-  const path = positionals[0] ?? process.env.SLUICE_POLICIES ?? DEFAULT_SETTINGS.policies
-  const problems = await validatePath(path, values['resolve-secrets'] === true ? { resolveSecrets: (ref) => resolveReference(ref) } : {})
-  for (const p of problems) process.stdout.write(formatProblem(p) + '\n')
-  if (problems.length > 0) return 1
-  process.stdout.write(`${path}: valid\n`)
-  return 0
+  const { values, positionals } = parseArgs({
+    args,
+    options: { 'resolve-secrets': { type: 'boolean' }, format: { type: 'string', default: 'text' } },
+    allowPositionals: true,
+  })
+  const format = values.format
+  if (format !== 'text' && format !== 'github') throw new UsageError(`--format: "${format}" is not text or github`)
+  const paths = positionals.length > 0 ? positionals : [process.env.SLUICE_POLICIES ?? DEFAULT_SETTINGS.policies]
+  const opts = values['resolve-secrets'] === true ? { resolveSecrets: (ref: string) => resolveReference(ref) } : {}
+  let failed = false
+  // Each path is its own policy set (a folder, or one file), checked and reported in the order given.
+  for (const path of paths) {
+    const problems = await validatePath(path, opts)
+    const errors = problems.filter(p => p.severity !== 'warning').length
+    for (const p of problems) process.stdout.write((format === 'github' ? githubAnnotation(p) : formatProblem(p)) + '\n')
+    if (errors > 0) failed = true
+    else if (format === 'text') {
+      const warnings = problems.length
+      process.stdout.write(`${path}: valid${warnings === 0 ? '' : ` (${warnings} warning${warnings === 1 ? '' : 's'})`}\n`)
+    }
+  }
+  return failed ? 1 : 0
 }
 
 async function explain (args: string[]): Promise<number> {
@@ -115,7 +133,7 @@ async function explain (args: string[]): Promise<number> {
 main(process.argv.slice(2)).then(code => {
   if (code >= 0) process.exitCode = code
 }, (err: unknown) => {
-  if (err instanceof SettingsError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+  if (err instanceof SettingsError || err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`)
     process.exitCode = 2
     return

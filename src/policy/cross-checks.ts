@@ -11,7 +11,14 @@ export interface LoadedVendor {
   defaults: SourceFile | undefined
 }
 
-export function crossProblems (vendors: readonly LoadedVendor[]): PolicyProblem[] {
+/** What the rules across files read: a vendor's name and routing, also of a file with problems of its own. */
+export interface RoutedVendor {
+  policy: { vendor: string, routes: Pick<VendorPolicy['routes'], 'prefix' | 'hosts'> }
+  src: SourceFile
+  defaults: SourceFile | undefined
+}
+
+export function crossProblems (vendors: readonly RoutedVendor[]): PolicyProblem[] {
   const problems: PolicyProblem[] = []
   vendors.forEach((later, i) => {
     const { policy, src, defaults } = later
