@@ -3,6 +3,7 @@
 import { SluiceError } from '../errors.js'
 import { isSafePath, splitQuery } from '../proxy/path.js'
 import type { CallContext } from './context.js'
+import type { AllowRule } from '../policy/types.js'
 
 /** Methods sluice never forwards: it cannot apply a policy to a tunnel or a loop-back echo. */
 const NEVER = new Set(['CONNECT', 'TRACE'])
@@ -37,4 +38,17 @@ export function checkAllowed (ctx: CallContext, path: string): void {
     for (const re of rule.paths) if (re.test(p)) return
   }
   throw new SluiceError('not_allowed', `${method} ${p} is not allowed by the policy`)
+}
+
+/** The allow rule above as a pure test, for `sluice replay` (keep the two in step). */
+export function allowedBy (allow: readonly AllowRule[] | undefined, method: string, path: string): boolean {
+  if (NEVER.has(method)) return false
+  if (allow === undefined) return true
+  const p = path === '' ? '/' : path
+  for (const rule of allow) {
+    if (rule.methods !== undefined && !rule.methods.has(method)) continue
+    if (rule.paths === undefined) return true
+    for (const re of rule.paths) if (re.test(p)) return true
+  }
+  return false
 }

@@ -32,6 +32,8 @@ export function crossProblems (vendors: readonly RoutedVendor[]): PolicyProblem[
 
     const prefix = policy.routes.prefix
     for (const e of earlier) {
+      // Two files of one vendor share its default prefix: the duplicate name says it all.
+      if (e === twin && policy.routes.prefix === `/${policy.vendor}`) continue
       const other = e.policy.routes.prefix
       const whose = `vendor "${e.policy.vendor}" (${e.src.file})`
       if (other === prefix) at([['routes', 'prefix']], `routes.prefix "${prefix}" is also the prefix of ${whose}`)

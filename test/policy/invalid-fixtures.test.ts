@@ -81,7 +81,6 @@ const cases: Record<string, string[]> = {
     '@/one-pass/a.yaml:17:14: inject.headers.X-Other: malformed secret reference (use ${env:NAME} or ${file:/absolute/path})',
     '@/one-pass/b.yaml:1:9: duplicate vendor "acme" (also in @/one-pass/a.yaml)',
     '@/one-pass/b.yaml:4:16: limits.concurrency: expected an integer from 1 to 100000 (got "lots")',
-    '@/one-pass/b.yaml:6:11: routes.prefix "/acme" is also the prefix of vendor "acme" (@/one-pass/a.yaml)',
     '@/one-pass/defaults.yaml:2:9: timeouts.read: "fast" is not a duration (250ms, 5s, 2m, 1h, 1d)',
     '@/one-pass/defaults.yaml:4:11: retry.budget: 2000% is more than 1000%',
   ],
