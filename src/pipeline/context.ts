@@ -39,6 +39,8 @@ export class CallContext implements ResponseHeaderSink {
   cause: unknown = undefined
   /** the shadow limiter would have refused */
   wouldLimit = false
+  /** each bucket's key value (header values hashed), for the log line's keys */
+  bucketKeys: readonly string[] | undefined = undefined
   /** the upstream response started reaching the client */
   relayed = false
   /** the response body was cut off midway */

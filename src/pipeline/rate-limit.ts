@@ -10,6 +10,7 @@ export function takeTokens (ctx: CallContext): Promise<void> | undefined {
   const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
   if (policy.rateLimit.buckets.length === 0) return undefined
   const keys = bucketKeyValues(policy, (name) => ctx.header(name), ctx.clientIp)
+  ctx.bucketKeys = keys
   return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline).then(decision => applyDecision(ctx, decision, keys))
 }
 

@@ -64,22 +64,27 @@ function text (r: Report): string {
     r.sides.forEach((side, i) => {
       const v = keyed[i]
       const label = compare ? [side.label] : []
-      if (v === undefined) rows.push([...label, name, '-', 'no such vendor', '', '', '', '', '', ''])
+      if (v === undefined) rows.push([...label, name, '(not in this set)'])
       else rows.push([...label, name, v.mode === 'shadow' ? '(all, shadow)' : '(all)', ...cells(v), String(v.notAllowed)])
     })
     for (const bucket of bucketNames) {
       r.sides.forEach((side, i) => {
         const b = ((keyed[i]?.buckets ?? []) as Array<Record<string, unknown>>).find(x => x.bucket === bucket)
         const label = compare ? [side.label] : []
-        rows.push(b === undefined ? [...label, name, bucket, 'no such bucket', '', '', '', '', '', ''] : [...label, name, bucket, ...cells(b), ''])
+        rows.push(b === undefined ? [...label, name, `${bucket} (not in this set)`] : [...label, name, bucket, ...cells(b), ''])
       })
     }
   }
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map(row => (row[i] ?? '').length)))
   const fmt = (row: string[]): string => row.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd() + '\n'
-  let out = `${r.calls} calls replayed (${r.lines} lines read${r.skipped > 0 ? `, ${r.skipped} unreadable request lines skipped` : ''})\n`
-  for (const s of r.sides) if (s.noRoute > 0) out += `${compare ? `${s.label}: ` : ''}${s.noRoute} calls match no vendor (404 no_route)\n`
+  let out = `${plural(r.calls, 'call')} replayed (${plural(r.lines, 'line')} read${r.skipped > 0 ? `, ${plural(r.skipped, 'unreadable request line')} skipped` : ''})\n`
+  for (const s of r.sides) if (s.noRoute > 0) out += `${compare ? `${s.label}: ` : ''}${plural(s.noRoute, 'call')} ${s.noRoute === 1 ? 'matches' : 'match'} no vendor (404 no_route)\n`
+  if (r.sides.some(s => s.vendors.some(v => v.mode === 'shadow'))) out += 'shadow: the counts are what enforcing would do; in shadow mode every call goes through\n'
   return out + '\n' + fmt(head) + rows.map(fmt).join('')
+}
+
+function plural (n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`
 }
 
 function cells (s: Record<string, unknown>): string[] {

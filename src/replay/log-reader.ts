@@ -33,8 +33,8 @@ export async function readRequestLog (source: string, maxLagMs: number, each: (c
   let carry = ''
   const line = (text: string): void => {
     stats.lines++
-    if (!text.includes(REQUEST)) return
-    const call = parseLine(text)
+    const call = text.endsWith(REQUEST_END) ? (fastParse(text) ?? parseLine(text)) : text.includes(REQUEST) ? parseLine(text) : undefined
+    if (call === undefined && !text.includes(REQUEST)) return
     if (call === undefined) {
       stats.skipped++
       return
@@ -59,6 +59,67 @@ export async function readRequestLog (source: string, maxLagMs: number, each: (c
 }
 
 type Timed = ReplayCall & { end: number }
+
+const REQUEST_END = ',"msg":"request"}'
+
+/**
+ * The fields replay needs from a line as sluice writes it (a fixed shape,
+ * request-line.ts), without parsing the whole line: a day of logs is millions
+ * of them. Fields come in a fixed order and every string before them is JSON
+ * escaped, so the first `,"name":` is the field itself. Undefined when the line
+ * is not in that shape (or a string holds an escape): then it is parsed whole.
+ */
+function fastParse (text: string): Timed | undefined {
+  const time = numberAfter(text, '{"level":"info","time":', 0)
+  if (time === undefined) return undefined
+  let at = text.indexOf(',"vendor":"', 0)
+  const methodAt = text.indexOf(',"method":"', 0)
+  if (methodAt === -1) return undefined
+  let vendor: string | undefined
+  if (at !== -1 && at < methodAt) {
+    vendor = stringAt(text, at + 11)
+    if (vendor === undefined) return undefined
+  }
+  const method = stringAt(text, methodAt + 11)
+  if (method === undefined) return undefined
+  at = text.indexOf(',"path":"', methodAt)
+  const path = at === -1 ? undefined : stringAt(text, at + 9)
+  if (path === undefined) return undefined
+  const durationMs = numberAfter(text, ',"durationMs":', at)
+  const keysAt = text.indexOf(',"keys":{', at)
+  let keys: Record<string, string> | undefined
+  if (keysAt !== -1) {
+    const close = text.indexOf('}', keysAt)
+    try {
+      keys = JSON.parse(text.slice(keysAt + 8, close + 1)) as Record<string, string>
+    } catch {
+      return undefined
+    }
+  }
+  return { at: durationMs !== undefined && durationMs >= 0 ? time - durationMs : time, end: time, method, path, vendor, keys }
+}
+
+function numberAfter (text: string, name: string, from: number): number | undefined {
+  const at = text.indexOf(name, from)
+  if (at === -1) return undefined
+  const start = at + name.length
+  let end = start
+  while (end < text.length) {
+    const c = text.charCodeAt(end)
+    if (c === 44 /* , */ || c === 125 /* } */) break
+    end++
+  }
+  const n = Number(text.slice(start, end))
+  return end > start && Number.isFinite(n) ? n : undefined
+}
+
+/** The JSON string starting at `start` (after its opening quote), if it holds no escape. */
+function stringAt (text: string, start: number): string | undefined {
+  const end = text.indexOf('"', start)
+  if (end === -1) return undefined
+  const value = text.slice(start, end)
+  return value.includes('\\') ? undefined : value
+}
 
 function parseLine (text: string): Timed | undefined {
   let o: Record<string, unknown>
