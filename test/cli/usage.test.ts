@@ -1,6 +1,7 @@
 // The command line itself: --version, --help on every command, and usage
 // errors (exit 2) that name what the user typed.
 import { readFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { expectGolden, runCli } from '../helpers/cli.js'
 
@@ -54,5 +55,20 @@ describe('sluice command line', () => {
     const r = await runCli(['start', '--redis', 'redis://127.0.0.1:1'], { env: { SLUICE_REDIS_CLUSTER: '127.0.0.1:7000' } })
     expect(r.code).toBe(2)
     expect(first(r.stderr)).toBe('--redis and SLUICE_REDIS_CLUSTER are both set: give one Redis server or one cluster, not both')
+  })
+
+  it('names the listener that cannot bind its port', async () => {
+    const taken = createServer()
+    await new Promise<void>(resolve => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as AddressInfo).port
+    try {
+      const r = await runCli(['start', '--port', '0', '--admin-port', String(port), '--log-level', 'fatal'])
+      expect(r.code).toBe(1)
+      const line = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as { msg: string, err: { message: string } }
+      expect(line.msg).toBe('cannot start')
+      expect(line.err.message).toBe(`admin listener (127.0.0.1:${port}): listen EADDRINUSE: address already in use 127.0.0.1:${port}`)
+    } finally {
+      taken.close()
+    }
   })
 })
