@@ -119,16 +119,20 @@ async function loadDetailed (path: string): Promise<Detailed> {
 
   const vendors: LoadedVendor[] = []
   const routed: RoutedVendor[] = []
+  const refused = new Set<string>()
   for (const file of vendorFiles) {
     const src = await readSource(file)
     const own = checkFile(src, 'vendor')
     problems.push(...own.problems)
     if (own.value === undefined) continue
     const clean = own.problems.length === 0
+    // A field the schema refused has its default in the later checks: a rule
+    // that then fails on it (at the same place) says nothing new.
+    for (const p of own.problems) refused.add(at(p))
     let effective
     try {
       effective = applyDefaults(own.value as PolicyFileInput, defaults?.value)
-      problems.push(...mergedProblems(effective, src, defaults?.src))
+      problems.push(...mergedProblems(effective, src, defaults?.src).filter(p => !refused.has(at(p))))
     } catch (err) {
       if (clean) problems.push({ file, line: 1, col: 1, message: `internal error checking the policy: ${(err as Error).message}` })
       continue
@@ -148,11 +152,15 @@ async function loadDetailed (path: string): Promise<Detailed> {
       }
     }
   }
-  problems.push(...crossProblems(routed))
+  problems.push(...crossProblems(routed).filter(p => !refused.has(at(p))))
   if (folder && listed.length > 0 && vendorFiles.length === 0) {
     problems.push({ file: path, line: 1, col: 1, message: 'no vendor policy files in this folder, only defaults' })
   }
   return { vendors, files: listed, problems: sortProblems(problems, listed) }
+}
+
+function at (p: PolicyProblem): string {
+  return `${p.file}:${p.line}:${p.col}`
 }
 
 /** In file order, then top to bottom within a file, as an editor would walk them. */

@@ -24,10 +24,11 @@ export function policyWarnings (p: VendorPolicy, vendor: SourceFile, defaults: S
       warn([[...at, 'maxWait'], ['timeouts', 'total']],
         `rateLimit.buckets[${i}].maxWait (${formatDuration(b.maxWaitMs)}) is longer than timeouts.total (${formatDuration(p.timeouts.totalMs)}): no call can wait past its deadline, so the wait is cut at ${formatDuration(p.timeouts.totalMs)}`)
     }
-    const tokenMs = 1 / b.refillPerMs
+    // A bucket that never refills is an error already.
+    const tokenMs = b.refillPerMs > 0 ? 1 / b.refillPerMs : 0
     if (tokenMs > Math.min(b.maxWaitMs, p.timeouts.totalMs)) {
       warn([[...at, 'refill'], [...at, 'maxWait']],
-        `rateLimit.buckets[${i}] ("${b.name}"): one token takes ${formatDuration(Math.ceil(tokenMs))} to refill (${b.refill}), longer than a call may wait (${formatDuration(Math.min(b.maxWaitMs, p.timeouts.totalMs))}): once empty, every queued call is refused as if onLimit were reject`)
+        `rateLimit.buckets[${i}] ("${b.name}"): one token takes ${roughly(tokenMs)} to refill (${b.refill}), longer than a call may wait (${formatDuration(Math.min(b.maxWaitMs, p.timeouts.totalMs))}): once empty, every queued call is refused as if onLimit were reject`)
     }
   })
 
@@ -35,4 +36,14 @@ export function policyWarnings (p: VendorPolicy, vendor: SourceFile, defaults: S
     warn([['network', 'allowPrivate']], `network.allowPrivate is true: ${p.hostname} may resolve to private, loopback or link-local addresses (a DNS answer could point sluice at an internal service)`)
   }
   return warnings
+}
+
+/** 514286 ms as "8.6m": a length of time to read, not to write back into a policy. */
+function roughly (ms: number): string {
+  const exact = formatDuration(Math.round(ms))
+  if (Number.isInteger(ms) && !exact.endsWith('ms')) return exact
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size) return `${Number((ms / size).toFixed(1))}${unit}`
+  }
+  return `${Math.round(ms)}ms`
 }
