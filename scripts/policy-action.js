@@ -43,9 +43,16 @@ export async function main (env = process.env, out = process.stdout) {
       section = 'The policies do not validate: see the annotations. The diff follows once they do.'
     } else {
       const diff = sluice(['diff', base, policies, '--format', 'markdown'])
-      diffOk = diff.status === 0
-      section = diffOk ? diff.stdout.trim() : `sluice diff failed:\n\n\`\`\`\n${(diff.stderr || '').trim()}\n\`\`\``
-      if (diffOk) out.write(sluice(['diff', base, policies]).stdout)
+      if (diff.status === 0) {
+        section = diff.stdout.trim()
+        out.write(sluice(['diff', base, policies]).stdout)
+      } else if (diff.status === 1) {
+        // This side validated, so the base's policies do not load: a pull request that fixes them must pass.
+        section = `The policies on \`${baseRef}\` do not load, so there is nothing to compare with:\n\n\`\`\`\n${scrubPaths(diff.stderr, base)}\n\`\`\``
+      } else {
+        diffOk = false
+        section = `sluice diff failed:\n\n\`\`\`\n${(diff.stderr || '').trim()}\n\`\`\``
+      }
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true })
@@ -97,6 +104,11 @@ function extractBase (workspace, ref, policies, scratch) {
   }
   // A single policy file stays a single file; a folder stays a folder.
   return files.length === 1 && files[0] === folder ? join(root, relative(folder, files[0])) : root
+}
+
+/** The scratch folder's name out of the base's problems: they read as `<base>/stripe.yaml:3:1: ...`. */
+function scrubPaths (text, base) {
+  return (text || '').trim().split(base).join('<base>')
 }
 
 function countErrors (annotations) {

@@ -151,4 +151,17 @@ describe('the policy GitHub Action', () => {
     expect(r.stdout).toContain('::error file=policies/stripe.yaml,line=2,col=11::upstream: "https://api.stripe.com:99999" is not a valid URL: port 99999 is out of range (0-65535)\n')
     expect(r.summary).toContain('`policies`: **invalid** (1 problems, shown as annotations).')
   })
+
+  it('passes a pull request whose base has policies that do not load, saying so', async () => {
+    const branch = git('rev-parse', '--abbrev-ref', 'HEAD').trim()
+    git('checkout', '-q', 'main')
+    writeFileSync(join(repo, 'policies/slack.yaml'), 'vendor: slack\nupstream: ftp://slack.com\n')
+    git('commit', '-q', '-am', 'a broken base')
+    git('checkout', '-q', branch)
+    writeFileSync(join(repo, 'policies/stripe.yaml'), 'vendor: stripe\nupstream: https://api.stripe.com\n')
+    git('commit', '-q', '-am', 'fixed')
+    const r = await runAction()
+    expect(r.code).toBe(0)
+    expect(r.summary).toContain('The policies on `main` do not load, so there is nothing to compare with:\n\n```\n<base>/slack.yaml:2:11: upstream: "ftp://slack.com" is not an upstream URL')
+  })
 })
