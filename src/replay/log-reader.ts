@@ -86,7 +86,12 @@ function fastParse (text: string): Timed | undefined {
   const path = at === -1 ? undefined : stringAt(text, at + 9)
   if (path === undefined) return undefined
   const durationMs = numberAfter(text, ',"durationMs":', at)
-  const keysAt = text.indexOf(',"keys":{', at)
+  // keys come before the bodies, which may hold anything
+  let keysAt = text.indexOf(',"keys":{', at)
+  const bodyAt = text.indexOf(',"reqBody":', at)
+  const resAt = text.indexOf(',"resBody":', at)
+  const bodiesAt = Math.min(bodyAt === -1 ? Infinity : bodyAt, resAt === -1 ? Infinity : resAt)
+  if (keysAt > bodiesAt) keysAt = -1
   let keys: Record<string, string> | undefined
   if (keysAt !== -1) {
     const close = text.indexOf('}', keysAt)
