@@ -33,8 +33,9 @@ export interface Sluice {
 }
 
 export async function startSluice (settings: Settings, logger: Logger, opts: { processMetrics?: boolean } = {}): Promise<Sluice> {
-  const { set, problems } = await loadPolicies(settings.policies)
+  const { set, problems, warnings } = await loadPolicies(settings.policies)
   if (set === undefined) throw new PolicyLoadError(problems)
+  if (warnings.length > 0) logger.warn({ warnings: warnings.map(formatProblem) }, 'risky policy settings (sluice validate lists them)')
 
   const redisTlsCa = settings.redisCaFile === undefined ? undefined : await readRedisCa(settings.redisCaFile)
   const metrics = new Metrics({ ...opts, redis: settings.redisUrl !== undefined || (settings.redisCluster !== undefined && settings.redisCluster.length > 0) })
@@ -54,11 +55,15 @@ export async function startSluice (settings: Settings, logger: Logger, opts: { p
   const admin = buildAdminApp(runtime)
   let proxyUrl: string
   let adminUrl: string
+  let binding = `proxy listener (${settings.host}:${settings.port})`
   try {
     proxyUrl = await listen(proxy, settings.host, settings.port)
+    binding = `admin listener (${settings.adminHost}:${settings.adminPort})`
     adminUrl = await listen(admin, settings.adminHost, settings.adminPort)
   } catch (err) {
     await Promise.allSettled([proxy.close(), admin.close(), runtime.close()])
+    // Say which of the two could not bind: "address in use" alone does not.
+    if (err instanceof Error) err.message = `${binding}: ${err.message}`
     throw err
   }
   // Written whatever the log level: a caller that asked for port 0 learns the ports from it.

@@ -118,7 +118,7 @@ class LiveCredentials implements VendorCredentials {
 
     for (const source of this.#sources.values()) {
       if (source.value === undefined) {
-        this.#logger.error({ vendor: this.#vendor, reference: source.ref.text }, 'credential reference cannot be resolved')
+        this.#logger.error({ vendor: this.#vendor, reference: source.ref.text, fix: howToResolve(source.ref) }, 'credential reference cannot be resolved')
       }
     }
     this.#started = true
@@ -293,4 +293,11 @@ class LiveCredentials implements VendorCredentials {
 
 function firstMissing (template: Template, lookup: (ref: SecretRef) => string | undefined): SecretRef | undefined {
   return template.refs.find(ref => lookup(ref) === undefined)
+}
+
+/** What an operator does so the reference resolves: names the variable or file, never a value. */
+function howToResolve (ref: SecretRef): string {
+  return ref.kind === 'env'
+    ? `set the environment variable ${ref.name} for sluice`
+    : `create the file ${ref.path}, readable by sluice (a mounted Secret appears there once the mount is ready)`
 }

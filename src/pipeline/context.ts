@@ -55,6 +55,8 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   cause: unknown = undefined
   /** the shadow limiter would have refused */
   wouldLimit = false
+  /** each bucket's key value (header values hashed), for the log line's keys */
+  bucketKeys: readonly string[] | undefined = undefined
   /** the upstream response started reaching the client */
   relayed = false
   /** the response body was cut off midway */
@@ -87,9 +89,8 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   abortAttempt: ((err: Error) => void) | undefined = undefined
   /** ends the call's wait in the rate-limit queue, if it is queued (set by the limiter) */
   cancelWait: (() => void) | undefined = undefined
-  /** the rate-limit tokens taken for the next attempt, and with which key values */
+  /** the rate-limit tokens taken for the next attempt (their key values: bucketKeys) */
   tokens: RateDecision | undefined = undefined
-  tokenKeys: readonly string[] = []
   /** ctx.attempts when `tokens` were taken: unchanged at the end, the attempt was never sent */
   tokensAtAttempt = 0
 

@@ -5,6 +5,7 @@ import { SluiceError } from '../errors.js'
 import { isSafePath, splitQuery } from '../proxy/path.js'
 import { isHostPort } from '../proxy/target.js'
 import type { CallContext, RoutedCall } from './context.js'
+import type { AllowRule } from '../policy/types.js'
 
 /** More header lines than this is 431: none is ever dropped and the rest forwarded. */
 export const MAX_HEADER_LINES = 256
@@ -66,4 +67,17 @@ export function checkAllowed (ctx: RoutedCall, path: string): void {
     for (const re of rule.paths) if (re.test(p)) return
   }
   throw new SluiceError('not_allowed', `${method} ${p} is not allowed by the policy`)
+}
+
+/** The allow rule above as a pure test, for `sluice replay` (keep the two in step). */
+export function allowedBy (allow: readonly AllowRule[] | undefined, method: string, path: string): boolean {
+  if (NEVER.has(method)) return false
+  if (allow === undefined) return true
+  const p = path === '' ? '/' : path
+  for (const rule of allow) {
+    if (rule.methods !== undefined && !rule.methods.has(method)) continue
+    if (rule.paths === undefined) return true
+    for (const re of rule.paths) if (re.test(p)) return true
+  }
+  return false
 }

@@ -113,7 +113,7 @@ function checkUrl (report: Report, path: FieldPath, text: string, queryAllowed: 
   try {
     url = new URL(text)
   } catch {
-    report(path, 'is not a valid URL')
+    report(path, `${JSON.stringify(text)} is not a valid URL: ${urlFault(text)}`)
     return
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') report(path, 'must be an http:// or https:// URL')
@@ -121,6 +121,26 @@ function checkUrl (report: Report, path: FieldPath, text: string, queryAllowed: 
   else if (url.hash !== '' || text.includes('#')) report(path, 'must not have a #fragment')
   else if (!queryAllowed && (url.search !== '' || text.includes('?'))) report(path, 'must not have a ?query (use inject.query)')
   else if (url.hostname === '' || /^\.|\.\./.test(url.hostname)) report(path, 'has no valid host name')
+}
+
+/** Why WHATWG URL refused `text`, in words (it only says "Invalid URL"). */
+export function urlFault (text: string): string {
+  const m = /^([^:/?#]+):\/\/([^/?#]*)/.exec(text)
+  if (m === null) return 'it must start with http:// or https://'
+  const authority = (m[2] as string).replace(/^.*@/, '')
+  const hostPort = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(authority)
+  const host = hostPort?.[1] ?? ''
+  const port = hostPort?.[2]
+  if (host === '') return 'it has no host name'
+  if (port !== undefined && port !== '') {
+    if (!/^[0-9]+$/.test(port)) return `port ${JSON.stringify(port)} is not a number`
+    if (Number(port) > 65535) return `port ${port} is out of range (0-65535)`
+  }
+  if (host.startsWith('[')) return `${host} is not an IPv6 address`
+  const bad = /[^A-Za-z0-9.\-_~%]/.exec(host)
+  if (bad !== null) return `the host name has a character a host name cannot have (${JSON.stringify(bad[0])})`
+  if (/^[0-9.]+$/.test(host)) return `${host} is not an IPv4 address`
+  return 'it does not parse as a URL'
 }
 
 function duration (report: Report, path: FieldPath, text: string | undefined, min: number): void {
@@ -152,11 +172,6 @@ export function mergedProblems (p: EffectivePolicyInput, vendor: SourceFile, def
   if (ms(t.read) > ms(t.total)) {
     report([['timeouts', 'read'], ['timeouts', 'total']], `timeouts.read (${t.read}) is longer than timeouts.total (${t.total})`)
   }
-  p.rateLimit.buckets.forEach((bucket, i) => {
-    if (bucket.maxWait !== undefined && ms(bucket.maxWait) > ms(t.total)) {
-      report([['rateLimit', 'buckets', i, 'maxWait'], ['timeouts', 'total']], `rateLimit.buckets[${i}].maxWait (${bucket.maxWait}) is longer than timeouts.total (${t.total}): no call could wait that long`)
-    }
-  })
   const { initial, max } = p.retry.backoff
   if (ms(initial) > ms(max)) {
     report([['retry', 'backoff', 'initial'], ['retry', 'backoff', 'max']], `retry.backoff.initial (${initial}) is more than retry.backoff.max (${max})`)

@@ -161,3 +161,36 @@ function distance (a: string, b: string): number {
   }
   return prev[b.length] as number
 }
+
+/**
+ * A copy of a schema-invalid file's value without the fields the schema
+ * refused (a list item becomes a hole, so the others keep their index and
+ * their LINE:COL), for the field rules to check the rest in the same run.
+ * Undefined when the file is not a map at all.
+ */
+export function pruneInvalid (value: unknown, kind: 'vendor' | 'defaults'): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+  const check = kind === 'vendor' ? checkPolicy : checkDefaults
+  const copy = structuredClone(value) as Record<string, unknown>
+  for (const error of check.Errors(value)) {
+    let path = parsePointer(error.path)
+    // A map missing a required key is left out whole; a file missing one is still checked.
+    if (error.type === ValueErrorType.ObjectRequiredProperty) path = path.slice(0, -1)
+    if (path.length === 0) {
+      if (error.type === ValueErrorType.ObjectRequiredProperty) continue
+      return undefined
+    }
+    removeAt(copy, path)
+  }
+  return copy
+}
+
+function removeAt (root: unknown, path: FieldPath): void {
+  let node = root
+  for (const seg of path.slice(0, -1)) {
+    if (typeof node !== 'object' || node === null) return
+    node = (node as Record<string | number, unknown>)[seg]
+  }
+  if (typeof node !== 'object' || node === null) return
+  delete (node as Record<string | number, unknown>)[path[path.length - 1] as string | number]
+}

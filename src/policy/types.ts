@@ -138,4 +138,6 @@ export interface PolicyProblem {
   line: number
   col: number
   message: string
+  /** a risky setting that does not refuse the set; unset = an error */
+  severity?: 'warning'
 }
