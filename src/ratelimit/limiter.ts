@@ -5,12 +5,12 @@
 // free), takes back the tokens of calls that are not sent after all, applies
 // shadow mode and counts every decision.
 import type { Metrics } from '../observability/metrics.js'
-import { pauseKey } from './keys.js'
 import { LeaseBook, leaseKey } from './lease.js'
 import { MemoryStore } from './memory.js'
 import type { Plan } from './plan.js'
-import { WaitQueue, type LineStore } from './queue.js'
+import { WaitQueue } from './queue.js'
 import { RedisStore } from './redis-store.js'
+import type { BucketStore, StoreKind } from './store.js'
 import type { LimiterLogger, QueueWaiter, RateDecision, RateLimiter } from './types.js'
 import { isQueued, type Verdict } from './verdict.js'
 
@@ -34,9 +34,6 @@ const READY_WAIT_MS = 2000
 
 /** What a redis_unavailable refusal suggests: about when the next probe may find Redis back. */
 const REDIS_RETRY_AFTER_MS = 1000
-
-/** The longest close() waits for leased tokens to go back. */
-const GIVE_BACK_WAIT_MS = 200
 
 /** A call served from a lease: every bucket gave a token at once. */
 const LEASED: Verdict = Object.freeze({ refused: false, waitMs: 0, retryAfterMs: 0, bucket: -1, queuedMask: 0 })
@@ -62,23 +59,25 @@ export function createRateLimiter (opts: RateLimiterOptions): RateLimiter {
 
 class TokenBucketLimiter implements RateLimiter {
   private readonly metrics: Metrics
-  private readonly memory = new MemoryStore()
-  private readonly redis: RedisStore | undefined
+  /** this process's buckets: the only store without Redis, the fallback while it is down */
+  private readonly local = new MemoryStore()
+  /** the buckets every replica shares, when Redis is configured */
+  private readonly shared: RedisStore | undefined
+  /** each store by the name a decision carries, for giveBack */
+  private readonly byKind: Record<StoreKind, BucketStore | undefined>
   private readonly leases: LeaseBook
-  /** give-backs in flight, awaited (briefly) on close */
-  private readonly givingBack = new Set<Promise<void>>()
   private readonly queue = new WaitQueue({
-    giveBack: (plan, keyValues, store) => this.toStore(plan, keyValues, store),
-    pausedUntil: (vendor) => this.memory.pauseEnd(vendor),
+    pausedUntil: (vendor) => this.local.pauseEnd(vendor),
   })
 
   constructor (opts: RateLimiterOptions) {
     this.metrics = opts.metrics
     const { logger } = opts
     this.metrics.redisUp.set(0)
-    this.leases = new LeaseBook((plan, keyValues, tokens) => this.giveBackToRedis(plan, keyValues, tokens))
+    this.leases = new LeaseBook((plan, keyValues, tokens) => { this.shared?.giveBack(plan, keyValues, tokens) })
+    this.byKind = { memory: this.local, redis: undefined }
     if (opts.redisUrl === undefined && (opts.clusterNodes === undefined || opts.clusterNodes.length === 0)) return
-    this.redis = new RedisStore({
+    this.shared = new RedisStore({
       url: opts.redisUrl,
       clusterNodes: opts.clusterNodes,
       tlsCa: opts.redisTlsCa,
@@ -97,80 +96,66 @@ class TokenBucketLimiter implements RateLimiter {
           'redis unavailable: rate limits fall back to local buckets (failMode open) or refuse calls (failMode closed)')
       },
     })
+    this.byKind.redis = this.shared
   }
 
   get redisUp (): boolean {
-    return this.redis?.up ?? false
+    return this.shared?.up ?? false
   }
 
   get usesRedis (): boolean {
-    return this.redis !== undefined
+    return this.shared !== undefined
   }
 
   acquire (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter): Promise<RateDecision> {
     if (plan.size === 0) return ALLOWED_NOW
-    const redis = this.redis
-    if (redis === undefined) return this.settle(plan, this.local(plan, keyValues, deadlineMs), 'memory', keyValues, waiter)
-    if (!redis.up) return this.withoutRedis(plan, keyValues, deadlineMs, waiter)
-    if (plan.leaseCap < 2) return this.inRedis(redis, plan, keyValues, deadlineMs, waiter)
+    const shared = this.shared
+    if (shared === undefined) return this.decideIn(this.local, plan, keyValues, deadlineMs, 1, waiter)
+    if (!shared.up) return this.withoutShared(plan, keyValues, deadlineMs, waiter)
+    if (plan.leaseCap < 2) return this.decideIn(shared, plan, keyValues, deadlineMs, 1, waiter)
     const now = Date.now()
     const key = leaseKey(plan, keyValues)
-    if (this.leases.take(key, now)) return this.settle(plan, LEASED, 'lease', keyValues, waiter)
+    if (this.leases.take(key, now)) return this.settle(plan, LEASED, shared, 'lease', keyValues, waiter)
     const want = this.leases.want(plan, key, keyValues, now)
-    if (want < 2) return this.inRedis(redis, plan, keyValues, deadlineMs, waiter)
-    return redis.decide(plan, keyValues, deadlineMs - now, want).then(
-      verdict => {
-        this.leases.granted(plan, key, keyValues, verdict.refused ? 0 : verdict.taken, Date.now())
-        return this.settle(plan, verdict, 'redis', keyValues, waiter)
-      },
-      () => this.withoutRedis(plan, keyValues, deadlineMs, waiter)
-    )
+    return this.decideIn(shared, plan, keyValues, deadlineMs, want < 2 ? 1 : want, waiter)
   }
 
   async ready (): Promise<void> {
-    const redis = this.redis
-    if (redis === undefined) return
+    const shared = this.shared
+    if (shared === undefined) return
     let timer: NodeJS.Timeout | undefined
-    await Promise.race([redis.settled, new Promise<void>(resolve => { timer = setTimeout(resolve, READY_WAIT_MS) })])
+    await Promise.race([shared.settled, new Promise<void>(resolve => { timer = setTimeout(resolve, READY_WAIT_MS) })])
     clearTimeout(timer)
   }
 
   giveBack (plan: Plan, keyValues: readonly string[], decision: RateDecision): void {
-    const store = decision.store
+    const tag = decision.store
+    if (tag === undefined) return
+    // A leased token was taken from the shared buckets.
+    const store = this.byKind[tag === 'lease' ? 'redis' : tag]
     if (store === undefined) return
     const now = Date.now()
     // The call's turn is now (it was allowed, at once or after its wait): a
     // call queued behind it here takes it, and its own later turn is the token
     // that goes back to the store that reserved it.
-    const lineStore: LineStore = store === 'memory' ? 'memory' : 'redis'
-    const moved = this.queue.moveUp(lineKey(lineStore, plan, keyValues), now, plan.vendor)
+    const moved = this.queue.moveUp(lineKey(store, plan, keyValues), now, plan.vendor)
     // A leased token nobody queued for goes back to the lease, for the next call here.
-    if (store === 'lease' && !moved && this.leases.putBack(leaseKey(plan, keyValues), now)) return
-    this.toStore(plan, keyValues, lineStore)
+    if (tag === 'lease' && !moved && this.leases.putBack(leaseKey(plan, keyValues), now)) return
+    store.giveBack(plan, keyValues, 1, now)
   }
 
   pause (vendor: string, untilMs: number): void {
+    const now = Date.now()
     // Kept locally too, so this replica honours it should Redis go away.
-    this.memory.pause(vendor, untilMs)
+    this.local.pause(vendor, untilMs, now)
     this.leases.pause(vendor, untilMs)
-    const redis = this.redis
-    if (redis === undefined || !redis.up) return
-    const ms = untilMs - Date.now()
-    // Failure is handled by the store marking itself down.
-    if (ms > 0) redis.pause(pauseKey(vendor), ms).catch(() => {})
+    this.shared?.pause(vendor, untilMs, now)
   }
 
   async close (): Promise<void> {
     this.leases.close()
-    if (this.givingBack.size > 0) {
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([
-        Promise.allSettled(this.givingBack),
-        new Promise<void>(resolve => { timer = setTimeout(resolve, GIVE_BACK_WAIT_MS) }),
-      ])
-      clearTimeout(timer)
-    }
-    await this.redis?.close()
+    await this.shared?.close()
+    await this.local.close()
   }
 
   /**
@@ -178,50 +163,35 @@ class TokenBucketLimiter implements RateLimiter {
    * outage was kept only here) go to Redis, so every replica honours them.
    */
   private sharePauses (): void {
-    const redis = this.redis
-    if (redis === undefined) return
+    const shared = this.shared
+    if (shared === undefined) return
     const now = Date.now()
-    // Failure is handled by the store marking itself down.
-    for (const [vendor, until] of this.memory.pausesAfter(now)) redis.pause(pauseKey(vendor), until - now).catch(() => {})
+    for (const [vendor, until] of this.local.pausesAfter(now)) shared.pause(vendor, until, now)
   }
 
-  /** One decision in Redis for this call alone. */
-  private inRedis (redis: RedisStore, plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined): Promise<RateDecision> {
-    return redis.decide(plan, keyValues, deadlineMs - Date.now(), 1).then(
-      verdict => this.settle(plan, verdict, 'redis', keyValues, waiter),
+  /** One decision in `store`, `lease` tokens wanted (1: just this call's). */
+  private decideIn (store: BucketStore, plan: Plan, keyValues: readonly string[], deadlineMs: number, lease: number,
+    waiter: QueueWaiter | undefined): Promise<RateDecision> {
+    const now = Date.now()
+    const verdict = store.decide(plan, keyValues, deadlineMs - now, lease, now)
+    if (!(verdict instanceof Promise)) return this.settle(plan, verdict, store, store.kind, keyValues, waiter)
+    return verdict.then(
+      v => {
+        if (lease > 1) this.leases.granted(plan, leaseKey(plan, keyValues), keyValues, v.refused ? 0 : v.taken, Date.now())
+        return this.settle(plan, v, store, store.kind, keyValues, waiter)
+      },
       // The store has marked itself down: this call, and the next ones at once, go without it.
-      () => this.withoutRedis(plan, keyValues, deadlineMs, waiter)
+      () => this.withoutShared(plan, keyValues, deadlineMs, waiter)
     )
   }
 
-  /** One token back to each bucket of the store that took it (Redis: lost if it is down since). */
-  private toStore (plan: Plan, keyValues: readonly string[], store: LineStore): void {
-    if (store === 'redis') this.giveBackToRedis(plan, keyValues, 1)
-    else this.memory.giveBack(plan, keyValues, 1, Date.now())
-  }
-
-  /** Unused leased tokens back to the shared buckets; lost if Redis is down. */
-  private giveBackToRedis (plan: Plan, keyValues: readonly string[], tokens: number): void {
-    const redis = this.redis
-    if (redis === undefined || !redis.up) return
-    // Failure is handled by the store marking itself down.
-    const sent = redis.giveBack(plan, keyValues, tokens).catch(() => {})
-    this.givingBack.add(sent)
-    sent.finally(() => this.givingBack.delete(sent)).catch(() => {})
-  }
-
-  private local (plan: Plan, keyValues: readonly string[], deadlineMs: number): Verdict {
-    const now = Date.now()
-    return this.memory.decide(plan, keyValues, deadlineMs - now, now)
-  }
-
-  private withoutRedis (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined): Promise<RateDecision> {
-    if (plan.failOpen) return this.settle(plan, this.local(plan, keyValues, deadlineMs), 'memory', keyValues, waiter)
+  private withoutShared (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined): Promise<RateDecision> {
+    if (plan.failOpen) return this.decideIn(this.local, plan, keyValues, deadlineMs, 1, waiter)
     return plan.shadow ? REDIS_DOWN_SHADOW : REDIS_DOWN
   }
 
   /** Count the verdict, then answer: refuse, let through, or sleep out the wait first. */
-  private settle (plan: Plan, v: Verdict, store: 'memory' | 'redis' | 'lease', keyValues: readonly string[],
+  private settle (plan: Plan, v: Verdict, store: BucketStore, tag: StoreKind | 'lease', keyValues: readonly string[],
     waiter: QueueWaiter | undefined): Promise<RateDecision> {
     const counters = plan.decisions
     if (v.refused) {
@@ -240,16 +210,15 @@ class TokenBucketLimiter implements RateLimiter {
       if (v.queuedMask > 0 && isQueued(v.queuedMask, i)) c.queued.inc()
       else c.allowed.inc()
     }
-    if (v.waitMs <= 0) return ALLOWED_BY_STORE[store]
+    if (v.waitMs <= 0) return ALLOWED_BY_STORE[tag]
     const bucket = plan.names[v.bucket] as string
-    if (plan.shadow) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, bucket, store, wouldLimit: true })
-    // Only a call every bucket serves at once is leased: a queued one decided in a store.
-    const lineStore: LineStore = store === 'memory' ? 'memory' : 'redis'
-    return this.queue.wait(lineKey(lineStore, plan, keyValues), plan, keyValues, lineStore, bucket, v.waitMs, waiter)
+    if (plan.shadow) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, bucket, store: tag, wouldLimit: true })
+    // Only a call every bucket serves at once is leased: a queued one was decided in a store.
+    return this.queue.wait(lineKey(store, plan, keyValues), plan, keyValues, store, bucket, v.waitMs, waiter)
   }
 }
 
 /** The queue line of calls drawing on these buckets and key values in one store. */
-function lineKey (store: LineStore, plan: Plan, keyValues: readonly string[]): string {
-  return (store === 'memory' ? 'm\n' : 'r\n') + leaseKey(plan, keyValues)
+function lineKey (store: BucketStore, plan: Plan, keyValues: readonly string[]): string {
+  return store.kind + '\n' + leaseKey(plan, keyValues)
 }

@@ -3,7 +3,8 @@
 // rule in verdict.ts. No timer per bucket: a bucket is refilled when read, and
 // full buckets (which are the same as absent ones) are swept now and then.
 import type { Plan } from './plan.js'
-import { EPSILON, NEVER_MS, type Verdict } from './verdict.js'
+import type { BucketStore, StoreVerdict } from './store.js'
+import { EPSILON, NEVER_MS } from './verdict.js'
 
 interface BucketState {
   tokens: number
@@ -15,7 +16,9 @@ interface BucketState {
 
 const SWEEP_EVERY_MS = 30_000
 
-export class MemoryStore {
+export class MemoryStore implements BucketStore {
+  readonly kind = 'memory'
+  readonly up = true
   private readonly buckets = new Map<string, BucketState>()
   private readonly pausedUntil = new Map<string, number>()
   private nextSweep = 0
@@ -24,7 +27,8 @@ export class MemoryStore {
   private readonly tokens: number[] = []
   private readonly needs: number[] = []
 
-  decide (plan: Plan, keyValues: readonly string[], budgetMs: number, now: number): Verdict {
+  /** Never leases: a lease is this replica's share of buckets held elsewhere. */
+  decide (plan: Plan, keyValues: readonly string[], budgetMs: number, _lease: number, now: number): StoreVerdict {
     if (now >= this.nextSweep) this.sweep(now)
     const until = this.pausedUntil.get(plan.vendor)
     const pause = until !== undefined && until > now ? until - now : 0
@@ -64,7 +68,7 @@ export class MemoryStore {
     }
     if (refusedBy < 0 && wait > 0 && wait > budgetMs) refusedBy = longest
     if (refusedBy >= 0) {
-      return { refused: true, waitMs: 0, retryAfterMs: Math.ceil(wait), bucket: refusedBy, queuedMask: 0 }
+      return { refused: true, waitMs: 0, retryAfterMs: Math.ceil(wait), bucket: refusedBy, queuedMask: 0, taken: 0 }
     }
 
     let queuedMask = 0
@@ -83,7 +87,7 @@ export class MemoryStore {
       }
       if ((needs[i] as number) > 0) queuedMask += 2 ** i
     }
-    return { refused: false, waitMs: Math.ceil(wait), retryAfterMs: 0, bucket: wait > 0 ? longest : -1, queuedMask }
+    return { refused: false, waitMs: Math.ceil(wait), retryAfterMs: 0, bucket: wait > 0 ? longest : -1, queuedMask, taken: 1 }
   }
 
   /** `n` tokens back to each of the plan's buckets (never above capacity). */
@@ -102,7 +106,7 @@ export class MemoryStore {
   }
 
   /** Hold off the vendor until `untilMs`; a shorter pause never cuts a longer one. */
-  pause (vendor: string, untilMs: number): void {
+  pause (vendor: string, untilMs: number, _now?: number): void {
     const current = this.pausedUntil.get(vendor)
     if (current === undefined || current < untilMs) this.pausedUntil.set(vendor, untilMs)
   }
@@ -121,6 +125,8 @@ export class MemoryStore {
   get size (): number {
     return this.buckets.size
   }
+
+  async close (): Promise<void> {}
 
   private sweep (now: number): void {
     this.nextSweep = now + SWEEP_EVERY_MS

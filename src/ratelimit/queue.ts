@@ -14,16 +14,15 @@
 // after). A call that drew on other key values beside a shared bucket is in
 // another line and keeps its turn too.
 import type { Plan } from './plan.js'
+import type { BucketStore } from './store.js'
 import type { QueueWaiter, RateDecision } from './types.js'
-
-export type LineStore = 'memory' | 'redis'
 
 /** One queued call. */
 interface Turn {
   readonly line: string
   readonly plan: Plan
   readonly keyValues: readonly string[]
-  readonly store: LineStore
+  readonly store: BucketStore
   readonly bucket: string
   /** local epoch ms of the decision */
   readonly decidedAt: number
@@ -35,8 +34,6 @@ interface Turn {
 }
 
 export interface WaitQueueHooks {
-  /** one token back to each of the plan's buckets in `store` */
-  giveBack (plan: Plan, keyValues: readonly string[], store: LineStore): void
   /** local epoch ms until which this replica knows the vendor is paused (0: not paused) */
   pausedUntil (vendor: string): number
 }
@@ -47,7 +44,7 @@ export class WaitQueue {
   constructor (private readonly hooks: WaitQueueHooks) {}
 
   /** Queues a call whose tokens `store` reserved; resolves when its turn comes, or at once with `cancelled` when it leaves. */
-  wait (line: string, plan: Plan, keyValues: readonly string[], store: LineStore, bucket: string, waitMs: number,
+  wait (line: string, plan: Plan, keyValues: readonly string[], store: BucketStore, bucket: string, waitMs: number,
     waiter: QueueWaiter | undefined): Promise<RateDecision> {
     const now = Date.now()
     return new Promise(resolve => {
@@ -101,7 +98,7 @@ export class WaitQueue {
     if (!this.remove(turn)) return
     const waitMs = turn.due - turn.decidedAt
     turn.plan.wait.observe(waitMs / 1000)
-    turn.resolve({ ok: true, waitMs, retryAfterMs: 0, bucket: turn.bucket, store: turn.store })
+    turn.resolve({ ok: true, waitMs, retryAfterMs: 0, bucket: turn.bucket, store: turn.store.kind })
   }
 
   /** The call leaves before its turn: the calls behind move up, its token goes back. */
@@ -111,7 +108,7 @@ export class WaitQueue {
     const waitMs = Date.now() - turn.decidedAt
     turn.plan.wait.observe(waitMs / 1000)
     this.moveUp(turn.line, turn.due, turn.plan.vendor)
-    this.hooks.giveBack(turn.plan, turn.keyValues, turn.store)
+    turn.store.giveBack(turn.plan, turn.keyValues, 1, Date.now())
     turn.resolve({ ok: false, waitMs, retryAfterMs: 0, bucket: turn.bucket, code: 'cancelled' })
   }
 

@@ -11,10 +11,12 @@
 // waiting on it at once; ioredis then reconnects by itself.
 import type { Socket } from 'node:net'
 import { Cluster, Redis } from 'ioredis'
+import { pauseKey } from './keys.js'
 import type { Plan } from './plan.js'
 import { parseClusterSeeds, redisTls } from './redis-connection.js'
 import { DECIDE_LUA, GIVE_BACK_LUA, PAUSE_LUA } from './redis-script.js'
-import { NEVER_MS, type Verdict } from './verdict.js'
+import type { BucketStore, StoreVerdict } from './store.js'
+import { NEVER_MS } from './verdict.js'
 
 export interface RedisStoreOptions {
   url?: string | undefined
@@ -33,13 +35,12 @@ export interface RedisHealthEvents {
   down (err: unknown): void
 }
 
-/** A decision, and how many tokens it took from each bucket (more than one: a lease) */
-export interface RedisVerdict extends Verdict {
-  taken: number
-}
-
 type ScriptCall = (args: Array<string | number>) => Promise<unknown>
 type ScriptCommands = Record<string, ScriptCall>
+
+/** The longest close() waits for give-backs and pauses still in flight. */
+const SEND_WAIT_MS = 200
+const DONE = Promise.resolve()
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 150
 const DEFAULT_PROBE_EVERY_MS = 1000
@@ -53,8 +54,11 @@ const GIVE_BACK_COMMAND = 'sluiceGiveBack'
 const WATCH_SLOTS_PER_TIMEOUT = 8
 const MIN_WATCH_TICK_MS = 5
 
-export class RedisStore {
+export class RedisStore implements BucketStore {
+  readonly kind = 'redis'
   private readonly client: Redis | Cluster
+  /** give-backs and pauses in flight, awaited (briefly) on close */
+  private readonly sending = new Set<Promise<void>>()
   /** decision command name by number of keys */
   private readonly decideCommands: string[] = []
   private state: 'starting' | 'up' | 'down' = 'starting'
@@ -130,7 +134,7 @@ export class RedisStore {
    * One decision, one script call; `lease` tokens wanted (1: just this call's).
    * Rejects on any failure, after marking the store down.
    */
-  async decide (plan: Plan, keyValues: readonly string[], budgetMs: number, lease: number): Promise<RedisVerdict> {
+  async decide (plan: Plan, keyValues: readonly string[], budgetMs: number, lease: number): Promise<StoreVerdict> {
     const n = plan.size
     const args = plan.scriptArgs.slice()
     for (let i = 0; i < n; i++) args[1 + i] = (plan.prefixes[i] as string) + (keyValues[i] ?? '-')
@@ -156,26 +160,51 @@ export class RedisStore {
     }
   }
 
-  /** Unused leased tokens back into each of the plan's buckets for these key values. */
-  async giveBack (plan: Plan, keyValues: readonly string[], tokens: number): Promise<void> {
+  /**
+   * Tokens back into each of the plan's buckets for these key values; lost
+   * while Redis is down. Resolves once Redis has them (or failed: the store
+   * is marked down), never rejects.
+   */
+  giveBack (plan: Plan, keyValues: readonly string[], tokens: number): Promise<void> {
+    if (!this.up) return DONE
     const n = plan.size
     const args: Array<string | number> = [n]
     for (let i = 0; i < n; i++) args.push((plan.prefixes[i] as string) + (keyValues[i] ?? '-'))
     args.push(tokens)
     for (let i = 0; i < n; i++) args.push(plan.capacity[i] as number, plan.refillPerMs[i] as number)
-    await this.command(GIVE_BACK_COMMAND, args)
+    return this.send(GIVE_BACK_COMMAND, args)
   }
 
-  async pause (key: string, ms: number): Promise<void> {
-    await this.command(PAUSE_COMMAND, [key, Math.ceil(ms)])
+  /** The vendor's pause, for every replica; not sent while Redis is down. Never rejects. */
+  pause (vendor: string, untilMs: number, now: number): Promise<void> {
+    const ms = untilMs - now
+    if (!this.up || ms <= 0) return DONE
+    return this.send(PAUSE_COMMAND, [pauseKey(vendor), Math.ceil(ms)])
   }
 
   async close (): Promise<void> {
+    if (this.sending.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.allSettled(this.sending),
+        new Promise<void>(resolve => { timer = setTimeout(resolve, SEND_WAIT_MS) }),
+      ])
+      clearTimeout(timer)
+    }
     this.closed = true
     this.settle()
     this.stopProbe()
     this.stopWatchdog()
     this.client.disconnect()
+  }
+
+  /** A command whose failure only marks the store down, tracked until it is answered. */
+  private send (name: string, args: Array<string | number>): Promise<void> {
+    // Failure is handled by the store marking itself down.
+    const sent = this.command(name, args).catch(() => {})
+    this.sending.add(sent)
+    sent.finally(() => this.sending.delete(sent)).catch(() => {})
+    return sent
   }
 
   private async command (name: string, args: Array<string | number>): Promise<void> {

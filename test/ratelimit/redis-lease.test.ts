@@ -92,7 +92,8 @@ describe('the decision script with a lease', () => {
   it('leases nothing while the vendor is paused', async () => {
     const s = await store()
     const plan = planOf({ capacity: 1000, perSecond: SLOW, onLimit: 'queue', maxWaitMs: 5000 })
-    await s.pause(plan.pauseKey, 300)
+    const now = Date.now()
+    await s.pause(plan.vendor, now + 300, now)
     const v = await s.decide(plan, ALL, NO_DEADLINE, 30)
     expect(v.waitMs).toBeGreaterThan(200)
     expect(v.taken).toBe(1)
