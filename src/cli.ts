@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// sluice start | validate | explain | schema (SPEC section 1).
+// sluice start | validate | explain | schema; README "Run it".
 import { parseArgs } from 'node:util'
 import { createLogger, type Logger } from './observability/logger.js'
 import { formatProblem, loadPolicies, validatePath } from './policy/load.js'

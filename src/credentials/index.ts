@@ -1,4 +1,4 @@
-// Credential injection (SPEC section 4, `inject`): what the rest of sluice imports.
+// Credential injection (the policy's `inject`): what the rest of sluice imports.
 import type { VendorPolicy } from '../policy/types.js'
 import { resolveSecretRef } from './secret-source.js'
 import { parseTemplate } from './template.js'

@@ -1,4 +1,4 @@
-// Every metric sluice exports, declared in one place (SPEC section 7). Each app
+// Every metric sluice exports, declared in one place (README "Admin listener"). Each app
 // owns its registry so several apps can live in one test process. Label sets
 // that a call touches are resolved once per vendor (vendorMetrics) so the hot
 // path does no label hashing for them: the two durations every call observes

@@ -1,4 +1,4 @@
-// The PII and secret patterns scrubbed out of free text (SPEC section 5). Every
+// The PII and secret patterns scrubbed out of free text (README "Logs"). Every
 // regex is built once, at module load; a policy picks which rules apply and
 // compileTextPatterns() closes over that choice once per policy load.
 //

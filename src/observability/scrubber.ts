@@ -1,4 +1,4 @@
-// The scrubber of one vendor policy (SPEC section 5): compiled once per policy
+// The scrubber of one vendor policy (README "Logs"): compiled once per policy
 // load from the policy's fixed lists, like pino's redaction, and then only
 // read on each call. Names and paths come from reviewed policy files, never
 // from a request. Every string that reaches a log line about a proxied call

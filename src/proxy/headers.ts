@@ -1,4 +1,4 @@
-// Header handling both ways (SPEC section 2). Works on flat [name, value, ...]
+// Header handling both ways. Works on flat [name, value, ...]
 // arrays, the shape node and undici both use natively, so no header object is
 // built per call.
 

@@ -1,4 +1,4 @@
-// Shared token-bucket rate limits (SPEC sections 4 rateLimit and 8): the
+// Shared token-bucket rate limits (`rateLimit`, README "Redis"): the
 // limiter, the key values a call draws from, and what a vendor's response
 // teaches about pausing.
 export { createRateLimiter, type RateLimiterOptions } from './limiter.js'
