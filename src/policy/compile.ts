@@ -5,6 +5,7 @@
 import { isIP } from 'node:net'
 import { BUCKET_DEFAULTS, OAUTH2_HEADER_DEFAULT, type EffectivePolicyInput } from './defaults.js'
 import { compileGlob } from './glob.js'
+import { parseTemplate } from './secret-refs.js'
 import type { AllowRule, BucketKey, BucketPolicy, VendorPolicy } from './types.js'
 import { parseDuration, parsePercent, parseRate, parseSize } from './units.js'
 
@@ -109,6 +110,13 @@ export function compilePolicy (p: EffectivePolicyInput, file: string): VendorPol
             audience: oauth2.audience,
             header: oauth2Header,
           },
+      templates: {
+        headers: Object.entries(injectHeaders).map(([name, t]) => [name, parseTemplate(t)] as const),
+        query: Object.entries(p.inject.query).map(([key, t]) => [key, parseTemplate(t)] as const),
+        oauth2: oauth2 === undefined
+          ? undefined
+          : { clientId: parseTemplate(oauth2.clientId), clientSecret: parseTemplate(oauth2.clientSecret) },
+      },
     },
     logging: {
       bodies: p.logging.bodies,

@@ -10,7 +10,7 @@ import { applyDefaults } from './defaults.js'
 import { fileProblems, mergedProblems } from './field-checks.js'
 import type { DefaultsFileInput, PolicyFileInput } from './schema.js'
 import { schemaProblems } from './schema-errors.js'
-import { secretRefFields, parseTemplate } from './secret-refs.js'
+import { secretRefFields } from './secret-refs.js'
 import { parseSource, problemOnWritten, type SourceFile } from './source.js'
 import type { PolicyProblem, PolicySet } from './types.js'
 
@@ -62,9 +62,9 @@ export async function validatePath (path: string, opts: ValidateOptions = {}): P
   }
   for (const { policy, src, defaults } of vendors) {
     for (const { path: field, template } of secretRefFields(policy)) {
-      for (const part of parseTemplate(template)) {
-        if ('ref' in part && !resolves(part.ref)) {
-          problems.push(problemOnWritten(src, defaults, [field], `${field.join('.')}: secret reference ${part.ref} does not resolve`, policy.vendor))
+      for (const ref of template.refs) {
+        if (!resolves(ref.text)) {
+          problems.push(problemOnWritten(src, defaults, [field], `${field.join('.')}: secret reference ${ref.text} does not resolve`, policy.vendor))
         }
       }
     }
