@@ -1,6 +1,5 @@
 // One fixture per mistake, each with the exact lines `sluice validate` prints.
 // "@/" stands for the fixture folder, as the loader names it (relative to cwd).
-/* eslint-disable no-template-curly-in-string -- expected messages quote ${...} references */
 import { readdirSync } from 'node:fs'
 import { relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
