@@ -4,7 +4,7 @@
 // mergedProblems() on a vendor with its defaults applied, for rules that relate
 // two fields which may come from different files.
 import { globProblem } from './glob.js'
-import type { DefaultsFileInput } from './schema.js'
+import { HEADER_NAME as HEADER_NAME_PATTERN, type DefaultsFileInput } from './schema.js'
 import { OAUTH2_HEADER_DEFAULT, type EffectivePolicyInput } from './defaults.js'
 import { secretRefProblems } from './secret-refs.js'
 import { fieldName, problemAt, problemOnWritten, type FieldPath, type SourceFile } from './source.js'
@@ -17,7 +17,7 @@ const MAX_BUFFERED_BODY = 100 * 1024 ** 2
 const MAX_LOGGED_BODY = 1024 ** 2
 // A client must not choose these: they frame the message or name its target.
 const NOT_INJECTABLE = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'proxy-connection'])
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+const HEADER_NAME = new RegExp(HEADER_NAME_PATTERN)
 
 type Report = (path: FieldPath, message: string, anchor?: 'value' | 'key') => void
 

@@ -1,6 +1,7 @@
 // A policy after defaults are merged and units are parsed: what the request
 // pipeline reads. Every duration is in milliseconds, every size in bytes, every
 // rate in tokens per millisecond. Built once per policy load, then frozen.
+import type { ScrubPattern } from './schema.js'
 import type { Template } from './secret-refs.js'
 
 export type BucketKey = { kind: 'vendor' } | { kind: 'ip' } | { kind: 'header', name: string }
@@ -87,7 +88,7 @@ export interface LoggingPolicy {
     headers: string[]
     fields: string[]
     query: string[]
-    patterns: Array<'email' | 'card' | 'ssn' | 'phone' | 'iban' | 'jwt' | 'bearer' | 'apikey'>
+    patterns: ScrubPattern[]
   }
 }
 

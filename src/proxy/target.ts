@@ -33,10 +33,6 @@ export class TargetTable<V extends Routable> {
     this.deepPrefixes.sort((a, b) => b[0].length - a[0].length)
   }
 
-  get size (): number {
-    return this.byFirstSegment.size + this.deepPrefixes.length
-  }
-
   /**
    * Resolves a request target. Returns undefined for no match, and null for a
    * malformed absolute-form target.

@@ -41,7 +41,7 @@ export class ProxyRuntime {
   readonly logger: Logger
   readonly limiter: RateLimiter
   readonly clientTimeoutMs: number
-  readonly defaultScrubber: Scrubber = compileScrubber({ logging: UNMATCHED_LOGGING, injectedHeaders: [] })
+  readonly defaultScrubber: Scrubber = compileScrubber({ logging: UNMATCHED_LOGGING })
   current: Generation
   draining = false
   /** calls in progress, all generations */
