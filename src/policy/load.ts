@@ -12,6 +12,7 @@ import type { DefaultsFileInput, PolicyFileInput } from './schema.js'
 import { schemaProblems } from './schema-errors.js'
 import { secretRefFields } from './secret-refs.js'
 import { parseSource, problemOnWritten, type SourceFile } from './source.js'
+import { templateProblems } from './template-checks.js'
 import type { PolicyProblem, PolicySet } from './types.js'
 
 const POLICY_FILE = /\.ya?ml$/
@@ -136,8 +137,9 @@ function sortProblems (problems: PolicyProblem[], files: string[]): PolicyProble
 function checkFile (src: SourceFile, kind: 'vendor' | 'defaults'): PolicyProblem[] {
   if (src.problems.length > 0) return src.problems
   const schema = schemaProblems(src, kind)
-  if (schema.length > 0) return schema
-  return fileProblems(src, src.value as DefaultsFileInput & { upstream?: string })
+  const templates = templateProblems(src)
+  if (schema.length > 0) return [...schema, ...templates]
+  return [...fileProblems(src, src.value as DefaultsFileInput & { upstream?: string }), ...templates]
 }
 
 async function readSource (file: string): Promise<SourceFile> {
