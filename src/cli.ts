@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// sluice start | validate | explain | diff | replay | schema. Exit codes: 0 done,
+// sluice start | validate | explain | diff | replay | schema (README "Run it"). Exit codes: 0 done,
 // 1 the input is invalid (or sluice cannot start), 2 the command line is wrong.
 import { readFileSync } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'

@@ -1,4 +1,4 @@
-// Every answer sluice gives on its own behalf, in one catalogue (SPEC section 3).
+// Every answer sluice gives on its own behalf, in one catalogue.
 // Upstream answers are never rewritten; these are the only bodies sluice writes.
 // A test checks that each code here is documented in the README.
 

@@ -1,4 +1,4 @@
-// Process settings: flags over SLUICE_* environment over defaults (SPEC section 1).
+// Process settings: flags over SLUICE_* environment over defaults; README "Run it" lists them.
 // Parsed once at start, frozen. Policies are not settings: they live in YAML.
 import { parseDuration } from './policy/units.js'
 import { parseClusterSeeds } from './ratelimit/redis-connection.js'

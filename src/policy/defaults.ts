@@ -2,7 +2,8 @@
 // below, then the folder's defaults.yaml, then the vendor's own file. Objects
 // merge field by field at every depth; a list is replaced whole (a vendor that
 // lists two buckets gets those two, not the defaults' plus its own).
-import type { DefaultsFileInput, PolicyFileInput } from './schema.js'
+import { deepFreeze } from './freeze.js'
+import { SCRUB_PATTERNS, type DefaultsFileInput, type PolicyFileInput } from './schema.js'
 
 type Def<T> = Exclude<T, undefined>
 type Shared = Required<DefaultsFileInput>
@@ -87,7 +88,7 @@ export const BUILT_IN_DEFAULTS: Omit<EffectivePolicyInput, 'vendor' | 'upstream'
       headers: [],
       fields: [],
       query: [],
-      patterns: ['email', 'card', 'ssn', 'phone', 'iban', 'jwt', 'bearer', 'apikey'],
+      patterns: [...SCRUB_PATTERNS],
     },
   },
 })
@@ -112,12 +113,4 @@ export function merge (base: unknown, over: unknown): unknown {
     Object.defineProperty(out, key, { value: merged, enumerable: true, writable: true, configurable: true })
   }
   return out
-}
-
-function deepFreeze<T> (value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const v of Object.values(value)) deepFreeze(v)
-    Object.freeze(value)
-  }
-  return value
 }

@@ -1,12 +1,11 @@
 // Rules the JSON Schema cannot say: URLs that parse, units in sane ranges,
-// secret references of the right form, globs, names unique within a file.
+// globs, names unique within a file (secret references: template-checks.ts).
 // fileProblems() runs on one schema-valid file alone (vendor or defaults);
 // mergedProblems() on a vendor with its defaults applied, for rules that relate
 // two fields which may come from different files.
 import { globProblem } from './glob.js'
-import type { DefaultsFileInput } from './schema.js'
+import { HEADER_NAME as HEADER_NAME_PATTERN, type DefaultsFileInput } from './schema.js'
 import { OAUTH2_HEADER_DEFAULT, type EffectivePolicyInput } from './defaults.js'
-import { secretRefProblems } from './secret-refs.js'
 import { fieldName, problemAt, problemOnWritten, type FieldPath, type SourceFile } from './source.js'
 import type { PolicyProblem } from './types.js'
 import { formatDuration, parseDuration, parsePercent, parseRate, parseSize } from './units.js'
@@ -17,7 +16,7 @@ const MAX_BUFFERED_BODY = 100 * 1024 ** 2
 const MAX_LOGGED_BODY = 1024 ** 2
 // A client must not choose these: they frame the message or name its target.
 const NOT_INJECTABLE = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'proxy-connection'])
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+const HEADER_NAME = new RegExp(HEADER_NAME_PATTERN)
 
 type Report = (path: FieldPath, message: string, anchor?: 'value' | 'key') => void
 
@@ -81,26 +80,21 @@ export function fileProblems (src: SourceFile, value: DefaultsFileInput & { upst
 
 function injectProblems (report: Report, inject: NonNullable<DefaultsFileInput['inject']>): void {
   const seen = new Map<string, string>()
-  for (const [name, template] of Object.entries(inject.headers ?? {})) {
+  for (const name of Object.keys(inject.headers ?? {})) {
     const path = ['inject', 'headers', name]
     const lower = name.toLowerCase()
     if (!HEADER_NAME.test(name)) report(path, `${JSON.stringify(name)} is not an HTTP header name`, 'key')
     else if (NOT_INJECTABLE.has(lower)) report(path, `${JSON.stringify(name)} cannot be injected`, 'key')
     else if (seen.has(lower)) report(path, `header ${JSON.stringify(name)} is also set as ${JSON.stringify(seen.get(lower))}`, 'key')
     seen.set(lower, name)
-    for (const message of secretRefProblems(template)) report(path, message)
   }
-  for (const [name, template] of Object.entries(inject.query ?? {})) {
+  for (const name of Object.keys(inject.query ?? {})) {
     const path = ['inject', 'query', name]
     if (name === '') report(path, 'a query parameter name must not be empty', 'key')
-    for (const message of secretRefProblems(template)) report(path, message)
   }
   const oauth2 = inject.oauth2
   if (oauth2 !== undefined) {
     checkUrl(report, ['inject', 'oauth2', 'tokenUrl'], oauth2.tokenUrl, true)
-    for (const field of ['clientId', 'clientSecret'] as const) {
-      for (const message of secretRefProblems(oauth2[field])) report(['inject', 'oauth2', field], message)
-    }
     if (oauth2.header !== undefined && NOT_INJECTABLE.has(oauth2.header.toLowerCase())) {
       report(['inject', 'oauth2', 'header'], `${JSON.stringify(oauth2.header)} cannot be injected`)
     }

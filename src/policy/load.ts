@@ -10,8 +10,9 @@ import { applyDefaults } from './defaults.js'
 import { fileProblems, mergedProblems } from './field-checks.js'
 import type { DefaultsFileInput, PolicyFileInput } from './schema.js'
 import { pruneInvalid, schemaProblems } from './schema-errors.js'
-import { secretRefFields, parseTemplate } from './secret-refs.js'
+import { secretRefFields } from './secret-refs.js'
 import { containedPath, parseSource, problemOnWritten, type SourceFile } from './source.js'
+import { templateProblems } from './template-checks.js'
 import { policyWarnings } from './warnings.js'
 import type { PolicyProblem, PolicySet } from './types.js'
 
@@ -79,9 +80,9 @@ export async function validatePath (path: string, opts: ValidateOptions = {}): P
   }
   for (const { policy, src, defaults } of vendors) {
     for (const { path: field, template } of secretRefFields(policy)) {
-      for (const part of parseTemplate(template)) {
-        if ('ref' in part && !resolves(part.ref)) {
-          problems.push(problemOnWritten(src, defaults, [field], `${field.join('.')}: secret reference ${part.ref} does not resolve`, policy.vendor))
+      for (const ref of template.refs) {
+        if (!resolves(ref.text)) {
+          problems.push(problemOnWritten(src, defaults, [field], `${field.join('.')}: secret reference ${ref.text} does not resolve`, policy.vendor))
         }
       }
     }
@@ -181,8 +182,9 @@ function sortProblems (problems: PolicyProblem[], files: string[]): PolicyProble
 function checkFile (src: SourceFile, kind: 'vendor' | 'defaults'): { problems: PolicyProblem[], value: unknown } {
   if (src.problems.length > 0) return { problems: src.problems, value: undefined }
   const schema = schemaProblems(src, kind)
+  const templates = templateProblems(src)
   const value = schema.length === 0 ? src.value : pruneInvalid(src.value, kind)
-  if (value === undefined) return { problems: schema, value }
+  if (value === undefined) return { problems: [...schema, ...templates], value }
   let own: PolicyProblem[]
   try {
     own = fileProblems(src, value as DefaultsFileInput & { upstream?: string })
@@ -190,7 +192,7 @@ function checkFile (src: SourceFile, kind: 'vendor' | 'defaults'): { problems: P
     // A value the pruning missed: the schema problems already say what is wrong.
     own = []
   }
-  return { problems: [...schema, ...own], value }
+  return { problems: [...schema, ...own, ...templates], value }
 }
 
 async function readContained (file: string, root: string, rootIsFile: boolean): Promise<SourceFile> {

@@ -8,7 +8,9 @@ const DURATION = '^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$'
 const SIZE = '^[0-9]+(\\.[0-9]+)?(b|kb|mb|gb)$'
 const RATE = '^[0-9]+(\\.[0-9]+)?/(s|sec|second|m|min|minute|h|hour|d|day)$'
 const PERCENT = '^[0-9]+(\\.[0-9]+)?%$'
-const HEADER_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+// An HTTP header name (RFC 9110 token); field-checks.ts tests keys against it too.
+const HEADER_TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+export const HEADER_NAME = `^${HEADER_TOKEN}$`
 
 // Every object rejects unknown keys: a typo in a policy must fail the pull request.
 const Obj = <T extends TProperties>(props: T, description?: string): TObject<T> =>
@@ -52,7 +54,7 @@ export const Bucket = Obj({
   name: Type.String({ pattern: '^[a-z0-9-]+$' }),
   capacity: Type.Integer({ minimum: 1 }),
   refill: Rate,
-  key: Opt(Type.String({ pattern: '^(vendor|ip|header:[!#$%&\'*+.^_`|~0-9A-Za-z-]+)$', description: 'vendor | ip | header:<name>' })),
+  key: Opt(Type.String({ pattern: `^(vendor|ip|header:${HEADER_TOKEN})$`, description: 'vendor | ip | header:<name>' })),
   onLimit: Opt(Type.Union([Type.Literal('queue'), Type.Literal('reject')])),
   maxWait: Opt(Duration),
 })
@@ -133,6 +135,7 @@ export const Inject = Obj({
 })
 
 export const SCRUB_PATTERNS = ['email', 'card', 'ssn', 'phone', 'iban', 'jwt', 'bearer', 'apikey'] as const
+export type ScrubPattern = typeof SCRUB_PATTERNS[number]
 
 export const Logging = Obj({
   bodies: Opt(Type.Boolean()),

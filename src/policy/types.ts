@@ -1,6 +1,8 @@
 // A policy after defaults are merged and units are parsed: what the request
 // pipeline reads. Every duration is in milliseconds, every size in bytes, every
 // rate in tokens per millisecond. Built once per policy load, then frozen.
+import type { ScrubPattern } from './schema.js'
+import type { Template } from './secret-refs.js'
 
 export type BucketKey = { kind: 'vendor' } | { kind: 'ip' } | { kind: 'header', name: string }
 
@@ -70,6 +72,13 @@ export interface InjectPolicy {
   /** client header names (lower case) removed before injection */
   strip: string[]
   oauth2: OAuth2Policy | undefined
+  /** the templates above, parsed once here: what `validate` checked is what credentials render */
+  templates: {
+    /** lower-case header name -> template, in policy order */
+    headers: ReadonlyArray<readonly [string, Template]>
+    query: ReadonlyArray<readonly [string, Template]>
+    oauth2: { clientId: Template, clientSecret: Template } | undefined
+  }
 }
 
 export interface LoggingPolicy {
@@ -79,7 +88,7 @@ export interface LoggingPolicy {
     headers: string[]
     fields: string[]
     query: string[]
-    patterns: Array<'email' | 'card' | 'ssn' | 'phone' | 'iban' | 'jwt' | 'bearer' | 'apikey'>
+    patterns: ScrubPattern[]
   }
 }
 

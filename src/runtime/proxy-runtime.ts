@@ -1,7 +1,7 @@
 // The live state of one sluice process: the policy set in force and what is
 // shared by every vendor. A reload builds a whole new Generation and swaps it in
 // with one assignment; a call holds the generation it started with, so it
-// finishes under the policy it began with (SPEC section 6).
+// finishes under the policy it began with.
 import type { Logger } from 'pino'
 import type { LoggingPolicy, PolicySet } from '../policy/types.js'
 import { SCRUB_PATTERNS } from '../policy/schema.js'
@@ -41,7 +41,7 @@ export class ProxyRuntime {
   readonly logger: Logger
   readonly limiter: RateLimiter
   readonly clientTimeoutMs: number
-  readonly defaultScrubber: Scrubber = compileScrubber({ logging: UNMATCHED_LOGGING, injectedHeaders: [] })
+  readonly defaultScrubber: Scrubber = compileScrubber({ logging: UNMATCHED_LOGGING })
   current: Generation
   draining = false
   /** calls in progress, all generations */

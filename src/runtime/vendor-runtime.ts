@@ -49,7 +49,6 @@ export class VendorRuntime implements AttemptVendor {
     this.credentials = createCredentials(policy, { logger: deps.logger })
     this.scrubber = compileScrubber({
       logging: policy.logging,
-      injectedHeaders: [...Object.keys(policy.inject.headers), ...(policy.inject.oauth2 ? [policy.inject.oauth2.header] : [])],
       injectedQuery: Object.keys(policy.inject.query),
       secrets: () => this.credentials.secrets(),
     })

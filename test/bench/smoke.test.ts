@@ -1,7 +1,7 @@
 // The benchmark is a tool, not a test: these runs only prove that each of its
 // modes still starts every process, drives it and reports. They never assert
 // on speed.
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -65,4 +65,17 @@ describe('npm run bench, smoke', () => {
     expect(code).toBe(2)
     expect(stderr).toContain('usage: node bench/run.js')
   }, 20_000)
+})
+
+describe('bench/scrubber.js, smoke', () => {
+  it('times the scrubber on a path, 4 KB bodies and the adversarial inputs', async () => {
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [new URL('../../bench/scrubber.js', import.meta.url).pathname, '--smoke'], { cwd: ROOT }, (err, out) => {
+        if (err !== null) reject(err)
+        else resolve(out)
+      })
+    })
+    expect(stdout).toMatch(/\| 4 KB JSON body \| \d+\.\d \|/)
+    expect(stdout).toMatch(/\| adversarial: nested JSON \(application\/json\) \| \d+\.\d \|/)
+  }, 30_000)
 })

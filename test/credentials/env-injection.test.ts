@@ -1,4 +1,3 @@
-/* eslint-disable no-template-curly-in-string */
 import { describe, expect, it } from 'vitest'
 import { createCredentials, type Injection } from '../../src/credentials/index.js'
 import { SluiceError } from '../../src/errors.js'

@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { openssl as opensslPath } from './binaries.js'
 
 const execFileP = promisify(execFile)
 
@@ -20,7 +21,8 @@ export interface TestCertificates {
 export async function makeTestCertificates (): Promise<TestCertificates> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-tls-'))
   const f = (name: string): string => join(dir, name)
-  const openssl = async (...args: string[]): Promise<void> => { await execFileP('openssl', args) }
+  const bin = opensslPath()
+  const openssl = async (...args: string[]): Promise<void> => { await execFileP(bin, args) }
   await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=sluice test CA', '-keyout', f('ca.key'), '-out', f('ca.pem'))
   await openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', f('server.key'), '-out', f('server.csr'))
   await writeFile(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n')

@@ -1,6 +1,5 @@
 // One fixture per mistake, each with the exact lines `sluice validate` prints.
 // "@/" stands for the fixture folder, as the loader names it (relative to cwd).
-/* eslint-disable no-template-curly-in-string -- expected messages quote ${...} references */
 import { readdirSync } from 'node:fs'
 import { relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -43,6 +42,13 @@ const cases: Record<string, string[]> = {
     '@/malformed-secret-ref.yaml:7:10: inject.query.key: unknown secret reference kind "vault" (use ${env:NAME} or ${file:/absolute/path})',
     '@/malformed-secret-ref.yaml:8:12: inject.query.token: malformed ${file:...} reference: the path must be absolute and name a file',
     '@/malformed-secret-ref.yaml:9:10: inject.query.sig: unterminated secret reference: "${" without "}" (use ${env:NAME} or ${file:/absolute/path})',
+  ],
+  // A schema problem elsewhere in the file does not hide a malformed reference.
+  'secret-ref-beside-schema-error.yaml': [
+    '@/secret-ref-beside-schema-error.yaml:4:10: timeouts.total: 5 is not a duration (250ms, 5s, 2m, 1h, 1d)',
+    '@/secret-ref-beside-schema-error.yaml:7:20: inject.headers.Authorization: malformed ${env:...} reference: a variable name is letters, digits and _, not starting with a digit',
+    '@/secret-ref-beside-schema-error.yaml:8:15: inject.headers.X-Tenant: malformed secret reference (use ${env:NAME} or ${file:/absolute/path})',
+    '@/secret-ref-beside-schema-error.yaml:11:15: inject.oauth2.clientId: unterminated secret reference: "${" without "}" (use ${env:NAME} or ${file:/absolute/path})',
   ],
   'secret-in-bad-type.yaml': [
     '@/secret-in-bad-type.yaml:5:16: inject.headers.X-Api-Key: expected a string (got a number)',

@@ -1,4 +1,3 @@
-/* eslint-disable no-template-curly-in-string -- fuzz input holds ${...} references */
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
