@@ -8,6 +8,7 @@ import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
 import type { ClientHeaders, ResponseHeaderSink } from '../proxy/headers.js'
 import type { BodyCapture } from '../observability/body-capture.js'
 import type { QueueWaiter, RateDecision } from '../ratelimit/index.js'
+import type { AttemptOutcome } from '../resilience/outcome.js'
 
 export type CallBody =
   | { kind: 'none' }
@@ -68,8 +69,8 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   /** the call holds a bulkhead slot / breaker admission to give back */
   inBulkhead = false
   breakerAdmitted = false
-  /** the breaker's verdict on this call: undefined = not counted */
-  failed: boolean | undefined = undefined
+  /** the last attempt's outcome, that the breaker judges when the call ends (judgeCall) */
+  outcome: AttemptOutcome | undefined = undefined
   /** the head of a streamed request body, kept for the log (logging.bodies) */
   reqCapture: BodyCapture | undefined = undefined
   resBodyLog: Buffer | undefined = undefined

@@ -10,7 +10,6 @@ import { SluiceError } from '../errors.js'
 import { BodyCapture } from '../observability/body-capture.js'
 import type { Injection } from '../credentials/index.js'
 import { learnBackpressure } from '../ratelimit/index.js'
-import { countsAsFailure } from '../resilience/breaker.js'
 import type { AttemptOutcome } from '../resilience/outcome.js'
 import { parseRetryAfter } from '../resilience/retry-after.js'
 import { retryDelay, shouldRetry, wasNeverSent } from '../resilience/retry-decision.js'
@@ -52,11 +51,11 @@ export async function forward (ctx: PreparedCall, injection: Injection): Promise
         if (ctx.deadlinePassed) {
           // timeouts.total cut the attempt: the vendor did not answer in time.
           vendor.metrics.upstreamError('timeout')
-          ctx.failed = countsAsFailure(vendor.policy.circuitBreaker, DEADLINE_OUTCOME)
+          ctx.outcome = DEADLINE_OUTCOME
         }
         throw failure.error
       }
-      ctx.failed = countsAsFailure(vendor.policy.circuitBreaker, failure.outcome)
+      ctx.outcome = failure.outcome
       const planned = planRetry(ctx, failure.outcome, undefined)
       if (planned === undefined) throw failure.error
       retry = planned
@@ -98,7 +97,7 @@ function planAfterStatus (ctx: PreparedCall, status: number, raw: Buffer[]): Att
     if (until !== undefined) ctx.runtime.limiter.pause(vendor.name, until)
   }
   const outcome: AttemptOutcome = { kind: 'status', status }
-  ctx.failed = countsAsFailure(policy.circuitBreaker, outcome)
+  ctx.outcome = outcome
 
   if (status === 401 && policy.inject.oauth2 !== undefined && ctx.body.kind !== 'stream' && ctx.attempts === 1) {
     return { kind: 'retry', reason: 'unauthorized', delayMs: 0, renewCredentials: true }
