@@ -11,6 +11,7 @@ export const ERRORS = {
   payload_too_large: { status: 413, message: 'request body over the policy limit' },
   rate_limited: { status: 429, message: 'rate limit reached' },
   upstream_unreachable: { status: 502, message: 'the upstream could not be reached' },
+  upstream_tls: { status: 502, message: 'the TLS handshake with the upstream failed' },
   circuit_open: { status: 503, message: 'the circuit breaker for this vendor is open' },
   redis_unavailable: { status: 503, message: 'the rate limit store is unavailable' },
   credential_unavailable: { status: 503, message: 'a credential for this vendor cannot be had' },

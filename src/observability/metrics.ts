@@ -9,7 +9,7 @@ import { CallHistogram, type HistogramSeries } from './call-histogram.js'
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
-export type UpstreamErrorKind = 'timeout' | 'connect' | 'reset' | '5xx' | 'body_rule'
+export type UpstreamErrorKind = 'timeout' | 'connect' | 'reset' | '5xx' | 'body_rule' | 'tls'
 export type RateLimitDecision = 'allowed' | 'queued' | 'rejected'
 export const CIRCUIT_STATE = { closed: 0, halfOpen: 1, open: 2 } as const
 

@@ -169,5 +169,9 @@ export function mergedProblems (p: EffectivePolicyInput, vendor: SourceFile, def
       report([['inject', 'headers', clash], ['inject', 'oauth2']], `inject.headers.${clash} is also set by inject.oauth2 (header ${header})`)
     }
   }
+  // A client certificate without its key (or the reverse) could never be presented.
+  if ((p.tls.cert === undefined) !== (p.tls.key === undefined)) {
+    report([['tls', p.tls.cert === undefined ? 'key' : 'cert']], 'tls.cert and tls.key go together: set both or neither')
+  }
   return problems
 }

@@ -34,6 +34,8 @@ export interface ProxyRuntimeOptions {
   limiter: RateLimiter
   /** SLUICE_CLIENT_TIMEOUT, ms */
   clientTimeoutMs: number
+  /** SLUICE_CA_FILE's PEM, trusted for every vendor */
+  extraCa?: string | undefined
 }
 
 export class ProxyRuntime {
@@ -41,6 +43,7 @@ export class ProxyRuntime {
   readonly logger: Logger
   readonly limiter: RateLimiter
   readonly clientTimeoutMs: number
+  readonly extraCa: string | undefined
   readonly defaultScrubber: Scrubber = compileScrubber({ logging: UNMATCHED_LOGGING, injectedHeaders: [] })
   current: Generation
   draining = false
@@ -53,6 +56,7 @@ export class ProxyRuntime {
     this.logger = opts.logger
     this.limiter = opts.limiter
     this.clientTimeoutMs = opts.clientTimeoutMs
+    this.extraCa = opts.extraCa
     this.current = this.build(policies)
   }
 
@@ -64,7 +68,7 @@ export class ProxyRuntime {
     return new Generation(policies, policies.vendors.map(p => {
       const old = previous?.byName.get(p.vendor)
       if (old !== undefined && old.fingerprint === fingerprint(p)) return old
-      return new VendorRuntime(p, { metrics: this.metrics, logger: this.logger })
+      return new VendorRuntime(p, { metrics: this.metrics, logger: this.logger, extraCa: this.extraCa })
     }))
   }
 
