@@ -2,7 +2,6 @@
 // requires a client certificate. A Kubernetes Secret update (a ..data symlink
 // swap) is used for new connections without a restart, while a call in flight
 // on the old connection finishes. The key never appears in any output.
-/* eslint-disable no-template-curly-in-string */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

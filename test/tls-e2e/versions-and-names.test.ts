@@ -1,7 +1,6 @@
 // Per-vendor TLS settings: tls.ca trusts a CA for that vendor only,
 // tls.servername is both the SNI sent and the name the certificate must carry,
 // and tls.minVersion refuses a vendor that speaks only older versions.
-/* eslint-disable no-template-curly-in-string */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
