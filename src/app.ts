@@ -10,6 +10,7 @@ import type { Socket } from 'node:net'
 import type { IncomingMessage } from 'node:http'
 import { SluiceError, errorBody } from './errors.js'
 import { handleCall } from './pipeline/index.js'
+import { connectHandler } from './intercept/index.js'
 import { writeError } from './pipeline/respond.js'
 import type { ProxyRuntime } from './runtime/proxy-runtime.js'
 
@@ -66,7 +67,7 @@ export function buildProxyApp (runtime: ProxyRuntime, opts: ProxyAppOptions): Fa
     handleCall(runtime, request.raw, reply.raw).catch(err => runtime.logger.error({ err }, 'unhandled proxy error'))
   })
 
-  app.server.on('connect', refuseTunnel)
+  app.server.on('connect', connectHandler(runtime, app.server, refuseTunnel))
   return app
 }
 

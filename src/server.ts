@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { buildProxyApp } from './app.js'
 import { buildAdminApp } from './admin/app.js'
+import { InterceptCa } from './intercept/ca.js'
 import { formatProblem, loadPolicies } from './policy/load.js'
 import type { PolicyProblem } from './policy/types.js'
 import { flushSoon } from './observability/logger.js'
@@ -37,6 +38,9 @@ export async function startSluice (settings: Settings, logger: Logger, opts: { p
   if (set === undefined) throw new PolicyLoadError(problems)
 
   const redisTlsCa = settings.redisCaFile === undefined ? undefined : await readPem('SLUICE_REDIS_CA_FILE', settings.redisCaFile)
+  const interceptCa = settings.interceptCaCert === undefined || settings.interceptCaKey === undefined
+    ? undefined
+    : await InterceptCa.load(settings.interceptCaCert, settings.interceptCaKey)
   const extraCa = settings.caFile === undefined ? undefined : (await readPem('SLUICE_CA_FILE', settings.caFile)).toString('utf8')
   const metrics = new Metrics(opts)
   const limiter = createRateLimiter({
@@ -49,7 +53,7 @@ export async function startSluice (settings: Settings, logger: Logger, opts: { p
   // Listening before the first Redis connection is up would treat the first calls as an outage.
   await limiter.ready()
   // Each vendor's credentials log their unresolvable references (by name) as they are built.
-  const runtime = new ProxyRuntime(set, { metrics, logger, limiter, clientTimeoutMs: settings.clientTimeoutMs, extraCa })
+  const runtime = new ProxyRuntime(set, { metrics, logger, limiter, clientTimeoutMs: settings.clientTimeoutMs, extraCa, interceptCa })
 
   const proxy = buildProxyApp(runtime, { clientTimeoutMs: settings.clientTimeoutMs })
   const admin = buildAdminApp(runtime)

@@ -71,6 +71,13 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly tunnels = new Counter({
+    name: 'sluice_tunnels_total',
+    help: 'CONNECT tunnels asked for while interception is on: intercepted, handshake_failed (the client did not accept the minted certificate) or refused (no policy routes the host)',
+    labelNames: ['vendor', 'result'] as const,
+    registers: [this.registry],
+  })
+
   readonly circuitState = new Gauge({
     name: 'sluice_circuit_state',
     help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open',

@@ -3,13 +3,15 @@
 import { SluiceError } from '../errors.js'
 import { isSafePath, splitQuery } from '../proxy/path.js'
 import type { CallContext } from './context.js'
+import { tunnelHost } from '../intercept/index.js'
 
 /** Methods sluice never forwards: it cannot apply a policy to a tunnel or a loop-back echo. */
 const NEVER = new Set(['CONNECT', 'TRACE'])
 
 export function route (ctx: CallContext): void {
   const url = ctx.url
-  const target = ctx.runtime.current.targets.match(url, ctx.req.headers.host)
+  // inside an intercepted tunnel the host is the one the tunnel was opened for
+  const target = ctx.runtime.current.targets.match(url, tunnelHost(ctx.req) ?? ctx.req.headers.host)
   if (target === null) throw new SluiceError('bad_request', 'malformed request target')
   if (target === undefined) throw new SluiceError('no_route', 'no policy matches this host or path')
   const vendor = target.vendor

@@ -9,6 +9,7 @@ import { compileScrubber, type Scrubber } from '../observability/scrubber.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { RateLimiter } from '../ratelimit/index.js'
 import { TargetTable } from '../proxy/target.js'
+import type { InterceptCa } from '../intercept/ca.js'
 import { VendorRuntime, fingerprint } from './vendor-runtime.js'
 
 export class Generation {
@@ -36,6 +37,8 @@ export interface ProxyRuntimeOptions {
   clientTimeoutMs: number
   /** SLUICE_CA_FILE's PEM, trusted for every vendor */
   extraCa?: string | undefined
+  /** set: CONNECT tunnels to routed hosts are intercepted */
+  interceptCa?: InterceptCa | undefined
 }
 
 export class ProxyRuntime {
@@ -44,6 +47,7 @@ export class ProxyRuntime {
   readonly limiter: RateLimiter
   readonly clientTimeoutMs: number
   readonly extraCa: string | undefined
+  readonly interceptCa: InterceptCa | undefined
   readonly defaultScrubber: Scrubber = compileScrubber({ logging: UNMATCHED_LOGGING, injectedHeaders: [] })
   current: Generation
   draining = false
@@ -57,6 +61,7 @@ export class ProxyRuntime {
     this.limiter = opts.limiter
     this.clientTimeoutMs = opts.clientTimeoutMs
     this.extraCa = opts.extraCa
+    this.interceptCa = opts.interceptCa
     this.current = this.build(policies)
   }
 
