@@ -15,7 +15,7 @@ export interface Interception {
   close (): Promise<void>
 }
 
-export async function startInterception (host: string, opts: { vendor?: string, inject?: string, env?: Record<string, string>, logLevel?: string } = {}): Promise<Interception> {
+export async function startInterception (host: string, opts: { vendor?: string, inject?: string, env?: Record<string, string>, logLevel?: string, files?: Record<string, string> } = {}): Promise<Interception> {
   const pki = await makePki()
   const interceptCa = await pki.ca('intercept')
   const vendorCa = await pki.ca('vendor')
@@ -28,6 +28,7 @@ export async function startInterception (host: string, opts: { vendor?: string, 
   const sluice = await startTestSluice({
     [`${name}.yaml`]: `vendor: ${name}\nupstream: ${vendor.url}\nroutes:\n  hosts: [${host}]\n` +
       `tls:\n  ca: "\${file:${vendorCa.caFile}}"\n${opts.inject ?? ''}`,
+    ...opts.files,
   }, { env: { SLUICE_INTERCEPT_CA_CERT: interceptCa.caFile, SLUICE_INTERCEPT_CA_KEY: interceptCa.keyFile, ...opts.env }, ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel }) })
   return {
     pki,
