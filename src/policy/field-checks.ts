@@ -75,6 +75,10 @@ export function fileProblems (src: SourceFile, value: DefaultsFileInput & { upst
   }
 
   if (inject !== undefined) injectProblems(report, inject)
+  for (const field of ['ca', 'cert', 'key'] as const) {
+    const template = value.tls?.[field]
+    if (template !== undefined) for (const message of secretRefProblems(template)) report(['tls', field], message)
+  }
   if (logging?.maxBodyBytes !== undefined) size(report, ['logging', 'maxBodyBytes'], logging.maxBodyBytes, MAX_LOGGED_BODY)
   return problems
 }
