@@ -28,7 +28,6 @@ const PATTERN_LABELS = new Map<string | undefined, string>([
   [Bucket.properties.key.pattern, 'is not a bucket key (vendor, ip, header:<name>)'],
   [Idempotency.properties.header.pattern, 'is not an HTTP header name'],
   [OAuth2.properties.tokenUrl.pattern, 'is not an http(s) URL'],
-  // eslint-disable-next-line no-template-curly-in-string
   [Tls.properties.key.pattern, 'is not one secret reference (${file:/path} or ${env:NAME}): PEM text never goes in a policy'],
 ])
 
