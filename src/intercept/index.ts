@@ -12,22 +12,15 @@ import { TLSSocket, type SecureContext } from 'node:tls'
 import { hostName } from '../proxy/target.js'
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
 
+import type { TunnelSocket } from './tunnel-socket.js'
+
 export { InterceptCa } from './ca.js'
+export { tunnelHost, tunnelOrigin, type TunnelSocket } from './tunnel-socket.js'
 
 type ConnectListener<S extends Duplex> = (req: IncomingMessage, socket: S, head: Buffer) => void
 
 /** host:port, a DNS name (no IP literal: a policy routes names) */
 const AUTHORITY = /^[A-Za-z0-9.-]+:[0-9]{1,5}$/
-
-/** The decrypted side of a tunnel: requests on it are routed to this host. */
-export interface TunnelSocket extends TLSSocket {
-  sluiceTunnelHost?: string
-}
-
-/** The host a request's tunnel was opened for, or undefined outside a tunnel. */
-export function tunnelHost (req: IncomingMessage): string | undefined {
-  return (req.socket as TunnelSocket).sluiceTunnelHost
-}
 
 /** The server's CONNECT listener: intercepts when configured, else `refuse`. */
 export function connectHandler<S extends Duplex> (runtime: ProxyRuntime, server: Server, refuse: ConnectListener<S>): ConnectListener<S> {
@@ -54,6 +47,7 @@ export function connectHandler<S extends Duplex> (runtime: ProxyRuntime, server:
       if (head.length > 0) socket.unshift(head)
       const tls: TunnelSocket = new TLSSocket(socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] })
       tls.sluiceTunnelHost = host
+      tls.sluiceTunnelOrigin = authority.endsWith(':443') ? `https://${host}` : `https://${host}${authority.slice(authority.lastIndexOf(':'))}`
       let secured = false
       tls.once('secure', () => {
         secured = true

@@ -7,6 +7,7 @@ import type { VendorRuntime } from '../runtime/vendor-runtime.js'
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
 import type { ClientHeaders, ResponseHeaderSink } from '../proxy/headers.js'
 import type { BodyCapture } from '../observability/body-capture.js'
+import { tunnelOrigin } from '../intercept/tunnel-socket.js'
 
 export type CallBody =
   | { kind: 'none' }
@@ -91,6 +92,9 @@ export class CallContext implements ResponseHeaderSink {
 
   /** Where a vendor URL in Location/Link now points: back through sluice, as the client called it. */
   rewriteTarget (): string {
+    // inside an intercepted tunnel the client reached the vendor's own https URL
+    const tunnel = tunnelOrigin(this.req)
+    if (tunnel !== undefined) return tunnel
     const host = this.req.headers.host
     const prefix = this.viaHost ? '' : (this.vendor?.policy.routes.prefix ?? '')
     return host === undefined ? prefix : `http://${host}${prefix}`

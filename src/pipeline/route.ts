@@ -3,7 +3,7 @@
 import { SluiceError } from '../errors.js'
 import { isSafePath, splitQuery } from '../proxy/path.js'
 import type { CallContext } from './context.js'
-import { tunnelHost } from '../intercept/index.js'
+import { tunnelHost } from '../intercept/tunnel-socket.js'
 
 /** Methods sluice never forwards: it cannot apply a policy to a tunnel or a loop-back echo. */
 const NEVER = new Set(['CONNECT', 'TRACE'])
