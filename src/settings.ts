@@ -24,6 +24,11 @@ export interface Settings {
   redisCluster: string[] | undefined
   /** SLUICE_REDIS_CA_FILE: a PEM CA bundle trusted for rediss:// besides Node's own */
   redisCaFile: string | undefined
+  /** SLUICE_CA_FILE: a PEM CA bundle trusted for every vendor besides Node's own roots */
+  caFile: string | undefined
+  /** SLUICE_INTERCEPT_CA_CERT / SLUICE_INTERCEPT_CA_KEY: PEM files of the CA that signs intercepted hosts; both or neither */
+  interceptCaCert: string | undefined
+  interceptCaKey: string | undefined
   /** SLUICE_LOG_LEVEL / --log-level */
   logLevel: string
   /** SLUICE_DRAIN_TIMEOUT: how long SIGTERM waits for in-flight calls, ms */
@@ -41,6 +46,9 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   redisUrl: undefined,
   redisCluster: undefined,
   redisCaFile: undefined,
+  caFile: undefined,
+  interceptCaCert: undefined,
+  interceptCaKey: undefined,
   logLevel: 'info',
   drainTimeoutMs: 25_000,
   clientTimeoutMs: 10_000,
@@ -90,6 +98,11 @@ export function loadSettings (flags: Flags, env: NodeJS.ProcessEnv = process.env
     }
   }
   const redisCaFile = env.SLUICE_REDIS_CA_FILE || undefined
+  const interceptCaCert = env.SLUICE_INTERCEPT_CA_CERT || undefined
+  const interceptCaKey = env.SLUICE_INTERCEPT_CA_KEY || undefined
+  if ((interceptCaCert === undefined) !== (interceptCaKey === undefined)) {
+    throw new SettingsError('SLUICE_INTERCEPT_CA_CERT and SLUICE_INTERCEPT_CA_KEY go together: set both or neither')
+  }
   const logLevel = pick('log-level', 'SLUICE_LOG_LEVEL') ?? DEFAULT_SETTINGS.logLevel
   if (!LOG_LEVELS.has(logLevel)) throw new SettingsError(`${source('log-level', 'SLUICE_LOG_LEVEL')}: "${logLevel}" is not a pino level (${[...LOG_LEVELS].join(', ')})`)
 
@@ -111,6 +124,9 @@ export function loadSettings (flags: Flags, env: NodeJS.ProcessEnv = process.env
     redisUrl,
     redisCluster,
     redisCaFile,
+    caFile: env.SLUICE_CA_FILE || undefined,
+    interceptCaCert,
+    interceptCaKey,
     logLevel,
     drainTimeoutMs: duration('SLUICE_DRAIN_TIMEOUT', env.SLUICE_DRAIN_TIMEOUT, DEFAULT_SETTINGS.drainTimeoutMs),
     clientTimeoutMs: duration('SLUICE_CLIENT_TIMEOUT', env.SLUICE_CLIENT_TIMEOUT, DEFAULT_SETTINGS.clientTimeoutMs),

@@ -9,7 +9,7 @@ import { CallHistogram, type HistogramSeries } from './call-histogram.js'
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
-export type UpstreamErrorKind = 'timeout' | 'connect' | 'reset' | '5xx' | 'body_rule'
+export type UpstreamErrorKind = 'timeout' | 'connect' | 'reset' | '5xx' | 'body_rule' | 'tls'
 export type RateLimitDecision = 'allowed' | 'queued' | 'rejected'
 
 export class Metrics {
@@ -58,6 +58,13 @@ export class Metrics {
     name: 'sluice_upstream_errors_total',
     help: 'Failed upstream attempts, by kind',
     labelNames: ['vendor', 'kind'] as const,
+    registers: [this.registry],
+  })
+
+  readonly tunnels = new Counter({
+    name: 'sluice_tunnels_total',
+    help: 'CONNECT tunnels asked for while interception is on: intercepted, handshake_failed (the client did not accept the minted certificate) or refused (no policy routes the host)',
+    labelNames: ['vendor', 'result'] as const,
     registers: [this.registry],
   })
 

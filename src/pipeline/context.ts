@@ -9,6 +9,7 @@ import type { ClientHeaders, ResponseHeaderSink } from '../proxy/headers.js'
 import type { BodyCapture } from '../observability/body-capture.js'
 import type { QueueWaiter, RateDecision } from '../ratelimit/index.js'
 import type { AttemptOutcome } from '../resilience/outcome.js'
+import { tunnelOrigin } from '../intercept/tunnel-socket.js'
 
 export type CallBody =
   | { kind: 'none' }
@@ -124,6 +125,9 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
    * authority), whose name is one of the policy's routes.hosts.
    */
   rewriteTarget (): string {
+    // inside an intercepted tunnel the client reached the vendor's own https URL
+    const tunnel = tunnelOrigin(this.req)
+    if (tunnel !== undefined) return tunnel
     if (this.viaHost) {
       const url = this.url
       if (url.charCodeAt(0) !== 47 /* / */) {

@@ -5,6 +5,7 @@ import { SluiceError } from '../errors.js'
 import { isSafePath, splitQuery } from '../proxy/path.js'
 import { isHostPort } from '../proxy/target.js'
 import type { CallContext, RoutedCall } from './context.js'
+import { tunnelHost } from '../intercept/tunnel-socket.js'
 import type { AllowRule } from '../policy/types.js'
 
 /** More header lines than this is 431: none is ever dropped and the rest forwarded. */
@@ -39,7 +40,8 @@ export function checkHead (ctx: CallContext): void {
 /** Finds the vendor; from here on the call is a RoutedCall. */
 export function route (ctx: CallContext): asserts ctx is RoutedCall {
   const url = ctx.url
-  const target = ctx.runtime.current.targets.match(url, ctx.req.headers.host)
+  // inside an intercepted tunnel the host is the one the tunnel was opened for
+  const target = ctx.runtime.current.targets.match(url, tunnelHost(ctx.req) ?? ctx.req.headers.host)
   if (target === null) throw new SluiceError('bad_request', 'malformed request target')
   if (target === undefined) throw new SluiceError('no_route', 'no policy matches this host or path')
   const vendor = target.vendor

@@ -50,6 +50,14 @@ export function compilePolicy (p: EffectivePolicyInput, file: string): VendorPol
     timeouts: { connectMs: ms(p.timeouts.connect), readMs: ms(p.timeouts.read), totalMs: ms(p.timeouts.total) },
     limits: { bodyBytes: bytes(p.limits.body), concurrency: p.limits.concurrency },
     network: { allowPrivate: p.network.allowPrivate },
+    tls: {
+      ca: p.tls.ca,
+      cert: p.tls.cert,
+      key: p.tls.key,
+      servername: p.tls.servername?.toLowerCase(),
+      minVersion: p.tls.minVersion,
+    },
+    http2: p.http2,
     rateLimit: {
       mode: p.rateLimit.mode,
       failMode: p.rateLimit.failMode,

@@ -22,6 +22,8 @@ export interface EffectivePolicyInput {
   timeouts: Required<Shared['timeouts']>
   limits: Required<Shared['limits']>
   network: Required<Shared['network']>
+  tls: Omit<Def<Shared['tls']>, 'minVersion'> & { minVersion: Def<Def<Shared['tls']>['minVersion']> }
+  http2: boolean
   rateLimit: {
     mode: Def<Shared['rateLimit']['mode']>
     failMode: Def<Shared['rateLimit']['failMode']>
@@ -56,6 +58,8 @@ export const BUILT_IN_DEFAULTS: Omit<EffectivePolicyInput, 'vendor' | 'upstream'
   timeouts: { connect: '5s', read: '30s', total: '60s' },
   limits: { body: '10mb', concurrency: 256 },
   network: { allowPrivate: false },
+  tls: { minVersion: 'TLSv1.2' },
+  http2: false,
   rateLimit: {
     mode: 'enforce',
     failMode: 'open',

@@ -5,6 +5,7 @@
 // two fields which may come from different files.
 import { globProblem } from './glob.js'
 import { HEADER_NAME as HEADER_NAME_PATTERN, type DefaultsFileInput } from './schema.js'
+import { secretRefProblems } from './secret-refs.js'
 import { OAUTH2_HEADER_DEFAULT, type EffectivePolicyInput } from './defaults.js'
 import { fieldName, problemAt, problemOnWritten, type FieldPath, type SourceFile } from './source.js'
 import type { PolicyProblem } from './types.js'
@@ -74,6 +75,10 @@ export function fileProblems (src: SourceFile, value: DefaultsFileInput & { upst
   }
 
   if (inject !== undefined) injectProblems(report, inject)
+  for (const field of ['ca', 'cert', 'key'] as const) {
+    const template = value.tls?.[field]
+    if (template !== undefined) for (const message of secretRefProblems(template)) report(['tls', field], message)
+  }
   if (logging?.maxBodyBytes !== undefined) size(report, ['logging', 'maxBodyBytes'], logging.maxBodyBytes, MAX_LOGGED_BODY)
   return problems
 }
@@ -177,6 +182,10 @@ export function mergedProblems (p: EffectivePolicyInput, vendor: SourceFile, def
     if (clash !== undefined) {
       report([['inject', 'headers', clash], ['inject', 'oauth2']], `inject.headers.${clash} is also set by inject.oauth2 (header ${header})`)
     }
+  }
+  // A client certificate without its key (or the reverse) could never be presented.
+  if ((p.tls.cert === undefined) !== (p.tls.key === undefined)) {
+    report([['tls', p.tls.cert === undefined ? 'key' : 'cert']], 'tls.cert and tls.key go together: set both or neither')
   }
   return problems
 }

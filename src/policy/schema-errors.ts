@@ -5,7 +5,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import type { TSchema } from '@sinclair/typebox'
 import {
-  Bucket, DefaultsFile, Duration, Idempotency, OAuth2, Percent, PolicyFile, Rate, Routes, Size,
+  Bucket, DefaultsFile, Duration, Idempotency, OAuth2, Percent, PolicyFile, Rate, Routes, Size, Tls,
 } from './schema.js'
 import { fieldName, problemAt, type FieldPath, type SourceFile } from './source.js'
 import type { PolicyProblem } from './types.js'
@@ -28,10 +28,12 @@ const PATTERN_LABELS = new Map<string | undefined, string>([
   [Bucket.properties.key.pattern, 'is not a bucket key (vendor, ip, header:<name>)'],
   [Idempotency.properties.header.pattern, 'is not an HTTP header name'],
   [OAuth2.properties.tokenUrl.pattern, 'is not an http(s) URL'],
+  [Tls.properties.key.pattern, 'is not one secret reference (${file:/path} or ${env:NAME}): PEM text never goes in a policy'],
 ])
 
 /** Fields whose values are credentials: a message never repeats them. */
 export function isSecretField (path: FieldPath): boolean {
+  if (path[0] === 'tls') return path[1] === 'ca' || path[1] === 'cert' || path[1] === 'key'
   if (path[0] !== 'inject') return false
   if (path[1] === 'headers' || path[1] === 'query') return true
   return path[1] === 'oauth2' && (path[2] === 'clientId' || path[2] === 'clientSecret')

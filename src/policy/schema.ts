@@ -50,6 +50,17 @@ export const Network = Obj({
   allowPrivate: Opt(Type.Boolean({ description: 'a host-name upstream may resolve to private addresses' })),
 })
 
+// A PEM file or value: exactly one secret reference, never the PEM itself in the policy.
+const PemRef = (description: string) => Type.String({ pattern: '^\\$\\{(env|file):[^}]+\\}$', description })
+
+export const Tls = Obj({
+  ca: Opt(PemRef('extra CAs for this vendor (PEM), besides Node\'s roots and SLUICE_CA_FILE: ${file:/path}')),
+  cert: Opt(PemRef('client certificate (PEM) for mTLS, re-read when the file changes: ${file:/path}')),
+  key: Opt(PemRef('the client certificate\'s private key (PEM): ${file:/path}')),
+  servername: Opt(Type.String({ pattern: '^[A-Za-z0-9.-]+$', description: 'SNI and the name the certificate must carry; default: the upstream host' })),
+  minVersion: Opt(Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], { description: 'the oldest TLS version accepted; default TLSv1.2' })),
+})
+
 export const Bucket = Obj({
   name: Type.String({ pattern: '^[a-z0-9-]+$' }),
   capacity: Type.Integer({ minimum: 1 }),
@@ -154,6 +165,8 @@ const sharedFields = {
   timeouts: Opt(Timeouts),
   limits: Opt(Limits),
   network: Opt(Network),
+  tls: Opt(Tls),
+  http2: Opt(Type.Boolean({ description: 'offer HTTP/2 to the vendor by ALPN, falling back to HTTP/1.1' })),
   rateLimit: Opt(RateLimit),
   retry: Opt(Retry),
   idempotency: Opt(Idempotency),

@@ -145,5 +145,9 @@ export function secretRefFields (policy: VendorPolicy): Array<{ path: string[], 
     fields.push({ path: ['inject', 'oauth2', 'clientId'], template: oauth2.clientId })
     fields.push({ path: ['inject', 'oauth2', 'clientSecret'], template: oauth2.clientSecret })
   }
+  for (const field of ['ca', 'cert', 'key'] as const) {
+    const template = policy.tls[field]
+    if (template !== undefined) fields.push({ path: ['tls', field], template: parseTemplate(template) })
+  }
   return fields
 }

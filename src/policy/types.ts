@@ -92,6 +92,16 @@ export interface LoggingPolicy {
   }
 }
 
+export interface TlsPolicy {
+  /** secret references (${file:/p} or ${env:X}), unresolved */
+  ca: string | undefined
+  cert: string | undefined
+  key: string | undefined
+  /** SNI and the name checked; undefined = the upstream host */
+  servername: string | undefined
+  minVersion: 'TLSv1.2' | 'TLSv1.3'
+}
+
 export interface AllowRule {
   /** undefined = every method */
   methods: Set<string> | undefined
@@ -126,6 +136,9 @@ export interface VendorPolicy {
   timeouts: { connectMs: number, readMs: number, totalMs: number }
   limits: { bodyBytes: number, concurrency: number }
   network: { allowPrivate: boolean }
+  tls: TlsPolicy
+  /** offer h2 by ALPN */
+  http2: boolean
   rateLimit: RateLimitPolicy
   retry: RetryPolicy
   idempotency: { header: string, generate: Set<string> }

@@ -9,6 +9,7 @@ import { compileScrubber, type Scrubber } from '../observability/scrubber.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { RateLimiter } from '../ratelimit/index.js'
 import { TargetTable } from '../proxy/target.js'
+import type { InterceptCa } from '../intercept/ca.js'
 import { VendorRuntime, fingerprint } from './vendor-runtime.js'
 
 export class Generation {
@@ -34,6 +35,10 @@ export interface ProxyRuntimeOptions {
   limiter: RateLimiter
   /** SLUICE_CLIENT_TIMEOUT, ms */
   clientTimeoutMs: number
+  /** SLUICE_CA_FILE's PEM, trusted for every vendor */
+  extraCa?: string | undefined
+  /** set: CONNECT tunnels to routed hosts are intercepted */
+  interceptCa?: InterceptCa | undefined
 }
 
 export class ProxyRuntime {
@@ -41,6 +46,8 @@ export class ProxyRuntime {
   readonly logger: Logger
   readonly limiter: RateLimiter
   readonly clientTimeoutMs: number
+  readonly extraCa: string | undefined
+  readonly interceptCa: InterceptCa | undefined
   readonly defaultScrubber: Scrubber = compileScrubber({ logging: UNMATCHED_LOGGING })
   current: Generation
   draining = false
@@ -53,6 +60,8 @@ export class ProxyRuntime {
     this.logger = opts.logger
     this.limiter = opts.limiter
     this.clientTimeoutMs = opts.clientTimeoutMs
+    this.extraCa = opts.extraCa
+    this.interceptCa = opts.interceptCa
     this.current = this.build(policies)
   }
 
@@ -65,7 +74,7 @@ export class ProxyRuntime {
       const old = previous?.byName.get(p.vendor)
       const text = fingerprint(p)
       if (old !== undefined && old.fingerprint === text) return old
-      return new VendorRuntime(p, { metrics: this.metrics, logger: this.logger }, text)
+      return new VendorRuntime(p, { metrics: this.metrics, logger: this.logger, extraCa: this.extraCa }, text)
     }))
   }
 

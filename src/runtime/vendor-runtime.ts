@@ -7,6 +7,7 @@ import type { VendorPolicy } from '../policy/types.js'
 import type { Metrics, VendorMetrics } from '../observability/metrics.js'
 import type { AttemptVendor } from '../proxy/attempt.js'
 import { createVendorPool } from '../proxy/dispatcher.js'
+import { VendorTls } from '../proxy/tls.js'
 import { VendorBreaker } from '../resilience/breaker.js'
 import { Bulkhead } from '../resilience/bulkhead.js'
 import { RetryBudget } from '../resilience/retry-budget.js'
@@ -22,6 +23,8 @@ export class VendorRuntime implements AttemptVendor {
   readonly bulkhead: Bulkhead
   readonly retryBudget: RetryBudget
   readonly credentials: VendorCredentials
+  /** the TLS context and its files; undefined when Node's defaults serve */
+  readonly tls: VendorTls | undefined
   readonly scrubber: Scrubber
   /** the rate limit's buckets as the limiter reads them: key prefixes, script arguments, counters */
   readonly rateLimitPlan: Plan
@@ -38,11 +41,14 @@ export class VendorRuntime implements AttemptVendor {
   private closing: (() => void) | undefined
 
   /** `fingerprintText`: fingerprint(policy), when the caller has already worked it out */
-  constructor (readonly policy: VendorPolicy, deps: { metrics: Metrics, logger: Logger }, fingerprintText = fingerprint(policy)) {
+  constructor (readonly policy: VendorPolicy, deps: { metrics: Metrics, logger: Logger, extraCa?: string | undefined }, fingerprintText = fingerprint(policy)) {
     this.name = policy.vendor
     this.fingerprint = fingerprintText
     this.metrics = deps.metrics.vendor(policy.vendor)
-    this.pool = createVendorPool(policy)
+    this.tls = policy.origin.startsWith('https:') && VendorTls.needed(policy, deps.extraCa)
+      ? new VendorTls(policy, { extraCa: deps.extraCa, logger: deps.logger })
+      : undefined
+    this.pool = createVendorPool(policy, this.tls)
     this.breaker = new VendorBreaker(policy.circuitBreaker, (s) => this.metrics.circuit(s))
     this.bulkhead = new Bulkhead(policy.limits.concurrency)
     this.retryBudget = new RetryBudget(policy.retry.budget)
@@ -71,6 +77,7 @@ export class VendorRuntime implements AttemptVendor {
     if (this.inFlight > 0) await new Promise<void>(resolve => { this.closing = resolve })
     this.breaker.shutdown()
     this.credentials.close()
+    this.tls?.close()
     await this.pool.close()
   }
 
@@ -78,6 +85,7 @@ export class VendorRuntime implements AttemptVendor {
   async destroy (): Promise<void> {
     this.breaker.shutdown()
     this.credentials.close()
+    this.tls?.close()
     await this.pool.destroy()
   }
 }
