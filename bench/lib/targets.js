@@ -3,7 +3,7 @@
 // the bare @fastify/http-proxy baseline, sluice passthrough and sluice with the
 // full policy. Each target
 // says where to send calls and which process to account CPU and memory to.
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { jsonLineUrl, startChild } from './children.js'
@@ -65,9 +65,16 @@ export async function startTarget (id, ctx) {
     }
     case 'passthrough':
     case 'full': {
-      const policyFile = join(workDir, `${id}.yaml`)
+      // sluice watches the folder of its policy file and reloads on any change
+      // there: the policy gets a folder of its own, the log lives elsewhere, or
+      // every log write would arm a reload in the middle of the run.
+      const policyDir = join(workDir, 'policies', id)
+      mkdirSync(policyDir, { recursive: true })
+      const policyFile = join(policyDir, `${id}.yaml`)
       writeFileSync(policyFile, id === 'full' ? fullPolicy(upstream.url) : passthroughPolicy(upstream.url))
-      const logFile = join(workDir, `${id}.log`)
+      const logDir = join(workDir, 'logs')
+      mkdirSync(logDir, { recursive: true })
+      const logFile = join(logDir, `${id}.log`)
       const args = ['start', '--policies', policyFile, '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--log-level', 'info']
       if (id === 'full') args.push('--redis', ctx.redis.url)
       const nodeArgs = options.cpuProf
