@@ -32,10 +32,14 @@ export function summarize (samples, targetId, metricNames, referenceIds) {
   return out
 }
 
-/** Per-round differences target minus reference, for a metric (e.g. added latency). */
-export function differences (samples, targetId, referenceId, name) {
+/**
+ * Per-round differences target minus reference, for a metric (e.g. added
+ * latency); with `keep`, only the rounds where `keep` holds for both runs.
+ */
+export function differences (samples, targetId, referenceId, name, keep = () => true) {
   return spread(samples.filter(s => s.target === targetId).map(s => {
     const r = samples.find(o => o.target === referenceId && o.round === s.round)
+    if (!keep(s) || r === undefined || !keep(r)) return null
     const a = s.metrics[name]
     const b = r?.metrics[name]
     return typeof a === 'number' && typeof b === 'number' ? a - b : null
