@@ -87,6 +87,8 @@ export async function measureRun ({ target, round, redis, pin, warmupSec, durati
       elapsedMs: load.elapsedMs,
       // Share of one core the harness (load generator) used: near 100 % means it, not the target, set the pace.
       harnessCpuPct: (harness.user + harness.system) / 10 / load.elapsedMs,
+      /** --trace-gc counts of the measured run: { scavenges, markCompacts }, or null for a process that is not Node */
+      gc,
       log,
     },
   }

@@ -1,6 +1,7 @@
 // The report: one markdown table per load generator (median over rounds with
 // min-max; below each target, its per-round ratios to direct and to the
 // baseline), a few notes, and the targets of issue 6 with PASS or MISS.
+import { pooledGcPerMin } from './stats.js'
 import { TARGET_LABELS } from './targets.js'
 
 const COLUMNS = [
@@ -127,6 +128,8 @@ function renderNotes (result) {
       if (stalls.length > 0) {
         facts.push(`stall meter: ${stalls.filter(x => x.stalls === 0).length} of ${stalls.length} runs clean; stalls over 2 ms per run ${range(stalls.map(x => x.stalls), 0)}, longest ${range(stalls.map(x => x.maxOversleepMs), 1)} ms`)
       }
+      const scavenges = pooledGcPerMin(samples, id, 'scavenges')
+      if (scavenges !== null) facts.push(`GC over all rounds pooled: ${fixed(scavenges, 0)} scavenges/min, ${fixed(pooledGcPerMin(samples, id, 'markCompacts'), 1)} mark-compacts/min`)
       const redisCalls = own.map(s => s.metrics.redisCallsPerCall)
       if (redisCalls.some(v => v !== null)) {
         facts.push(
@@ -142,6 +145,7 @@ function renderNotes (result) {
         const problems = logs.reduce((n, l) => n + l.problemLines, 0)
         // wrk counts completed calls only: the few in flight at its end are logged but not counted.
         facts.push(`request log lines ${logged} for ${sent} calls ${generator === 'wrk' ? 'completed' : 'sent'}`)
+        facts.push(`policy reloads ${logs.reduce((n, l) => n + (l.reloads ?? 0), 0)}`)
         if (problems > 0) facts.push(`${problems} warn/error log lines: ${[...new Set(logs.flatMap(l => l.problemMessages))].join('; ')}`)
       }
       const socketErrors = own.reduce((n, s) => n + s.detail.socketErrors, 0)

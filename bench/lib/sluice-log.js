@@ -5,6 +5,8 @@
 import { createReadStream, truncateSync } from 'node:fs'
 
 const REQUEST = '"msg":"request"'
+// A reload mid-run is a harness fault (the log once lived in the watched policy folder).
+const RELOAD = '"msg":"policies reloaded"'
 const PROBLEMS = ['"level":"warn"', '"level":"error"', '"level":"fatal"']
 const KEEP_MESSAGES = 5
 // --trace-gc lines: "[pid:0x...]   1234 ms: Scavenge 4.1 (5.0) -> ..." and "... ms: Mark-Compact ..."
@@ -23,6 +25,7 @@ export function truncateLog (path) {
 export async function scanLog (path) {
   let requestLines = 0
   let problemLines = 0
+  let reloads = 0
   const gc = { scavenges: 0, markCompacts: 0 }
   const messages = new Set()
   let carry = ''
@@ -32,6 +35,7 @@ export async function scanLog (path) {
     carry = text.slice(lastNl + 1)
     const whole = text.slice(0, lastNl + 1)
     requestLines += occurrences(whole, REQUEST)
+    reloads += occurrences(whole, RELOAD)
     gc.scavenges += occurrences(whole, SCAVENGE)
     gc.markCompacts += occurrences(whole, MARK_COMPACT)
     for (const marker of PROBLEMS) {
@@ -43,7 +47,7 @@ export async function scanLog (path) {
       }
     }
   }
-  return { requestLines, problemLines, problemMessages: [...messages], gc }
+  return { requestLines, problemLines, problemMessages: [...messages], gc, reloads }
 }
 
 function occurrences (text, marker) {

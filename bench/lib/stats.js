@@ -75,3 +75,15 @@ export function sluiceFacts (samples) {
     sluiceErrors: sluice.length === 0 ? null : sluice.reduce((n, s) => n + s.metrics.errors, 0),
   }
 }
+
+/**
+ * GCs per minute of `targetId` pooled over all its runs (total count ÷ total
+ * time): a short run sees 0 or 1 mark-compact, so a median of per-run rates is
+ * too coarse. Null when the target is not a Node process.
+ */
+export function pooledGcPerMin (samples, targetId, kind) {
+  const own = samples.filter(s => s.target === targetId && s.detail.gc !== null && s.detail.gc !== undefined)
+  if (own.length === 0) return null
+  const minutes = own.reduce((n, s) => n + s.detail.elapsedMs, 0) / 60_000
+  return minutes === 0 ? null : own.reduce((n, s) => n + s.detail.gc[kind], 0) / minutes
+}

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { runLoadgen } from '../loadgen.js'
 import { measureRun } from '../measure.js'
 import { paced } from '../paced.js'
-import { differences, interleavedRuns, sluiceFacts, summarize } from '../stats.js'
+import { differences, interleavedRuns, pooledGcPerMin, sluiceFacts, summarize } from '../stats.js'
 import { progress } from '../progress.js'
 
 export const RATE_METRICS = Object.freeze(['callsPerSec', 'p50', 'p99', 'p999', 'cpuUsPerCall', 'peakRssMb', 'scavengesPerMin', 'markCompactsPerMin'])
@@ -74,8 +74,8 @@ export async function runRate ({ options, targets, redis, pin, loadgen }) {
       fullVsFloorCpu: full?.ratios.floor.cpuUsPerCall ?? null,
       fullAddedP99OverFloorClean: addedClean.full?.floor.p99 ?? null,
       fullP999VsFloorClean: summarize(samples.filter(isClean), 'full', ['p999'], ['floor']).ratios.floor.p999,
-      fullMarkCompactsPerMin: full?.values.markCompactsPerMin ?? null,
-      floorMarkCompactsPerMin: summary.floor?.values.markCompactsPerMin ?? null,
+      fullMarkCompactsPerMin: pooledGcPerMin(samples, 'full', 'markCompacts'),
+      floorMarkCompactsPerMin: pooledGcPerMin(samples, 'floor', 'markCompacts'),
       ...sluiceFacts(samples),
     },
   }
