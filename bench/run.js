@@ -20,7 +20,7 @@ import { canPin, pinFor } from './lib/pinning.js'
 import { progress } from './lib/progress.js'
 import { startRedis } from './lib/redis.js'
 import { renderReport } from './lib/report.js'
-import { TARGET_LABELS, missingTool, needsRedis, startTarget, startUpstream } from './lib/targets.js'
+import { TARGET_LABELS, missingTool, needsRedis, needsTlsUpstream, startTarget, startTlsUpstream, startUpstream } from './lib/targets.js'
 
 const SLUICE_CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
 const MODES = { saturation: runSaturation, rate: runRate, soak: runSoak }
@@ -38,7 +38,7 @@ async function main (argv) {
     process.stdout.write(USAGE + '\n')
     return 0
   }
-  if (options.targets.some(id => id === 'passthrough' || id === 'full') && !existsSync(SLUICE_CLI)) {
+  if (options.targets.some(id => id === 'passthrough' || id.startsWith('full')) && !existsSync(SLUICE_CLI)) {
     process.stderr.write('dist/cli.js is missing: run `npm run build` first (npm run bench does it)\n')
     return 1
   }
@@ -75,15 +75,16 @@ async function main (argv) {
   progress(loadgen.path === undefined ? `C load generator not used (${loadgen.why}): Node generators only, no stall meter` : 'C load generator and stall meter compiled')
   try {
     const upstream = await startUpstream(workDir)
+    const tlsUpstream = ids.some(needsTlsUpstream) ? await startTlsUpstream(workDir) : undefined
     if (ids.some(needsRedis)) redis = await startRedis()
-    const started = await Promise.allSettled(ids.map(id => startTarget(id, { upstream, redis, workDir, options })))
+    const started = await Promise.allSettled(ids.map(id => startTarget(id, { upstream, tlsUpstream, redis, workDir, options })))
     for (const s of started) if (s.status === 'fulfilled') targets.push(s.value)
     const failed = started.find(s => s.status === 'rejected')
     if (failed !== undefined) throw failed.reason
     progress(`started ${targets.map(t => `${t.id} (pid ${t.pid})`).join(', ')}; upstream pid ${upstream.pid}${redis ? `, redis pid ${redis.pid}` : ''}`)
     let pin
     if (options.pin && canPin()) {
-      const pids = [upstream.pid, ...targets.map(t => t.pid), ...(redis ? [redis.pid] : [])]
+      const pids = [upstream.pid, ...(tlsUpstream ? [tlsUpstream.pid] : []), ...targets.map(t => t.pid), ...(redis ? [redis.pid] : [])]
       pin = (targetPid) => pinFor(targetPid, pids)
       pinned = true
     } else if (options.pin) {

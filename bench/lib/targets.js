@@ -3,6 +3,7 @@
 // label in the report, and how to start it. A target says where to send calls
 // and which process to account CPU, memory and GC to. To add a target, add a
 // row (and, if it needs a tool that may be missing, a `needs`).
+import { execFileSync } from 'node:child_process'
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { delimiter, join } from 'node:path'
@@ -26,6 +27,28 @@ const TARGETS = [
   { id: 'baseline', label: 'baseline @fastify/http-proxy', start: (ctx) => startNodeProxy('baseline', 'baseline-proxy.js', ctx) },
   { id: 'passthrough', label: 'sluice passthrough', start: (ctx) => startSluice('passthrough', passthroughPolicy, ctx) },
   { id: 'full', label: 'sluice full policy', needsRedis: true, start: (ctx) => startSluice('full', fullPolicy, ctx) },
+  // HTTPS upstream (bench/upstream.js --tls, a throwaway CA): what TLS, and h2, to the vendor cost.
+  {
+    id: 'floor-tls',
+    label: 'floor, HTTPS upstream (HTTP/1.1 keep-alive)',
+    needsTlsUpstream: true,
+    // undici's default TLS trusts Node's roots, NODE_EXTRA_CA_CERTS included
+    start: (ctx) => startNodeProxy('floor-tls', 'floor-proxy.js', ctx, { upstreamUrl: ctx.tlsUpstream.url, env: { NODE_EXTRA_CA_CERTS: ctx.tlsUpstream.caFile } }),
+  },
+  {
+    id: 'full-tls',
+    label: 'sluice full policy, HTTPS upstream (HTTP/1.1 keep-alive)',
+    needsRedis: true,
+    needsTlsUpstream: true,
+    start: (ctx) => startSluice('full-tls', fullPolicy, ctx, { upstreamUrl: ctx.tlsUpstream.url, env: { SLUICE_CA_FILE: ctx.tlsUpstream.caFile } }),
+  },
+  {
+    id: 'full-h2',
+    label: 'sluice full policy, HTTPS upstream over h2',
+    needsRedis: true,
+    needsTlsUpstream: true,
+    start: (ctx) => startSluice('full-h2', (url) => fullPolicy(url) + 'http2: true\n', ctx, { upstreamUrl: ctx.tlsUpstream.url, env: { SLUICE_CA_FILE: ctx.tlsUpstream.caFile } }),
+  },
   // Not Node: where Node stands. Skipped with a note when not installed.
   { id: 'nginx', label: 'nginx proxy_pass (keep-alive upstream)', needs: 'nginx', start: startNginx },
   { id: 'haproxy', label: 'haproxy (keep-alive upstream)', needs: 'haproxy', start: startHaproxy },
@@ -38,6 +61,10 @@ export const OPTIONAL_TARGET_IDS = Object.freeze(TARGETS.filter(t => t.needs !==
 
 export function needsRedis (id) {
   return TARGETS.find(t => t.id === id)?.needsRedis === true
+}
+
+export function needsTlsUpstream (id) {
+  return TARGETS.find(t => t.id === id)?.needsTlsUpstream === true
 }
 
 /** Why target `id` cannot run here (a missing tool), or undefined when it can. */
@@ -84,6 +111,19 @@ export async function startUpstream (workDir) {
   return { ...child, gcFile: stdoutFile }
 }
 
+/** The same upstream over TLS (h2 and HTTP/1.1), with a throwaway CA made in `workDir`. */
+export async function startTlsUpstream (workDir) {
+  const certs = makeBenchCertificates(workDir)
+  const child = await startChild({
+    name: 'tls upstream',
+    command: process.execPath,
+    args: [join(BENCH, 'upstream.js'), '--tls', certs.certFile, certs.keyFile],
+    env: childEnv(),
+    findUrl: jsonLineUrl('listening'),
+  })
+  return Object.assign(child, { caFile: certs.caFile })
+}
+
 /**
  * Starts target `id`. `ctx` holds the upstream, Redis (for the full policy),
  * a scratch folder and the options.
@@ -100,26 +140,26 @@ async function startDirect ({ upstream }) {
   return { url: upstream.url + CALL_PATH, pid: upstream.pid, gcFile: upstream.gcFile, stop: async () => {} }
 }
 
-async function startNodeProxy (id, script, { upstream, workDir }) {
+async function startNodeProxy (id, script, { upstream, workDir }, { upstreamUrl = upstream.url, env = {} } = {}) {
   const stdoutFile = join(logDir(workDir), `${id}.out`)
   const child = await startChild({
     name: id,
-    ...nodeCommand([], [join(BENCH, script), upstream.url]),
-    env: childEnv(),
+    ...nodeCommand([], [join(BENCH, script), upstreamUrl]),
+    env: childEnv(env),
     stdoutFile,
     findUrl: jsonLineUrl('listening'),
   })
   return { url: child.url + PROXY_PREFIX + CALL_PATH, pid: child.pid, gcFile: stdoutFile, stop: child.stop }
 }
 
-async function startSluice (id, policy, { upstream, redis, workDir, options }) {
+async function startSluice (id, policy, { upstream, redis, workDir, options }, { upstreamUrl = upstream.url, env = {} } = {}) {
   // sluice watches the folder of its policy file and reloads on any change
   // there: the policy gets a folder of its own, the log lives elsewhere, or
   // every log write would arm a reload in the middle of the run.
   const policyDir = join(workDir, 'policies', id)
   mkdirSync(policyDir, { recursive: true })
   const policyFile = join(policyDir, `${id}.yaml`)
-  writeFileSync(policyFile, policy(upstream.url))
+  writeFileSync(policyFile, policy(upstreamUrl))
   const logFile = join(logDir(workDir), `${id}.log`)
   const args = ['start', '--policies', policyFile, '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--log-level', 'info']
   if (needsRedis(id)) args.push('--redis', redis.url)
@@ -130,7 +170,7 @@ async function startSluice (id, policy, { upstream, redis, workDir, options }) {
     name: `sluice ${id}`,
     ...nodeCommand(nodeArgs, [SLUICE_CLI, ...args]),
     // A dummy value: the benchmark's upstream ignores it.
-    env: childEnv(id === 'full' ? { [API_KEY_ENV]: 'bench-dummy-token' } : {}),
+    env: childEnv({ ...(needsRedis(id) ? { [API_KEY_ENV]: 'bench-dummy-token' } : {}), ...env }),
     stdoutFile: logFile,
     findUrl: jsonLineUrl('proxy', 'listening'),
   })
@@ -248,4 +288,17 @@ function which (name) {
     } catch {}
   }
   return undefined
+}
+
+/** A throwaway CA and a server certificate for 127.0.0.1, made with openssl; removed with `workDir`. */
+function makeBenchCertificates (workDir) {
+  const f = (name) => join(workDir, name)
+  const openssl = (...args) => execFileSync('openssl', args, { stdio: 'ignore' })
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+  openssl('req', '-x509', ...ec, '-days', '2', '-subj', '/CN=sluice bench CA', '-keyout', f('bench-ca.key'), '-out', f('bench-ca.pem'))
+  openssl('req', ...ec, '-subj', '/CN=127.0.0.1', '-keyout', f('bench-server.key'), '-out', f('bench-server.csr'))
+  writeFileSync(f('bench-server.ext'), 'subjectAltName=IP:127.0.0.1\n')
+  openssl('x509', '-req', '-days', '2', '-set_serial', '1', '-in', f('bench-server.csr'), '-CA', f('bench-ca.pem'), '-CAkey', f('bench-ca.key'),
+    '-extfile', f('bench-server.ext'), '-out', f('bench-server.pem'))
+  return { caFile: f('bench-ca.pem'), certFile: f('bench-server.pem'), keyFile: f('bench-server.key') }
 }
