@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { requestLines } from '../helpers/sluice.js'
 import { startInterception, type Interception } from './harness.js'
+import { curl as curlPath } from '../helpers/binaries.js'
 import { eventually } from '../helpers/wait.js'
 import { metricValue } from '../helpers/metrics.js'
 
@@ -16,7 +17,7 @@ let ix: Interception
 
 async function curl (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
   try {
-    const { stdout, stderr } = await execFileP('curl', ['-sS', '--max-time', '20', '-x', ix.sluice.url, ...args])
+    const { stdout, stderr } = await execFileP(curlPath(), ['-sS', '--max-time', '20', '-x', ix.sluice.url, ...args])
     return { code: 0, stdout, stderr }
   } catch (err) {
     const e = err as { code: number, stdout: string, stderr: string }
