@@ -13,6 +13,7 @@ import { handleCall } from './pipeline/index.js'
 import { writeError } from './pipeline/respond.js'
 import { deferContinue } from './pipeline/expect-continue.js'
 import type { ProxyRuntime } from './runtime/proxy-runtime.js'
+import { isJobRoute, serveJobRoute } from './jobs/routes.js'
 
 /** An absolute-form request target, kept aside while fastify routes on '/'. */
 export interface TargetCarrier extends IncomingMessage {
@@ -56,6 +57,10 @@ export function buildProxyApp (runtime: ProxyRuntime, opts: ProxyAppOptions): Fa
     url: '/*',
     onRequest: (request, reply, done) => {
       reply.hijack()
+      if (isJobRoute(request.raw.url)) {
+        serveJobRoute(runtime, request.raw, reply.raw).catch(err => runtime.logger.error({ err }, 'unhandled job route error'))
+        return done()
+      }
       handleCall(runtime, request.raw, reply.raw).catch(err => runtime.logger.error({ err }, 'unhandled proxy error'))
       done()
     },

@@ -30,6 +30,8 @@ export interface Settings {
   drainTimeoutMs: number
   /** SLUICE_CLIENT_TIMEOUT: request headers, and each body chunk, must arrive within this, ms */
   clientTimeoutMs: number
+  /** SLUICE_DATA_DIR: where the job journal lives when there is no Redis */
+  dataDir: string
 }
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
@@ -44,6 +46,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   logLevel: 'info',
   drainTimeoutMs: 25_000,
   clientTimeoutMs: 10_000,
+  dataDir: './.sluice-data',
 })
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -101,5 +104,6 @@ export function loadSettings (flags: Flags, env: NodeJS.ProcessEnv = process.env
     logLevel,
     drainTimeoutMs: duration('SLUICE_DRAIN_TIMEOUT', env.SLUICE_DRAIN_TIMEOUT, DEFAULT_SETTINGS.drainTimeoutMs),
     clientTimeoutMs: duration('SLUICE_CLIENT_TIMEOUT', env.SLUICE_CLIENT_TIMEOUT, DEFAULT_SETTINGS.clientTimeoutMs),
+    dataDir: env.SLUICE_DATA_DIR || DEFAULT_SETTINGS.dataDir,
   })
 }

@@ -4,6 +4,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { explainPolicy } from '../policy/explain.js'
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
+import { registerJobAdmin } from '../jobs/admin.js'
 
 export function buildAdminApp (runtime: ProxyRuntime): FastifyInstance {
   const app = Fastify({ logger: false })
@@ -24,6 +25,8 @@ export function buildAdminApp (runtime: ProxyRuntime): FastifyInstance {
   app.get('/policies', async () => ({
     vendors: runtime.current.vendors.map(v => explainPolicy(v.policy)),
   }))
+
+  registerJobAdmin(app, runtime)
 
   return app
 }
