@@ -8,12 +8,14 @@ import { policyJsonSchema } from './policy/print-schema.js'
 import { resolveReference } from './credentials/index.js'
 import { PolicyLoadError, startSluice } from './server.js'
 import { SettingsError, loadSettings, DEFAULT_SETTINGS } from './settings.js'
+import { jobsCommand, JOBS_USAGE } from './jobs/cli.js'
 
 const USAGE = `usage:
   sluice start    [--policies DIR|FILE] [--port N] [--host ADDR] [--admin-port N] [--admin-host ADDR] [--redis URL] [--log-level LEVEL]
   sluice validate [DIR|FILE] [--resolve-secrets]
   sluice explain  [DIR|FILE] [--vendor NAME]
-  sluice schema   (prints the policy JSON Schema)`
+  sluice schema   (prints the policy JSON Schema)
+${JOBS_USAGE}`
 
 /** how long a stop waits for stdout to take the last log lines */
 const EXIT_LOG_WAIT_MS = 2000
@@ -24,6 +26,7 @@ async function main (argv: string[]): Promise<number> {
     case 'start': return await start(rest)
     case 'validate': return await validate(rest)
     case 'explain': return await explain(rest)
+    case 'jobs': return await jobsCommand(rest)
     case 'schema':
       process.stdout.write(JSON.stringify(policyJsonSchema(), null, 2) + '\n')
       return 0
