@@ -24,6 +24,16 @@ const COMMAND_TIMEOUT_MS = 2_000
 /** due jobs moved from the delayed set to the stream per claim and vendor */
 const PROMOTE_BATCH = 500
 
+// A job's lock: held by the replica running it, kept alive by touch(), gone at settle.
+// Whoever takes the stream entry over must also get the lock, so a job is never
+// run by two replicas at once while its holder still lives.
+const TOUCH = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`
+const UNLOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`
+
 const PROMOTE = `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, id in ipairs(ids) do
@@ -40,9 +50,14 @@ export interface RedisJobStoreOptions {
 }
 
 const jobKey = (id: string): string => `sluice:job:{${id}}`
+const lockKey = (id: string): string => `sluice:job:{${id}}:lock`
 const vendorKey = (vendor: string, what: 'stream' | 'delayed' | 'index'): string => `sluice:jobs:{${vendor}}:${what}`
 
 type StreamEntry = [string, string[]]
+interface Scripts {
+  sluiceJobTouch: (key: string, owner: string, ms: number) => Promise<number>
+  sluiceJobUnlock: (key: string, owner: string) => Promise<number>
+}
 
 export class RedisJobStore implements JobStore {
   readonly kind = 'redis'
@@ -79,6 +94,8 @@ export class RedisJobStore implements JobStore {
     // ioredis reports every failed reconnect; the worker logs the outage once.
     this.client.on('error', () => {})
     this.client.defineCommand('sluiceJobsPromote', { numberOfKeys: 2, lua: PROMOTE })
+    this.client.defineCommand('sluiceJobTouch', { numberOfKeys: 1, lua: TOUCH })
+    this.client.defineCommand('sluiceJobUnlock', { numberOfKeys: 1, lua: UNLOCK })
   }
 
   async add (job: Job, ttlMs: number): Promise<void> {
@@ -132,23 +149,38 @@ export class RedisJobStore implements JobStore {
       const read = await this.client.xreadgroup('GROUP', GROUP, this.consumer, 'COUNT', max - entries.length, 'STREAMS', stream, '>') as Array<[string, StreamEntry[]]> | null
       if (read !== null) for (const [, list] of read) entries.push(...list)
     }
-    for (const [entryId, fields] of entries) {
-      const id = fields[fields.indexOf('id') + 1]
-      const text = id === undefined ? null : await this.client.get(jobKey(id))
-      if (text === null) {
-        await this.drop(vendor, entryId) // dropped by an operator, or expired
-        continue
-      }
-      const job = decodeJob(text)
-      if (FINAL.has(job.status)) {
-        await this.drop(vendor, entryId) // settled, but the entry outlived a crash
-        continue
-      }
-      job.status = 'running'
-      job.updatedAt = Date.now()
-      await this.client.set(jobKey(job.id), encodeJob(job), 'KEEPTTL')
-      out.push({ job, ref: entryId })
+    const taken = await Promise.all(entries.map(([entryId, fields]) => this.take(vendor, entryId, fields, claimTimeoutMs)))
+    for (const c of taken) if (c !== undefined) out.push(c)
+  }
+
+  private async take (vendor: string, entryId: string, fields: string[], claimTimeoutMs: number): Promise<ClaimedJob | undefined> {
+    const id = fields[fields.indexOf('id') + 1]
+    if (id === undefined) {
+      await this.drop(vendor, entryId)
+      return undefined
     }
+    // Still locked: its holder lives (and will settle it); leave it be.
+    if (await this.client.set(lockKey(id), this.consumer, 'PX', claimTimeoutMs, 'NX') === null) return undefined
+    const text = await this.client.get(jobKey(id))
+    if (text === null) {
+      await this.drop(vendor, entryId) // dropped by an operator, or expired
+      await this.unlock(id)
+      return undefined
+    }
+    const job = decodeJob(text)
+    if (FINAL.has(job.status)) {
+      await this.drop(vendor, entryId) // settled, but the entry outlived a crash
+      await this.unlock(id)
+      return undefined
+    }
+    job.status = 'running'
+    job.updatedAt = Date.now()
+    await this.client.set(jobKey(job.id), encodeJob(job), 'KEEPTTL')
+    return { job, ref: entryId, lockMs: claimTimeoutMs }
+  }
+
+  private async unlock (id: string): Promise<void> {
+    await (this.client as unknown as Scripts).sluiceJobUnlock(lockKey(id), this.consumer)
   }
 
   private async drop (vendor: string, entryId: string): Promise<void> {
@@ -157,7 +189,10 @@ export class RedisJobStore implements JobStore {
   }
 
   async touch (claimed: ClaimedJob): Promise<void> {
-    await this.client.xclaim(vendorKey(claimed.job.vendor, 'stream'), GROUP, this.consumer, 0, claimed.ref, 'JUSTID')
+    await Promise.all([
+      (this.client as unknown as Scripts).sluiceJobTouch(lockKey(claimed.job.id), this.consumer, claimed.lockMs ?? 60_000),
+      this.client.xclaim(vendorKey(claimed.job.vendor, 'stream'), GROUP, this.consumer, 0, claimed.ref, 'JUSTID'),
+    ])
   }
 
   async settle (claimed: ClaimedJob, ttlMs: number): Promise<void> {
@@ -166,6 +201,7 @@ export class RedisJobStore implements JobStore {
     // An operator may have dropped it meanwhile: then it stays gone.
     if (await this.client.exists(key) === 0) {
       await this.drop(job.vendor, claimed.ref)
+      await this.unlock(job.id)
       return
     }
     if (FINAL.has(job.status)) {
@@ -178,6 +214,7 @@ export class RedisJobStore implements JobStore {
     const m = this.client.multi()
     if (job.status === 'queued') m.zadd(vendorKey(job.vendor, 'delayed'), job.dueAt, job.id)
     await m.xack(stream, GROUP, claimed.ref).xdel(stream, claimed.ref).exec().then(checkExec)
+    await this.unlock(job.id)
   }
 
   async get (id: string): Promise<Job | undefined> {

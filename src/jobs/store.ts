@@ -13,6 +13,8 @@ export interface ClaimedJob {
   job: Job
   /** store-specific handle (a stream entry id) */
   ref: string
+  /** how long the hold lasts without a touch (Redis) */
+  lockMs?: number
 }
 
 export interface JobStore {
