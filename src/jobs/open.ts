@@ -10,9 +10,15 @@ import { RedisJobStore } from './redis-store.js'
 
 export async function openJobs (settings: Settings, redisTlsCa: Buffer | undefined, runtime: ProxyRuntime, logger: Logger): Promise<Jobs> {
   const redis = settings.redisUrl !== undefined || settings.redisCluster !== undefined
-  const store = redis
-    ? new RedisJobStore({ url: settings.redisUrl, clusterNodes: settings.redisCluster, tlsCa: redisTlsCa, logger })
-    : await JournalStore.open(settings.dataDir)
+  let store
+  if (redis) {
+    const r = new RedisJobStore({ url: settings.redisUrl, clusterNodes: settings.redisCluster, tlsCa: redisTlsCa, logger })
+    // Listening before the connection is up would refuse the first jobs.
+    await r.ready()
+    store = r
+  } else {
+    store = await JournalStore.open(settings.dataDir)
+  }
   logger.info({ store: store.kind }, 'job store open')
   return new Jobs(store, runtime, logger)
 }

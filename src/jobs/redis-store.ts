@@ -98,6 +98,15 @@ export class RedisJobStore implements JobStore {
     this.client.defineCommand('sluiceJobUnlock', { numberOfKeys: 1, lua: UNLOCK })
   }
 
+  /** Resolves once connected, or after timeoutMs (then jobs wait for Redis like in an outage). */
+  async ready (timeoutMs = 5_000): Promise<void> {
+    if (this.client.status === 'ready') return
+    await new Promise<void>(resolve => {
+      const timer = setTimeout(resolve, timeoutMs)
+      this.client.once('ready', () => { clearTimeout(timer); resolve() })
+    })
+  }
+
   async add (job: Job, ttlMs: number): Promise<void> {
     await this.client.set(jobKey(job.id), encodeJob(job), 'PX', ttlMs)
     await this.client.multi()
