@@ -4,22 +4,27 @@
 //   sluice jobs retry ID [--admin URL]                          a dead or failed job queued again
 //   sluice jobs drop  ID [--admin URL]                          the job forgotten
 // Exit 0 on success, 1 when the job is unknown or the admin API refuses, 2 on bad usage.
-import { parseArgs } from 'node:util'
+export const JOBS_USAGE = `sluice jobs list|show|retry|drop [ID] [--admin URL] [--status STATUS] [--vendor NAME]
 
-export const JOBS_USAGE = `  sluice jobs list  [--status queued|running|succeeded|failed|dead] [--vendor NAME] [--admin URL]
-  sluice jobs show  ID [--admin URL]
-  sluice jobs retry ID [--admin URL]
-  sluice jobs drop  ID [--admin URL]`
+  list             one line per job: id, vendor, status, attempts, updated, error
+  show ID          the job as JSON (never its bodies)
+  retry ID         a dead or failed job queued again, with the same idempotency key
+  drop ID          the job forgotten
+  --admin URL      sluice's admin listener (default http://127.0.0.1:9090)
+  --status STATUS  list only: queued, running, succeeded, failed or dead
+  --vendor NAME    list only: this vendor's jobs
+
+Exit 0 done, 1 when the job is unknown or the admin API refuses.`
+
+export const JOBS_OPTIONS = { admin: { type: 'string' }, status: { type: 'string' }, vendor: { type: 'string' } } as const
 
 const DEFAULT_ADMIN = 'http://127.0.0.1:9090'
 
-export async function jobsCommand (args: string[], out: (s: string) => void = s => process.stdout.write(s), err: (s: string) => void = s => process.stderr.write(s)): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { admin: { type: 'string' }, status: { type: 'string' }, vendor: { type: 'string' } },
-    allowPositionals: true,
-    strict: true,
-  })
+export async function runJobs (values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number> {
+  return await jobsCommand(values as { admin?: string, status?: string, vendor?: string }, positionals)
+}
+
+async function jobsCommand (values: { admin?: string, status?: string, vendor?: string }, positionals: string[], out: (s: string) => void = s => process.stdout.write(s), err: (s: string) => void = s => process.stderr.write(s)): Promise<number> {
   const [sub, id] = positionals
   const admin = (values.admin ?? DEFAULT_ADMIN).replace(/\/+$/, '')
   const needId = (): string | undefined => {
@@ -65,7 +70,7 @@ export async function jobsCommand (args: string[], out: (s: string) => void = s 
         return 0
       }
       default:
-        err(`${sub === undefined ? 'no jobs command given' : `unknown jobs command "${sub}"`}\nusage:\n${JOBS_USAGE}\n`)
+        err(`${sub === undefined ? 'no jobs command given' : `unknown jobs command "${sub}"`}\nusage: ${JOBS_USAGE}\n`)
         return 2
     }
   } catch (e) {

@@ -7,7 +7,7 @@
 //
 // One process per data directory: the journal is not shared between replicas
 // (with several replicas, use Redis).
-import { mkdirSync, openSync, readFileSync, renameSync, writeSync, fsyncSync, closeSync, existsSync, rmSync } from 'node:fs'
+import { mkdirSync, openSync, readFileSync, renameSync, writeSync, fsyncSync, closeSync, existsSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FINAL, type Job } from './job.js'
@@ -270,9 +270,4 @@ function syncDir (dir: string): void {
     const fd = openSync(dir, 'r')
     try { fsyncSync(fd) } finally { closeSync(fd) }
   } catch { /* not every platform syncs a directory */ }
-}
-
-/** For tests: removes a data directory's journal. */
-export function removeJournal (dir: string): void {
-  rmSync(join(dir, FILE), { force: true })
 }

@@ -61,7 +61,7 @@ export function readUpTo (ctx: CallContext, max: number, timeoutMs: number): Pro
     // A client gone before its body was read (while the call queued for a token
     // or waited for a credential) will never send 'end' or 'close' again.
     if (req.destroyed) {
-      reject(new SluiceError('bad_request', 'the client closed the connection before its body was read'))
+      reject(new SluiceError('client_gone', 'the client closed the connection before its body was read'))
       return
     }
     const chunks: Buffer[] = []
@@ -84,9 +84,10 @@ export function readUpTo (ctx: CallContext, max: number, timeoutMs: number): Pro
       }
     }
     const onEnd = (): void => { cleanup(); resolve({ chunks, size, complete: true }) }
-    const onError = (err: Error): void => { cleanup(); reject(new SluiceError('bad_request', 'the request body could not be read', { cause: err })) }
+    // node's 'aborted' (ECONNRESET): the client went away mid-body
+    const onError = (err: Error): void => { cleanup(); reject(new SluiceError((err as { code?: string }).code === 'ECONNRESET' ? 'client_gone' : 'bad_request', 'the request body could not be read', { cause: err })) }
     const onClose = (): void => {
-      if (!req.complete) { cleanup(); reject(new SluiceError('bad_request', 'the client closed the connection mid-body')) }
+      if (!req.complete) { cleanup(); reject(new SluiceError('client_gone', 'the client closed the connection mid-body')) }
     }
     // On the response, not the socket: node destroys a socket whose timeout nobody handles,
     // and the client should get its 408.
