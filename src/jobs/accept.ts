@@ -37,11 +37,13 @@ export async function acceptJob (ctx: CallContext, path: string, query: string):
 
   const raw = ctx.req.rawHeaders
   const named = connectionNamed(ctx.req.headers.connection)
+  // Headers the delivery would strip anyway (the client's own credentials for the vendor) are not stored.
+  const strip = policy.inject.strip
   const headers: string[] = []
   let key: string | undefined
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase()
-    if (DROP.has(name) || name.startsWith('x-forwarded-') || named?.has(name) === true) continue
+    if (DROP.has(name) || strip.includes(name) || name.startsWith('x-forwarded-') || named?.has(name) === true) continue
     if (name === vendor.idempotencyHeader) key = raw[i + 1] as string
     headers.push(raw[i] as string, raw[i + 1] as string)
   }
