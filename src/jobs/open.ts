@@ -13,8 +13,9 @@ export async function openJobs (settings: Settings, redisTlsCa: Buffer | undefin
   let store
   if (redis) {
     const r = new RedisJobStore({ url: settings.redisUrl, clusterNodes: settings.redisCluster, tlsCa: redisTlsCa, logger })
-    // Listening before the connection is up would refuse the first jobs.
-    await r.ready()
+    // Listening before the connection is up would refuse the first jobs; a Redis the
+    // buckets found away must not hold the listeners any longer.
+    await r.ready(runtime.limiter.redisUp ? 5_000 : 0)
     store = r
   } else {
     store = await JournalStore.open(settings.dataDir)

@@ -98,12 +98,24 @@ export class RedisJobStore implements JobStore {
     this.client.defineCommand('sluiceJobUnlock', { numberOfKeys: 1, lua: UNLOCK })
   }
 
-  /** Resolves once connected, or after timeoutMs (then jobs wait for Redis like in an outage). */
+  /**
+   * Resolves once the first connection is up, or has failed, or after timeoutMs:
+   * a Redis that is away must not hold the listeners (jobs wait as in an outage).
+   */
   async ready (timeoutMs = 5_000): Promise<void> {
     if (this.client.status === 'ready') return
     await new Promise<void>(resolve => {
-      const timer = setTimeout(resolve, timeoutMs)
-      this.client.once('ready', () => { clearTimeout(timer); resolve() })
+      const done = (): void => {
+        clearTimeout(timer)
+        this.client.off('ready', done)
+        this.client.off('error', done)
+        this.client.off('close', done)
+        resolve()
+      }
+      const timer = setTimeout(done, timeoutMs)
+      this.client.once('ready', done)
+      this.client.once('error', done)
+      this.client.once('close', done)
     })
   }
 
