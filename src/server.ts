@@ -49,6 +49,7 @@ export async function startSluice (settings: Settings, logger: Logger, opts: { p
     ...(settings.redisUrl !== undefined ? { redisUrl: settings.redisUrl } : {}),
     ...(settings.redisCluster !== undefined ? { clusterNodes: settings.redisCluster } : {}),
     redisTlsCa,
+    redisCommandTimeoutMs: settings.redisTimeoutMs,
     metrics,
     logger,
   })
