@@ -72,8 +72,10 @@ export class RedisJobStore implements JobStore {
     const reconnect = (attempt: number): number => Math.min(attempt * 100, 1000)
     if (opts.clusterNodes !== undefined && opts.clusterNodes.length > 0) {
       const seeds = parseClusterSeeds(opts.clusterNodes)
+      // Commands wait for a (re)connection, up to commandTimeout: a job accepted while
+      // the connection comes up is stored, not refused.
       this.client = new Cluster(seeds.nodes, {
-        enableOfflineQueue: false,
+        enableOfflineQueue: true,
         clusterRetryStrategy: reconnect,
         redisOptions: {
           ...connection,
@@ -87,7 +89,7 @@ export class RedisJobStore implements JobStore {
       this.client = new Redis(url, {
         ...connection,
         ...(/^rediss:/i.test(url) ? { tls: redisTls(opts.tlsCa) } : {}),
-        enableOfflineQueue: false,
+        enableOfflineQueue: true,
         retryStrategy: reconnect,
       })
     }

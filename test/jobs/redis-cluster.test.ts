@@ -12,14 +12,15 @@ describe('Redis Cluster', () => {
   let cluster: RedisClusterHandle
   let up: Upstream
   let s: JobSluice
-  let failFirst = true
+  const tried = new Set<string>()
 
   beforeAll(async () => {
     cluster = await startRedisCluster(3)
-    up = await startUpstream((_req, res) => {
+    up = await startUpstream((req, res) => {
       // every job's first attempt fails: its retry goes through the delayed set
-      res.writeHead(failFirst ? 503 : 200)
-      failFirst = !failFirst
+      const id = String(req.headers['x-request-id'])
+      res.writeHead(tried.has(id) ? 200 : 503)
+      tried.add(id)
       res.end()
     })
     const files = Object.fromEntries(VENDORS.map(v => [`${v}.yaml`, jobPolicy(up.url, { vendor: v })]))
@@ -33,7 +34,13 @@ describe('Redis Cluster', () => {
 
   it('accepts, retries and delivers jobs of vendors on different nodes', async () => {
     const ids: string[] = []
-    for (const v of VENDORS) for (let i = 0; i < 4; i++) ids.push((await submit(s.proxy, `/${v}/v1/x/${i}`)).id)
+    for (const v of VENDORS) {
+      for (let i = 0; i < 4; i++) {
+        const a = await submit(s.proxy, `/${v}/v1/x/${i}`)
+        expect(a.status).toBe(202)
+        ids.push(a.id)
+      }
+    }
     for (const id of ids) expect((await jobReaches(s.proxy, id, ['succeeded', 'failed', 'dead'], 30_000)).status).toBe('succeeded')
     const listed = (await getJson(`${s.admin}/jobs?status=succeeded`)).body.jobs as unknown[]
     expect(listed).toHaveLength(ids.length)
