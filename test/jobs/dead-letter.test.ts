@@ -111,5 +111,5 @@ retry:
     expect((await cli('drop', a.id, '--admin', s.admin)).code).toBe(0)
     expect((await getJson(`${s.proxy}/_sluice/jobs/${a.id}`)).status).toBe(404)
     expect((await cli('show', a.id, '--admin', s.admin)).code).toBe(1)
-  })
+  }, 90_000) // seven CLI processes, each a node start, on a loaded machine
 })
