@@ -68,5 +68,5 @@ circuitBreaker:
       expect(new Set(sent.map(r => r.headers['idempotency-key'])).size).toBe(1)
     }
     expect(new Set(up.seen.map(r => r.headers['idempotency-key'])).size).toBe(JOBS)
-  })
+  }, 60_000)
 })

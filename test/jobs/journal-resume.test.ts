@@ -53,5 +53,5 @@ retry:
       expect(new Set(sent.map(r => r.headers['idempotency-key'])).size).toBe(1)
       expect(sent.filter(r => r.headers['x-request-id'] === ids[i]).length).toBe(sent.length)
     }
-  })
+  }, 60_000)
 })

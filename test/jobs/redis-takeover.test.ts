@@ -50,5 +50,5 @@ describe('Redis: a replica dies holding a job', () => {
     const result = await getJson(`${b.proxy}/_sluice/jobs/${job.id}/result`)
     expect(result.status).toBe(200)
     expect(result.text).toBe('charged')
-  })
+  }, 60_000)
 })
