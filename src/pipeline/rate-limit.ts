@@ -4,29 +4,61 @@
 // A call that is never sent takes nothing: one refused after this stage gives
 // its tokens back when it ends (returnUnsentTokens), one whose client leaves
 // while it is queued leaves the queue at once.
+//
+// With costs, a call reserves its estimate from each bucket (read from the
+// request: its body is then read first, whole up to limits.body) and, once it
+// was sent, settles against the actual cost read from the response as it was
+// relayed (CostTap).
 import { SluiceError } from '../errors.js'
-import { bucketKeyValues, type RateDecision } from '../ratelimit/index.js'
+import { bucketKeyValues, costPlan, CostTap, estimateCosts, type RateDecision } from '../ratelimit/index.js'
 import type { CallContext } from './context.js'
+import { readRequestBody } from './request-body.js'
 
 /** Undefined when the vendor has no buckets (nothing to wait for), else a promise settled once the call may go. */
 export function takeTokens (ctx: CallContext): Promise<void> | undefined {
   const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
   if (policy.rateLimit.buckets.length === 0) return undefined
   const keys = bucketKeyValues(policy, (name) => ctx.header(name), ctx.clientIp)
-  return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline, ctx).then(decision => applyDecision(ctx, decision, keys))
+  const costs = costPlan(policy)
+  if (costs === undefined) {
+    return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline, ctx).then(decision => applyDecision(ctx, decision, keys))
+  }
+  const body = costs.needsBody ? readRequestBody(ctx, policy.limits.bodyBytes) : undefined
+  const reserve = (): Promise<void> => {
+    const estimate = estimateCosts(costs, (name) => ctx.header(name), ctx.body.kind === 'buffered' ? ctx.body.data : undefined)
+    return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline, ctx, estimate).then(decision => applyDecision(ctx, decision, keys))
+  }
+  return body === undefined ? reserve() : body.then(reserve)
+}
+
+/**
+ * At the relayed response's headers: a reader of its actual cost, when the
+ * call reserved costs that settle from the response. `header` is called with
+ * lower-case names.
+ */
+export function openCostTap (ctx: CallContext, header: (name: string) => string | undefined): CostTap | undefined {
+  if (ctx.tokens?.costs === undefined) return undefined
+  const plan = costPlan((ctx.vendor as NonNullable<CallContext['vendor']>).policy)
+  return plan?.settles === true ? new CostTap(plan, header) : undefined
 }
 
 /**
  * When the call ends: tokens taken for an attempt that was never sent (a
  * later stage refused the call, or sluice refused the destination) go back,
- * and a call queued behind moves up.
+ * and a call queued behind moves up. A call sent with costs settles them
+ * against what the response said it cost.
  */
 export function returnUnsentTokens (ctx: CallContext): void {
   const tokens = ctx.tokens
   if (tokens === undefined) return
   ctx.tokens = undefined
-  if (ctx.attempts !== ctx.tokensAtAttempt && ctx.error?.code !== 'forbidden_destination') return
-  ctx.runtime.limiter.giveBack((ctx.vendor as NonNullable<CallContext['vendor']>).policy, ctx.tokenKeys, tokens)
+  const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
+  if (ctx.attempts !== ctx.tokensAtAttempt && ctx.error?.code !== 'forbidden_destination') {
+    const tap = ctx.costTap
+    if (tap !== undefined) ctx.runtime.limiter.settleCost(policy, ctx.tokenKeys, tokens, tap.result())
+    return
+  }
+  ctx.runtime.limiter.giveBack(policy, ctx.tokenKeys, tokens)
 }
 
 function applyDecision (ctx: CallContext, decision: RateDecision, keys: readonly string[]): void {
@@ -45,6 +77,11 @@ function applyDecision (ctx: CallContext, decision: RateDecision, keys: readonly
     ctx.tokenKeys = keys
     ctx.tokensAtAttempt = ctx.attempts
     return
+  }
+  if (decision.overCapacity !== undefined) {
+    const { cost, capacity } = decision.overCapacity
+    // No wait would admit it: no Retry-After.
+    throw new SluiceError('rate_limited', `the call's cost of ${cost} is over the capacity of bucket ${decision.bucket ?? ''} (${capacity}) of ${vendor.name}: it can never be admitted`)
   }
   if (decision.code === 'redis_unavailable') {
     throw new SluiceError('redis_unavailable', 'the shared rate limit store is unreachable and the policy fails closed')

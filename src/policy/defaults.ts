@@ -25,6 +25,7 @@ export interface EffectivePolicyInput {
     mode: Def<Shared['rateLimit']['mode']>
     failMode: Def<Shared['rateLimit']['failMode']>
     buckets: Def<Shared['rateLimit']['buckets']>
+    headers: boolean
     upstream: { retryAfter: boolean, remainingHeader?: string, resetHeader?: string }
   }
   retry: Required<Omit<Shared['retry'], 'backoff'>> & { backoff: Required<Def<Shared['retry']['backoff']>> }
@@ -59,6 +60,7 @@ export const BUILT_IN_DEFAULTS: Omit<EffectivePolicyInput, 'vendor' | 'upstream'
     mode: 'enforce',
     failMode: 'open',
     buckets: [],
+    headers: false,
     upstream: { retryAfter: true },
   },
   retry: {

@@ -55,6 +55,14 @@ export function fileProblems (src: SourceFile, value: DefaultsFileInput & { upst
     const rate = parseRate(bucket.refill)
     if (rate === 0) report(['rateLimit', 'buckets', i, 'refill'], 'must be more than 0')
     duration(report, ['rateLimit', 'buckets', i, 'maxWait'], bucket.maxWait, 0)
+    // An estimate above capacity could never be admitted: every such call would be refused.
+    const cost = bucket.cost
+    if (typeof cost?.request === 'number' && cost.request > bucket.capacity) {
+      report(['rateLimit', 'buckets', i, 'cost', 'request'], `a cost of ${cost.request} is over the bucket's capacity of ${bucket.capacity}: no call could be admitted`)
+    }
+    if (cost?.default !== undefined && cost.default > bucket.capacity) {
+      report(['rateLimit', 'buckets', i, 'cost', 'default'], `a cost of ${cost.default} is over the bucket's capacity of ${bucket.capacity}: no call without an estimate could be admitted`)
+    }
   })
 
   duration(report, ['retry', 'backoff', 'initial'], retry?.backoff?.initial, 0)

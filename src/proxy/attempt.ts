@@ -12,6 +12,7 @@ import type { Dispatcher } from 'undici'
 import type { CallContext } from '../pipeline/context.js'
 import { BodyCapture } from '../observability/body-capture.js'
 import { upstreamHeadersForClient } from './headers.js'
+import { openCostTap } from '../pipeline/rate-limit.js'
 
 /** How an attempt ended. */
 export type AttemptResult =
@@ -113,6 +114,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       this.ruleCapture = new BodyCapture(BODY_RULE_BYTES)
     }
     if (policy.logging.bodies) this.logCapture = new BodyCapture(policy.logging.maxBodyBytes)
+    ctx.costTap = openCostTap(ctx, (name) => rawHeader(raw, name))
     this.resume = resume
     return true
   }
@@ -123,7 +125,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     ctx.resBytes += chunk.length
     this.ruleCapture?.push(chunk)
     this.logCapture?.push(chunk)
-    if (ctx.res.write(chunk)) return true
+    const written = ctx.res.write(chunk)
+    ctx.costTap?.push(chunk)
+    if (written) return true
     // The client reads slower than the vendor sends: pause the upstream until it catches up.
     ctx.res.once('drain', this.resume as () => void)
     return false
@@ -167,4 +171,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
 
 function isJson (contentType: string | undefined): boolean {
   return contentType !== undefined && contentType.includes('json')
+}
+
+/** One header from undici's raw [name, value, ...] buffers; `name` is lower case. */
+function rawHeader (raw: Buffer[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i] as Buffer
+    if (n.length === name.length && n.toString('latin1').toLowerCase() === name) return (raw[i + 1] as Buffer).toString('latin1')
+  }
+  return undefined
 }

@@ -4,4 +4,5 @@
 export { createRateLimiter, type RateLimiterOptions } from './limiter.js'
 export { bucketKeyValues } from './keys.js'
 export { learnBackpressure } from './backpressure.js'
+export { CostTap, costPlan, estimateCosts, type CostPlan } from './cost.js'
 export type { QueueWaiter, RateDecision, RateLimiter, LimiterLogger } from './types.js'

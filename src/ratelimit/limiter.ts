@@ -40,7 +40,7 @@ const REDIS_RETRY_AFTER_MS = 1000
 const GIVE_BACK_WAIT_MS = 200
 
 /** A call served from a lease: every bucket gave a token at once. */
-const LEASED: Verdict = Object.freeze({ refused: false, waitMs: 0, retryAfterMs: 0, bucket: -1, queuedMask: 0 })
+const LEASED: Verdict = Object.freeze({ refused: false, waitMs: 0, retryAfterMs: 0, bucket: -1, queuedMask: 0, closest: -1, remaining: 0 })
 
 const ALLOWED: RateDecision = Object.freeze({ ok: true, waitMs: 0, retryAfterMs: 0 })
 const ALLOWED_NOW = Promise.resolve(ALLOWED)
@@ -70,7 +70,7 @@ class TokenBucketLimiter implements RateLimiter {
   /** give-backs in flight, awaited (briefly) on close */
   private readonly givingBack = new Set<Promise<void>>()
   private readonly queue = new WaitQueue({
-    giveBack: (plan, keyValues, store) => this.toStore(plan, keyValues, store),
+    giveBack: (plan, keyValues, store, costs) => this.toStore(plan, keyValues, store, costs),
     pausedUntil: (vendor) => this.memory.pauseEnd(vendor),
   })
 
@@ -109,24 +109,24 @@ class TokenBucketLimiter implements RateLimiter {
     return this.redis !== undefined
   }
 
-  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter): Promise<RateDecision> {
+  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): Promise<RateDecision> {
     if (policy.rateLimit.buckets.length === 0) return ALLOWED_NOW
     const plan = this.plan(policy)
     const redis = this.redis
-    if (redis === undefined) return this.settle(plan, this.local(plan, keyValues, deadlineMs), 'memory', keyValues, waiter)
-    if (!redis.up) return this.withoutRedis(plan, keyValues, deadlineMs, waiter)
-    if (plan.leaseCap < 2) return this.inRedis(redis, plan, keyValues, deadlineMs, waiter)
+    if (redis === undefined) return this.settle(plan, this.local(plan, keyValues, deadlineMs, costs), 'memory', keyValues, waiter, costs)
+    if (!redis.up) return this.withoutRedis(plan, keyValues, deadlineMs, waiter, costs)
+    if (plan.leaseCap < 2) return this.inRedis(redis, plan, keyValues, deadlineMs, waiter, costs)
     const now = Date.now()
     const key = leaseKey(plan, keyValues)
     if (this.leases.take(key, now)) return this.settle(plan, LEASED, 'lease', keyValues, waiter)
     const want = this.leases.want(plan, key, keyValues, now)
-    if (want < 2) return this.inRedis(redis, plan, keyValues, deadlineMs, waiter)
+    if (want < 2) return this.inRedis(redis, plan, keyValues, deadlineMs, waiter, undefined)
     return redis.decide(plan, keyValues, deadlineMs - now, want).then(
       verdict => {
         this.leases.granted(plan, key, keyValues, verdict.refused ? 0 : verdict.taken, Date.now())
         return this.settle(plan, verdict, 'redis', keyValues, waiter)
       },
-      () => this.withoutRedis(plan, keyValues, deadlineMs, waiter)
+      () => this.withoutRedis(plan, keyValues, deadlineMs, waiter, undefined)
     )
   }
 
@@ -142,6 +142,12 @@ class TokenBucketLimiter implements RateLimiter {
     const store = decision.store
     if (store === undefined) return
     const plan = this.plan(policy)
+    if (decision.costs !== undefined) {
+      // A weighted turn is not one token: the whole reservation goes back to
+      // the store, for whichever call asks next.
+      this.toStore(plan, keyValues, store === 'memory' ? 'memory' : 'redis', decision.costs)
+      return
+    }
     const now = Date.now()
     // The call's turn is now (it was allowed, at once or after its wait): a
     // call queued behind it here takes it, and its own later turn is the token
@@ -151,6 +157,23 @@ class TokenBucketLimiter implements RateLimiter {
     // A leased token nobody queued for goes back to the lease, for the next call here.
     if (store === 'lease' && !moved && this.leases.putBack(leaseKey(plan, keyValues), now)) return
     this.toStore(plan, keyValues, lineStore)
+  }
+
+  settleCost (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision, actual: ReadonlyArray<number | undefined>): void {
+    const reserved = decision.costs
+    const store = decision.store
+    if (reserved === undefined || store === undefined) return
+    const plan = this.plan(policy)
+    let amounts: number[] | undefined
+    for (let i = 0; i < plan.size; i++) {
+      const a = actual[i]
+      if (a === undefined || a === reserved[i]) continue
+      amounts ??= new Array<number>(plan.size).fill(0)
+      amounts[i] = (reserved[i] as number) - a
+    }
+    if (amounts === undefined) return
+    if (store === 'memory') this.memory.adjust(plan, keyValues, amounts, Date.now())
+    else this.adjustInRedis(plan, keyValues, amounts)
   }
 
   pause (vendor: string, untilMs: number): void {
@@ -190,18 +213,34 @@ class TokenBucketLimiter implements RateLimiter {
   }
 
   /** One decision in Redis for this call alone. */
-  private inRedis (redis: RedisStore, plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined): Promise<RateDecision> {
-    return redis.decide(plan, keyValues, deadlineMs - Date.now(), 1).then(
-      verdict => this.settle(plan, verdict, 'redis', keyValues, waiter),
+  private inRedis (redis: RedisStore, plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined,
+    costs: readonly number[] | undefined): Promise<RateDecision> {
+    return redis.decide(plan, keyValues, deadlineMs - Date.now(), 1, costs).then(
+      verdict => this.settle(plan, verdict, 'redis', keyValues, waiter, costs),
       // The store has marked itself down: this call, and the next ones at once, go without it.
-      () => this.withoutRedis(plan, keyValues, deadlineMs, waiter)
+      () => this.withoutRedis(plan, keyValues, deadlineMs, waiter, costs)
     )
   }
 
-  /** One token back to each bucket of the store that took it (Redis: lost if it is down since). */
-  private toStore (plan: Plan, keyValues: readonly string[], store: LineStore): void {
+  /** A call's tokens (one from each bucket, or its costs) back to the store that took them (Redis: lost if it is down since). */
+  private toStore (plan: Plan, keyValues: readonly string[], store: LineStore, costs?: readonly number[]): void {
+    if (costs !== undefined) {
+      if (store === 'redis') this.adjustInRedis(plan, keyValues, costs)
+      else this.memory.adjust(plan, keyValues, costs, Date.now())
+      return
+    }
     if (store === 'redis') this.giveBackToRedis(plan, keyValues, 1)
     else this.memory.giveBack(plan, keyValues, 1, Date.now())
+  }
+
+  /** Tokens into (or out of) the shared buckets, one script call; lost if Redis is down. */
+  private adjustInRedis (plan: Plan, keyValues: readonly string[], amounts: readonly number[]): void {
+    const redis = this.redis
+    if (redis === undefined || !redis.up) return
+    // Failure is handled by the store marking itself down.
+    const sent = redis.adjust(plan, keyValues, amounts).catch(() => {})
+    this.givingBack.add(sent)
+    sent.finally(() => this.givingBack.delete(sent)).catch(() => {})
   }
 
   /** Unused leased tokens back to the shared buckets; lost if Redis is down. */
@@ -223,42 +262,52 @@ class TokenBucketLimiter implements RateLimiter {
     return plan
   }
 
-  private local (plan: Plan, keyValues: readonly string[], deadlineMs: number): Verdict {
+  private local (plan: Plan, keyValues: readonly string[], deadlineMs: number, costs: readonly number[] | undefined): Verdict {
     const now = Date.now()
-    return this.memory.decide(plan, keyValues, deadlineMs - now, now)
+    return this.memory.decide(plan, keyValues, deadlineMs - now, now, costs)
   }
 
-  private withoutRedis (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined): Promise<RateDecision> {
-    if (plan.failOpen) return this.settle(plan, this.local(plan, keyValues, deadlineMs), 'memory', keyValues, waiter)
+  private withoutRedis (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined,
+    costs: readonly number[] | undefined): Promise<RateDecision> {
+    if (plan.failOpen) return this.settle(plan, this.local(plan, keyValues, deadlineMs, costs), 'memory', keyValues, waiter, costs)
     return plan.shadow ? REDIS_DOWN_SHADOW : REDIS_DOWN
   }
 
   /** Count the verdict, then answer: refuse, let through, or sleep out the wait first. */
   private settle (plan: Plan, v: Verdict, store: 'memory' | 'redis' | 'lease', keyValues: readonly string[],
-    waiter: QueueWaiter | undefined): Promise<RateDecision> {
+    waiter: QueueWaiter | undefined, costs?: readonly number[]): Promise<RateDecision> {
     const counters = plan.decisions
     if (v.refused) {
       counters[v.bucket]?.rejected.inc()
-      return Promise.resolve({
+      const refused: RateDecision = {
         ok: plan.shadow,
         waitMs: 0,
         retryAfterMs: v.retryAfterMs,
         bucket: plan.names[v.bucket] as string,
         code: 'rate_limited',
         ...(plan.shadow ? { wouldLimit: true } : {}),
-      })
+        ...(v.overCapacity === true ? { overCapacity: { cost: costs?.[v.bucket] ?? 1, capacity: plan.capacity[v.bucket] as number } } : {}),
+        ...(plan.headers && v.closest >= 0 ? { closest: v.closest, remaining: v.remaining } : {}),
+      }
+      return Promise.resolve(refused)
     }
     for (let i = 0; i < plan.size; i++) {
       const c = counters[i]!
       if (v.queuedMask > 0 && isQueued(v.queuedMask, i)) c.queued.inc()
       else c.allowed.inc()
     }
-    if (v.waitMs <= 0) return ALLOWED_BY_STORE[store]
-    const bucket = plan.names[v.bucket] as string
-    if (plan.shadow) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, bucket, store, wouldLimit: true })
+    if (v.waitMs <= 0 && costs === undefined && (v.closest < 0 || !plan.headers)) return ALLOWED_BY_STORE[store]
+    const bucket = v.bucket >= 0 ? plan.names[v.bucket] as string : undefined
+    const extra = {
+      ...(bucket !== undefined ? { bucket } : {}),
+      ...(costs !== undefined ? { costs } : {}),
+      ...(plan.headers && v.closest >= 0 ? { closest: v.closest, remaining: v.remaining } : {}),
+    }
+    if (v.waitMs <= 0) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, store, ...extra })
+    if (plan.shadow) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, store, wouldLimit: true, ...extra })
     // Only a call every bucket serves at once is leased: a queued one decided in a store.
     const lineStore: LineStore = store === 'memory' ? 'memory' : 'redis'
-    return this.queue.wait(lineKey(lineStore, plan, keyValues), plan, keyValues, lineStore, bucket, v.waitMs, waiter)
+    return this.queue.wait(lineKey(lineStore, plan, keyValues), plan, keyValues, lineStore, bucket as string, v.waitMs, waiter, extra)
   }
 }
 

@@ -13,7 +13,7 @@ import type { Socket } from 'node:net'
 import { Cluster, Redis } from 'ioredis'
 import type { Plan } from './plan.js'
 import { parseClusterSeeds, redisTls } from './redis-connection.js'
-import { DECIDE_LUA, GIVE_BACK_LUA, PAUSE_LUA } from './redis-script.js'
+import { ADJUST_LUA, DECIDE_LUA, PAUSE_LUA } from './redis-script.js'
 import { NEVER_MS, type Verdict } from './verdict.js'
 
 export interface RedisStoreOptions {
@@ -48,7 +48,7 @@ const PAUSE_COMMAND = 'sluicePause'
 /** Policies with up to this many buckets get a fixed-keys, auto-pipelined decision command. */
 const PIPELINED_BUCKETS = 16
 const DECIDE_ANY_COMMAND = 'sluiceDecideAny'
-const GIVE_BACK_COMMAND = 'sluiceGiveBack'
+const ADJUST_COMMAND = 'sluiceAdjust'
 /** The watchdog's resolution: it sees a stalled command between timeout and timeout + 2 ticks. */
 const WATCH_SLOTS_PER_TIMEOUT = 8
 const MIN_WATCH_TICK_MS = 5
@@ -92,7 +92,7 @@ export class RedisStore {
       this.client = new Cluster(seeds.nodes, {
         enableOfflineQueue: false,
         enableAutoPipelining: true,
-        autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND, GIVE_BACK_COMMAND],
+        autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND, ADJUST_COMMAND],
         clusterRetryStrategy: reconnect,
         // every node, the ones found by discovery included, gets the seeds' login and TLS
         redisOptions: {
@@ -109,7 +109,7 @@ export class RedisStore {
         ...(/^rediss:/i.test(opts.url) ? { tls: redisTls(opts.tlsCa) } : {}),
         enableOfflineQueue: false,
         enableAutoPipelining: true,
-        autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND, GIVE_BACK_COMMAND],
+        autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND, ADJUST_COMMAND],
         retryStrategy: reconnect,
       })
     } else {
@@ -127,14 +127,16 @@ export class RedisStore {
   }
 
   /**
-   * One decision, one script call; `lease` tokens wanted (1: just this call's).
+   * One decision, one script call; `lease` tokens wanted (1: just this call's);
+   * `costs`: what the call takes from each bucket (undefined: 1 from each).
    * Rejects on any failure, after marking the store down.
    */
-  async decide (plan: Plan, keyValues: readonly string[], budgetMs: number, lease: number): Promise<RedisVerdict> {
+  async decide (plan: Plan, keyValues: readonly string[], budgetMs: number, lease: number, costs?: readonly number[]): Promise<RedisVerdict> {
     const n = plan.size
     const args = plan.scriptArgs.slice()
     for (let i = 0; i < n; i++) args[1 + i] = (plan.prefixes[i] as string) + (keyValues[i] ?? '-')
     args[1 + n] = budgetMs < NEVER_MS ? Math.max(-NEVER_MS, Math.floor(budgetMs)) : NEVER_MS
+    if (costs !== undefined) for (let i = 0; i < n; i++) args[n + 5 + 4 * i] = costs[i] as number
     args[args.length - 1] = lease
     const slot = this.sent()
     let reply: number[]
@@ -146,24 +148,36 @@ export class RedisStore {
     } finally {
       this.answered(slot)
     }
-    return {
-      refused: reply[0] === 1,
+    const verdict: RedisVerdict = {
+      refused: reply[0] !== 0,
       waitMs: reply[1] as number,
       retryAfterMs: reply[2] as number,
       bucket: reply[3] as number,
       queuedMask: reply[4] as number,
       taken: reply[5] as number,
+      closest: reply[6] as number,
+      remaining: reply[7] as number,
     }
+    if (reply[0] === 2) verdict.overCapacity = true
+    return verdict
   }
 
-  /** Unused leased tokens back into each of the plan's buckets for these key values. */
+  /** `tokens` back into each of the plan's buckets for these key values (unused leased tokens, a call never sent). */
   async giveBack (plan: Plan, keyValues: readonly string[], tokens: number): Promise<void> {
+    const amounts = new Array<number>(plan.size).fill(tokens)
+    await this.adjust(plan, keyValues, amounts)
+  }
+
+  /**
+   * `amounts[i]` tokens into bucket i, in one script call: positive gives back
+   * (never above capacity), negative takes (the bucket may go below zero).
+   */
+  async adjust (plan: Plan, keyValues: readonly string[], amounts: readonly number[]): Promise<void> {
     const n = plan.size
     const args: Array<string | number> = [n]
     for (let i = 0; i < n; i++) args.push((plan.prefixes[i] as string) + (keyValues[i] ?? '-'))
-    args.push(tokens)
-    for (let i = 0; i < n; i++) args.push(plan.capacity[i] as number, plan.refillPerMs[i] as number)
-    await this.command(GIVE_BACK_COMMAND, args)
+    for (let i = 0; i < n; i++) args.push(amounts[i] as number, plan.capacity[i] as number, plan.refillPerMs[i] as number)
+    await this.command(ADJUST_COMMAND, args)
   }
 
   async pause (key: string, ms: number): Promise<void> {
@@ -263,7 +277,7 @@ export class RedisStore {
   private defineCommands (): void {
     this.client.defineCommand(PAUSE_COMMAND, { lua: PAUSE_LUA, numberOfKeys: 1 })
     this.client.defineCommand(DECIDE_ANY_COMMAND, { lua: DECIDE_LUA })
-    this.client.defineCommand(GIVE_BACK_COMMAND, { lua: GIVE_BACK_LUA })
+    this.client.defineCommand(ADJUST_COMMAND, { lua: ADJUST_LUA })
     for (let keys = 2; keys <= PIPELINED_BUCKETS + 1; keys++) {
       const name = `sluiceDecide${keys}`
       this.client.defineCommand(name, { lua: DECIDE_LUA, numberOfKeys: keys })

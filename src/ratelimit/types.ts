@@ -25,6 +25,17 @@ export interface RateDecision {
   code?: 'rate_limited' | 'redis_unavailable' | 'cancelled'
   /** shadow mode only: enforce mode would have delayed or refused this call */
   wouldLimit?: boolean
+  /** what the call reserved from each bucket, when the policy has costs: giveBack returns it, settleCost settles it */
+  costs?: readonly number[]
+  /** refused because the call's cost is over the bucket's capacity: no wait would admit it */
+  overCapacity?: { cost: number, capacity: number }
+  /**
+   * The index of the bucket closest to refusing and the whole tokens it holds
+   * after this call (on a refusal: the bucket that refused), for the
+   * RateLimit headers; absent when not known (a leased token).
+   */
+  closest?: number
+  remaining?: number
 }
 
 /**
@@ -44,9 +55,10 @@ export interface RateLimiter {
    * One token from each of the vendor's buckets, all or none. Resolves after
    * any queue wait; never rejects. `keyValues` comes from bucketKeyValues();
    * `deadlineMs` is the call's deadline in epoch ms; `waiter` lets a queued
-   * call leave early.
+   * call leave early; `costs`, when the policy has costs, what the call
+   * reserves from each bucket (from estimateCosts()).
    */
-  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter): Promise<RateDecision>
+  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): Promise<RateDecision>
   /**
    * Resolves once Redis has answered or failed for the first time (at most a
    * couple of seconds; at once without Redis). Until then every decision would
@@ -60,6 +72,12 @@ export interface RateLimiter {
    * Nothing happens for a decision that took nothing.
    */
   giveBack (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision): void
+  /**
+   * A call that was sent and whose actual cost is now known: per bucket, the
+   * difference to what it reserved is taken (the bucket may go below zero) or
+   * given back, in one store call. `actual[i]` undefined: the estimate stands.
+   */
+  settleCost (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision, actual: ReadonlyArray<number | undefined>): void
   /** Hold off every call to `vendor` until `untilMs` (epoch ms), on every replica sharing the Redis. */
   pause (vendor: string, untilMs: number): void
   /** true while decisions are made in Redis */
