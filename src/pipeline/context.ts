@@ -75,6 +75,10 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   tokenKeys: readonly string[] = []
   /** ctx.attempts when `tokens` were taken: unchanged at the end, the attempt was never sent */
   tokensAtAttempt = 0
+  /** the rate-limit bucket that refused the call or made it wait, for the log */
+  rateBucket: string | undefined = undefined
+  /** what the call cost its first weighted bucket (estimate, then actual), for the log */
+  cost: number | undefined = undefined
   /** reads the actual cost from the relayed response, when the policy settles costs */
   costTap: CostTap | undefined = undefined
   /** the request body stage has run (it may run early, when a cost estimate reads the body) */

@@ -6,7 +6,7 @@ import type { CallContext } from './context.js'
 import { bodyRuleMatches } from '../resilience/breaker.js'
 import { decodeBody } from '../resilience/decode-body.js'
 import { writeRequestLine, type RequestLine } from '../observability/request-line.js'
-import { returnUnsentTokens } from './rate-limit.js'
+import { rateLimitFields, returnUnsentTokens } from './rate-limit.js'
 
 /** nginx's convention for "the client closed the connection before the answer" */
 const CLIENT_CLOSED = 499
@@ -59,6 +59,7 @@ export function finish (ctx: CallContext): void {
   if (ctx.wouldLimit) line.wouldLimit = true
   if (ctx.cutOff) line.cutOff = true
   if (ctx.clientGone) line.clientGone = true
+  if (vendor !== undefined) rateLimitFields(ctx, line)
   if (vendor?.policy.logging.bodies === true) {
     const max = vendor.policy.logging.maxBodyBytes
     if (ctx.body.kind === 'buffered') {

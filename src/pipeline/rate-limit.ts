@@ -10,7 +10,8 @@
 // was sent, settles against the actual cost read from the response as it was
 // relayed (CostTap).
 import { SluiceError } from '../errors.js'
-import { bucketKeyValues, costPlan, CostTap, estimateCosts, type RateDecision } from '../ratelimit/index.js'
+import type { RequestLine } from '../observability/request-line.js'
+import { bucketKeyValues, costPlan, CostTap, estimateCosts, hashKeyValue, MISSING_KEY_VALUE, type RateDecision } from '../ratelimit/index.js'
 import type { CallContext } from './context.js'
 import { readRequestBody } from './request-body.js'
 
@@ -55,15 +56,41 @@ export function returnUnsentTokens (ctx: CallContext): void {
   const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
   if (ctx.attempts !== ctx.tokensAtAttempt && ctx.error?.code !== 'forbidden_destination') {
     const tap = ctx.costTap
-    if (tap !== undefined) ctx.runtime.limiter.settleCost(policy, ctx.tokenKeys, tokens, tap.result())
+    if (tap !== undefined) {
+      const actual = tap.result()
+      ctx.runtime.limiter.settleCost(policy, ctx.tokenKeys, tokens, actual)
+      const first = costPlan(policy)?.first ?? -1
+      if (first >= 0 && actual[first] !== undefined) ctx.cost = actual[first]
+    }
     return
   }
   ctx.runtime.limiter.giveBack(policy, ctx.tokenKeys, tokens)
 }
 
+/** The log line's rate-limit fields: the bucket that refused or queued the call, its cost when not 1, its keys hashed. */
+export function rateLimitFields (ctx: CallContext, line: RequestLine): void {
+  if (ctx.rateBucket !== undefined) line.bucket = ctx.rateBucket
+  if (ctx.cost !== undefined && ctx.cost !== 1) line.cost = ctx.cost
+  const keys = ctx.tokenKeys
+  if (keys.length === 0) return
+  const buckets = (ctx.vendor as NonNullable<CallContext['vendor']>).policy.rateLimit.buckets
+  for (let i = 0; i < buckets.length; i++) {
+    const b = buckets[i] as (typeof buckets)[number]
+    const value = keys[i]
+    if (b.key.kind === 'vendor' || value === undefined) continue
+    line.keys ??= {}
+    // Header values are hashed already (they name Redis keys); a client address is hashed here.
+    line.keys[b.name] = b.key.kind === 'ip' && value !== MISSING_KEY_VALUE ? hashKeyValue(value) : value
+  }
+}
+
 function applyDecision (ctx: CallContext, decision: RateDecision, keys: readonly string[]): void {
   const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
   ctx.waitMs += decision.waitMs
+  ctx.tokenKeys = keys
+  if (decision.bucket !== undefined && (!decision.ok || decision.waitMs > 0 || decision.wouldLimit === true)) ctx.rateBucket = decision.bucket
+  const first = decision.costs === undefined ? -1 : costPlan(vendor.policy)?.first ?? -1
+  if (first >= 0) ctx.cost = decision.costs?.[first]
   if (decision.wouldLimit === true) ctx.wouldLimit = true
   // A client that left while its call queued must not have it sent anyway:
   // nobody reads the answer, and a client that retries would have it made twice.
@@ -81,12 +108,15 @@ function applyDecision (ctx: CallContext, decision: RateDecision, keys: readonly
   if (decision.overCapacity !== undefined) {
     const { cost, capacity } = decision.overCapacity
     // No wait would admit it: no Retry-After.
-    throw new SluiceError('rate_limited', `the call's cost of ${cost} is over the capacity of bucket ${decision.bucket ?? ''} (${capacity}) of ${vendor.name}: it can never be admitted`)
+    throw new SluiceError('rate_limited', `the call's cost of ${cost} is over the capacity of bucket ${decision.bucket ?? ''} (${capacity}) of ${vendor.name}: it can never be admitted`, {
+      ...(decision.bucket !== undefined ? { bucket: decision.bucket } : {}),
+    })
   }
   if (decision.code === 'redis_unavailable') {
     throw new SluiceError('redis_unavailable', 'the shared rate limit store is unreachable and the policy fails closed')
   }
   throw new SluiceError('rate_limited', `rate limit of ${vendor.name} reached${decision.bucket ? ` (bucket ${decision.bucket})` : ''}`, {
     retryAfterSec: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
+    ...(decision.bucket !== undefined ? { bucket: decision.bucket } : {}),
   })
 }

@@ -13,6 +13,7 @@ import type { CallContext } from '../pipeline/context.js'
 import { BodyCapture } from '../observability/body-capture.js'
 import { upstreamHeadersForClient } from './headers.js'
 import { openCostTap } from '../pipeline/rate-limit.js'
+import { pushRateLimitHeaders } from '../ratelimit/index.js'
 
 /** How an attempt ended. */
 export type AttemptResult =
@@ -104,6 +105,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
 
     const headers = upstreamHeadersForClient(raw, ctx.requestId, vendor.upstreamUrls, ctx)
+    pushRateLimitHeaders(vendor.policy, ctx.tokens, headers)
     // writeHead throws on a header node will not send; undici then ends the
     // attempt through onError, and nothing has reached the client yet.
     ctx.res.writeHead(status, statusText, headers)

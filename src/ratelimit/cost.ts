@@ -16,6 +16,8 @@ export const MAX_COST_EVENT_BYTES = 64 * 1024
 export interface CostPlan {
   /** per bucket: its cost, or undefined (the bucket takes 1 and settles nothing) */
   costs: Array<BucketCost | undefined>
+  /** the first bucket with a cost: the one whose cost the log line shows */
+  first: number
   /** some estimate reads the request body as JSON */
   needsBody: boolean
   /** some bucket settles from the response */
@@ -39,6 +41,7 @@ export function costPlan (policy: VendorPolicy): CostPlan | undefined {
       const responseJson = costs.flatMap(c => c?.response?.kind === 'json' ? [c.response.path] : [])
       plan = {
         costs,
+        first: costs.findIndex(c => c !== undefined),
         needsBody: costs.some(c => c?.request?.kind === 'json'),
         settles: costs.some(c => c?.response !== undefined),
         readsBody: responseJson.length > 0,

@@ -2,7 +2,8 @@
 // limiter, the key values a call draws from, and what a vendor's response
 // teaches about pausing.
 export { createRateLimiter, type RateLimiterOptions } from './limiter.js'
-export { bucketKeyValues } from './keys.js'
+export { bucketKeyValues, hashKeyValue, MISSING_KEY_VALUE } from './keys.js'
 export { learnBackpressure } from './backpressure.js'
+export { pushRateLimitHeaders } from './advertise.js'
 export { CostTap, costPlan, estimateCosts, type CostPlan } from './cost.js'
 export type { QueueWaiter, RateDecision, RateLimiter, LimiterLogger } from './types.js'

@@ -60,7 +60,8 @@ export function compilePlan (policy: VendorPolicy, metrics: Metrics): Plan {
     failOpen: policy.rateLimit.failMode === 'open',
     headers: policy.rateLimit.headers,
     // A lease hands out single tokens: a weighted call decides in the store.
-    leaseCap: buckets.some(b => b.cost !== undefined) ? 0 : leaseCap(buckets.map(b => b.capacity), buckets.map(b => b.refillPerMs)),
+    // So does one whose answer carries the RateLimit headers: it needs the bucket's level.
+    leaseCap: buckets.some(b => b.cost !== undefined) || policy.rateLimit.headers ? 0 : leaseCap(buckets.map(b => b.capacity), buckets.map(b => b.refillPerMs)),
     weighted: buckets.some(b => b.cost !== undefined),
     scriptArgs: [pauseKey(vendor)],
     decisions: buckets.map(b => ({
