@@ -67,6 +67,15 @@ export function returnUnsentTokens (ctx: CallContext): void {
   ctx.runtime.limiter.giveBack(policy, ctx.tokenKeys, tokens)
 }
 
+/** upstream.sync: the vendor's remaining count (its remainingHeader) lowers the synced bucket, never raises it. */
+export function syncFromVendor (ctx: CallContext, remaining: string | undefined): void {
+  if (remaining === undefined) return
+  const v = remaining.trim()
+  const n = v === '' ? NaN : Number(v)
+  if (!Number.isFinite(n) || n < 0) return
+  ctx.runtime.limiter.sync((ctx.vendor as NonNullable<CallContext['vendor']>).policy, ctx.tokenKeys, Math.floor(n))
+}
+
 /** The log line's rate-limit fields: the bucket that refused or queued the call, its cost when not 1, its keys hashed. */
 export function rateLimitFields (ctx: CallContext, line: RequestLine): void {
   if (ctx.rateBucket !== undefined) line.bucket = ctx.rateBucket

@@ -72,6 +72,7 @@ export function compilePolicy (p: EffectivePolicyInput, file: string): VendorPol
         retryAfter: p.rateLimit.upstream.retryAfter,
         remainingHeader: p.rateLimit.upstream.remainingHeader?.toLowerCase(),
         resetHeader: p.rateLimit.upstream.resetHeader?.toLowerCase(),
+        sync: p.rateLimit.upstream.sync,
       },
     },
     retry: {

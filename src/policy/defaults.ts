@@ -26,7 +26,7 @@ export interface EffectivePolicyInput {
     failMode: Def<Shared['rateLimit']['failMode']>
     buckets: Def<Shared['rateLimit']['buckets']>
     headers: boolean
-    upstream: { retryAfter: boolean, remainingHeader?: string, resetHeader?: string }
+    upstream: { retryAfter: boolean, remainingHeader?: string, resetHeader?: string, sync?: string }
   }
   retry: Required<Omit<Shared['retry'], 'backoff'>> & { backoff: Required<Def<Shared['retry']['backoff']>> }
   idempotency: Required<Shared['idempotency']>

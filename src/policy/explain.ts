@@ -53,6 +53,7 @@ export function explainPolicy (v: VendorPolicy): object {
         retryAfter: rateLimit.upstream.retryAfter,
         remainingHeader: rateLimit.upstream.remainingHeader,
         resetHeader: rateLimit.upstream.resetHeader,
+        sync: rateLimit.upstream.sync,
       }),
     },
     retry: {

@@ -160,6 +160,12 @@ export function mergedProblems (p: EffectivePolicyInput, vendor: SourceFile, def
   if (ms(t.read) > ms(t.total)) {
     report([['timeouts', 'read'], ['timeouts', 'total']], `timeouts.read (${t.read}) is longer than timeouts.total (${t.total})`)
   }
+  const sync = p.rateLimit.upstream.sync
+  if (sync !== undefined && !p.rateLimit.buckets.some(b => b.name === sync)) {
+    report([['rateLimit', 'upstream', 'sync']], `rateLimit.upstream.sync names no bucket of this vendor (${JSON.stringify(sync)})`)
+  } else if (sync !== undefined && p.rateLimit.upstream.remainingHeader === undefined) {
+    report([['rateLimit', 'upstream', 'sync'], ['rateLimit', 'upstream', 'remainingHeader']], 'rateLimit.upstream.sync needs rateLimit.upstream.remainingHeader: the header it reads')
+  }
   p.rateLimit.buckets.forEach((bucket, i) => {
     if (bucket.maxWait !== undefined && ms(bucket.maxWait) > ms(t.total)) {
       report([['rateLimit', 'buckets', i, 'maxWait'], ['timeouts', 'total']], `rateLimit.buckets[${i}].maxWait (${bucket.maxWait}) is longer than timeouts.total (${t.total}): no call could wait that long`)

@@ -75,6 +75,7 @@ export const RateLimit = Obj({
     retryAfter: Opt(Type.Boolean()),
     remainingHeader: Opt(HeaderName),
     resetHeader: Opt(HeaderName),
+    sync: Opt(Type.String({ pattern: '^[a-z0-9-]+$', description: 'lower this bucket to the vendor\'s remainingHeader, for every replica (never raised)' })),
   })),
 })
 

@@ -40,6 +40,8 @@ export interface RateLimitPolicy {
     retryAfter: boolean
     remainingHeader: string | undefined
     resetHeader: string | undefined
+    /** the bucket lowered to the vendor's remainingHeader */
+    sync: string | undefined
   }
 }
 

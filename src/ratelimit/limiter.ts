@@ -176,6 +176,21 @@ class TokenBucketLimiter implements RateLimiter {
     else this.adjustInRedis(plan, keyValues, amounts)
   }
 
+  sync (policy: VendorPolicy, keyValues: readonly string[], remaining: number): void {
+    if (policy.rateLimit.buckets.length === 0) return
+    const plan = this.plan(policy)
+    const i = plan.syncBucket
+    if (i < 0) return
+    const keyValue = keyValues[i] ?? '-'
+    const redis = this.redis
+    if (redis === undefined || !redis.up) {
+      this.memory.lower(plan, i, keyValue, remaining, Date.now())
+      return
+    }
+    // Failure is handled by the store marking itself down.
+    redis.lower(plan, i, keyValue, remaining).catch(() => {})
+  }
+
   pause (vendor: string, untilMs: number): void {
     // Kept locally too, so this replica honours it should Redis go away.
     this.memory.pause(vendor, untilMs)

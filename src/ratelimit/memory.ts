@@ -133,6 +133,15 @@ export class MemoryStore {
     }
   }
 
+  /** Bucket `i` for this key value lowered to `level` if it holds more (never raised). */
+  lower (plan: Plan, i: number, keyValue: string, level: number, now: number): void {
+    const level0 = this.level(plan, i, keyValue, now)
+    if (level >= level0) return
+    const cap = plan.capacity[i] as number
+    const rate = plan.refillPerMs[i] as number
+    this.buckets.set((plan.prefixes[i] as string) + keyValue, { tokens: level, at: now, fullAt: rate > 0 ? now + (cap - level) / rate : now + NEVER_MS })
+  }
+
   /** Each bucket's level for these key values (capacity when untouched), refilled to `now`. */
   level (plan: Plan, i: number, keyValue: string, now: number): number {
     const cap = plan.capacity[i] as number

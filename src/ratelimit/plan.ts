@@ -32,6 +32,8 @@ export interface Plan {
   maxWaitMs: number[]
   shadow: boolean
   failOpen: boolean
+  /** the bucket upstream.sync lowers to the vendor's remaining count; -1 for none */
+  syncBucket: number
   /** rateLimit.headers: decisions carry the level of the bucket closest to refusing */
   headers: boolean
   /** the largest lease this policy's buckets allow; below 2, calls are never leased (never with costs) */
@@ -59,6 +61,7 @@ export function compilePlan (policy: VendorPolicy, metrics: Metrics): Plan {
     shadow: policy.rateLimit.mode === 'shadow',
     failOpen: policy.rateLimit.failMode === 'open',
     headers: policy.rateLimit.headers,
+    syncBucket: buckets.findIndex(b => b.name === policy.rateLimit.upstream.sync),
     // A lease hands out single tokens: a weighted call decides in the store.
     // So does one whose answer carries the RateLimit headers: it needs the bucket's level.
     leaseCap: buckets.some(b => b.cost !== undefined) || policy.rateLimit.headers ? 0 : leaseCap(buckets.map(b => b.capacity), buckets.map(b => b.refillPerMs)),

@@ -133,6 +133,34 @@ return 0
 `
 
 /**
+ * The vendor says fewer calls remain than the bucket holds: KEYS[1] the
+ * bucket; ARGV[1] the vendor's remaining count, ARGV[2] capacity, ARGV[3]
+ * refill per ms. The bucket (refilled to now) is lowered to it, never raised.
+ */
+export const LOWER_LUA = `
+local MAX_TTL = ${MAX_IDLE_TTL_MS}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local level = tonumber(ARGV[1])
+local cap = tonumber(ARGV[2])
+local rate = tonumber(ARGV[3])
+local s = redis.call('HMGET', KEYS[1], 't', 'at')
+local tk = cap
+if s[1] then
+  tk = tonumber(s[1])
+  local at = tonumber(s[2])
+  if now > at then tk = tk + (now - at) * rate end
+  if tk > cap then tk = cap end
+end
+if level >= tk then return 0 end
+local ttl = MAX_TTL
+if rate > 0 then ttl = math.min(MAX_TTL, math.ceil((cap - level) / rate) + 1000) end
+redis.call('HSET', KEYS[1], 't', level, 'at', now)
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1
+`
+
+/**
  * KEYS[1] the vendor's pause key; ARGV[1] the pause in ms. A shorter pause
  * never cuts a longer one that another replica learnt.
  */

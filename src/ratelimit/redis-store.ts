@@ -13,7 +13,7 @@ import type { Socket } from 'node:net'
 import { Cluster, Redis } from 'ioredis'
 import type { Plan } from './plan.js'
 import { parseClusterSeeds, redisTls } from './redis-connection.js'
-import { ADJUST_LUA, DECIDE_LUA, PAUSE_LUA } from './redis-script.js'
+import { ADJUST_LUA, DECIDE_LUA, LOWER_LUA, PAUSE_LUA } from './redis-script.js'
 import { NEVER_MS, type Verdict } from './verdict.js'
 
 export interface RedisStoreOptions {
@@ -45,6 +45,7 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 150
 const DEFAULT_PROBE_EVERY_MS = 1000
 const CONNECT_TIMEOUT_MS = 1000
 const PAUSE_COMMAND = 'sluicePause'
+const LOWER_COMMAND = 'sluiceLower'
 /** Policies with up to this many buckets get a fixed-keys, auto-pipelined decision command. */
 const PIPELINED_BUCKETS = 16
 const DECIDE_ANY_COMMAND = 'sluiceDecideAny'
@@ -180,6 +181,11 @@ export class RedisStore {
     await this.command(ADJUST_COMMAND, args)
   }
 
+  /** Bucket `i` for this key value lowered to `level` if it holds more (never raised). */
+  async lower (plan: Plan, i: number, keyValue: string, level: number): Promise<void> {
+    await this.command(LOWER_COMMAND, [(plan.prefixes[i] as string) + keyValue, level, plan.capacity[i] as number, plan.refillPerMs[i] as number])
+  }
+
   async pause (key: string, ms: number): Promise<void> {
     await this.command(PAUSE_COMMAND, [key, Math.ceil(ms)])
   }
@@ -276,6 +282,7 @@ export class RedisStore {
    */
   private defineCommands (): void {
     this.client.defineCommand(PAUSE_COMMAND, { lua: PAUSE_LUA, numberOfKeys: 1 })
+    this.client.defineCommand(LOWER_COMMAND, { lua: LOWER_LUA, numberOfKeys: 1 })
     this.client.defineCommand(DECIDE_ANY_COMMAND, { lua: DECIDE_LUA })
     this.client.defineCommand(ADJUST_COMMAND, { lua: ADJUST_LUA })
     for (let keys = 2; keys <= PIPELINED_BUCKETS + 1; keys++) {

@@ -78,6 +78,12 @@ export interface RateLimiter {
    * given back, in one store call. `actual[i]` undefined: the estimate stands.
    */
   settleCost (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision, actual: ReadonlyArray<number | undefined>): void
+  /**
+   * The vendor says `remaining` calls are left (upstream.sync): the synced
+   * bucket for these key values is lowered to it if it holds more, for every
+   * replica sharing the Redis; never raised.
+   */
+  sync (policy: VendorPolicy, keyValues: readonly string[], remaining: number): void
   /** Hold off every call to `vendor` until `untilMs` (epoch ms), on every replica sharing the Redis. */
   pause (vendor: string, untilMs: number): void
   /** true while decisions are made in Redis */

@@ -150,3 +150,12 @@ describe('bucket costs', () => {
     expect(await messages(bucket('        request: json:a..b\n'))).toHaveLength(1)
   })
 })
+
+describe('rateLimit.upstream.sync', () => {
+  const policy = (upstream: string): string => `rateLimit:\n  buckets:\n    - name: requests\n      capacity: 10\n      refill: 10/min\n  upstream:\n${upstream}`
+  it('names one of the vendor\'s buckets, and needs the remaining header it reads', async () => {
+    expect(await messages(policy('    remainingHeader: x-ratelimit-remaining\n    sync: requests\n'))).toEqual([])
+    expect(await messages(policy('    remainingHeader: x-ratelimit-remaining\n    sync: tokens\n'))).toEqual(['rateLimit.upstream.sync names no bucket of this vendor ("tokens")'])
+    expect(await messages(policy('    sync: requests\n'))).toEqual(['rateLimit.upstream.sync needs rateLimit.upstream.remainingHeader: the header it reads'])
+  })
+})
