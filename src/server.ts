@@ -32,7 +32,11 @@ export interface Sluice {
   drain (): Promise<void>
 }
 
-export async function startSluice (settings: Settings, logger: Logger, opts: { processMetrics?: boolean } = {}): Promise<Sluice> {
+export async function startSluice (settings: Settings, logger: Logger, opts: {
+  processMetrics?: boolean
+  /** for tests: the replica announcement's intervals (ms) */
+  announce?: { everyMs: number, ttlMs: number }
+} = {}): Promise<Sluice> {
   const { set, problems } = await loadPolicies(settings.policies)
   if (set === undefined) throw new PolicyLoadError(problems)
 
@@ -44,6 +48,7 @@ export async function startSluice (settings: Settings, logger: Logger, opts: { p
     redisTlsCa,
     metrics,
     logger,
+    ...(opts.announce !== undefined ? { announceEveryMs: opts.announce.everyMs, announceTtlMs: opts.announce.ttlMs } : {}),
   })
   // Listening before the first Redis connection is up would treat the first calls as an outage.
   await limiter.ready()

@@ -91,6 +91,12 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly replicasSeen = new Gauge({
+    name: 'sluice_replicas_seen',
+    help: 'Replicas sharing the Redis at its last answer; while it is down each replica\'s local buckets get this share of capacity and refill',
+    registers: [this.registry],
+  })
+
   constructor (opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' })
     // Known from the start, so a scrape shows them at zero.

@@ -6,7 +6,8 @@
 // shadow mode and counts every decision.
 import type { Metrics } from '../observability/metrics.js'
 import type { VendorPolicy } from '../policy/types.js'
-import { pauseKey } from './keys.js'
+import { randomUUID } from 'node:crypto'
+import { pauseKey, REPLICAS_KEY } from './keys.js'
 import { LeaseBook, leaseKey } from './lease.js'
 import { MemoryStore } from './memory.js'
 import { compilePlan, type Plan } from './plan.js'
@@ -28,7 +29,14 @@ export interface RateLimiterOptions {
   redisCommandTimeoutMs?: number
   /** how often to PING Redis while it is down (default 1000) */
   redisProbeEveryMs?: number
+  /** how often this replica announces itself in Redis (default 5000) */
+  announceEveryMs?: number
+  /** how long an announcement lasts (default 15000) */
+  announceTtlMs?: number
 }
+
+const ANNOUNCE_EVERY_MS = 5000
+const ANNOUNCE_TTL_MS = 15_000
 
 /** The longest ready() waits for the first connection: past the store's connect timeout. */
 const READY_WAIT_MS = 2000
@@ -69,6 +77,10 @@ class TokenBucketLimiter implements RateLimiter {
   private readonly leases: LeaseBook
   /** give-backs in flight, awaited (briefly) on close */
   private readonly givingBack = new Set<Promise<void>>()
+  /** replicas seen in Redis at its last answer: an outage divides the local buckets by this */
+  private replicas = 1
+  private readonly shares = new WeakMap<Plan, { replicas: number, plan: Plan }>()
+  private announcer: NodeJS.Timeout | undefined
   private readonly queue = new WaitQueue({
     giveBack: (plan, keyValues, store, costs) => this.toStore(plan, keyValues, store, costs),
     pausedUntil: (vendor) => this.memory.pauseEnd(vendor),
@@ -79,7 +91,21 @@ class TokenBucketLimiter implements RateLimiter {
     const { logger } = opts
     this.metrics.redisUp.set(0)
     this.leases = new LeaseBook((plan, keyValues, tokens) => this.giveBackToRedis(plan, keyValues, tokens))
+    this.metrics.replicasSeen.set(1)
     if (opts.redisUrl === undefined && (opts.clusterNodes === undefined || opts.clusterNodes.length === 0)) return
+    const id = randomUUID()
+    const ttl = opts.announceTtlMs ?? ANNOUNCE_TTL_MS
+    const announce = (): void => {
+      const redis = this.redis
+      if (redis === undefined || !redis.up) return
+      // Failure is handled by the store marking itself down; the last count stands.
+      redis.announce(REPLICAS_KEY, id, ttl).then(n => {
+        this.replicas = Math.max(1, n)
+        this.metrics.replicasSeen.set(this.replicas)
+      }, () => {})
+    }
+    this.announcer = setInterval(announce, opts.announceEveryMs ?? ANNOUNCE_EVERY_MS)
+    this.announcer.unref()
     this.redis = new RedisStore({
       url: opts.redisUrl,
       clusterNodes: opts.clusterNodes,
@@ -89,6 +115,7 @@ class TokenBucketLimiter implements RateLimiter {
     }, {
       up: () => {
         this.metrics.redisUp.set(1)
+        announce()
         this.sharePauses()
         logger.info({}, 'redis available: rate limits are shared again')
       },
@@ -172,7 +199,7 @@ class TokenBucketLimiter implements RateLimiter {
       amounts[i] = (reserved[i] as number) - a
     }
     if (amounts === undefined) return
-    if (store === 'memory') this.memory.adjust(plan, keyValues, amounts, Date.now())
+    if (store === 'memory') this.memory.adjust(this.localShare(plan), keyValues, amounts, Date.now())
     else this.adjustInRedis(plan, keyValues, amounts)
   }
 
@@ -203,6 +230,7 @@ class TokenBucketLimiter implements RateLimiter {
   }
 
   async close (): Promise<void> {
+    clearInterval(this.announcer)
     this.leases.close()
     if (this.givingBack.size > 0) {
       let timer: NodeJS.Timeout | undefined
@@ -241,11 +269,11 @@ class TokenBucketLimiter implements RateLimiter {
   private toStore (plan: Plan, keyValues: readonly string[], store: LineStore, costs?: readonly number[]): void {
     if (costs !== undefined) {
       if (store === 'redis') this.adjustInRedis(plan, keyValues, costs)
-      else this.memory.adjust(plan, keyValues, costs, Date.now())
+      else this.memory.adjust(this.localShare(plan), keyValues, costs, Date.now())
       return
     }
     if (store === 'redis') this.giveBackToRedis(plan, keyValues, 1)
-    else this.memory.giveBack(plan, keyValues, 1, Date.now())
+    else this.memory.giveBack(this.localShare(plan), keyValues, 1, Date.now())
   }
 
   /** Tokens into (or out of) the shared buckets, one script call; lost if Redis is down. */
@@ -279,7 +307,22 @@ class TokenBucketLimiter implements RateLimiter {
 
   private local (plan: Plan, keyValues: readonly string[], deadlineMs: number, costs: readonly number[] | undefined): Verdict {
     const now = Date.now()
-    return this.memory.decide(plan, keyValues, deadlineMs - now, now, costs)
+    return this.memory.decide(this.localShare(plan), keyValues, deadlineMs - now, now, costs)
+  }
+
+  /**
+   * The plan the local buckets follow: as written without Redis; while Redis
+   * is down, this replica's share of it (capacity and refill divided by the
+   * replicas last seen), so the fleet together stays near the vendor's limit.
+   */
+  private localShare (plan: Plan): Plan {
+    const n = this.replicas
+    if (this.redis === undefined || n <= 1) return plan
+    const known = this.shares.get(plan)
+    if (known !== undefined && known.replicas === n) return known.plan
+    const share: Plan = { ...plan, capacity: plan.capacity.map(c => c / n), refillPerMs: plan.refillPerMs.map(r => r / n) }
+    this.shares.set(plan, { replicas: n, plan: share })
+    return share
   }
 
   private withoutRedis (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined,

@@ -161,6 +161,22 @@ return 1
 `
 
 /**
+ * A replica announces itself: KEYS[1] the sorted set of replicas (score: when
+ * each announcement expires, Redis ms); ARGV[1] this replica's id, ARGV[2]
+ * how long its announcement lasts (ms). Expired ones are dropped; returns how
+ * many replicas are announced now.
+ */
+export const ANNOUNCE_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local ttl = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('PEXPIRE', KEYS[1], ttl)
+return redis.call('ZCARD', KEYS[1])
+`
+
+/**
  * KEYS[1] the vendor's pause key; ARGV[1] the pause in ms. A shorter pause
  * never cuts a longer one that another replica learnt.
  */

@@ -13,7 +13,7 @@ import type { Socket } from 'node:net'
 import { Cluster, Redis } from 'ioredis'
 import type { Plan } from './plan.js'
 import { parseClusterSeeds, redisTls } from './redis-connection.js'
-import { ADJUST_LUA, DECIDE_LUA, LOWER_LUA, PAUSE_LUA } from './redis-script.js'
+import { ADJUST_LUA, ANNOUNCE_LUA, DECIDE_LUA, LOWER_LUA, PAUSE_LUA } from './redis-script.js'
 import { NEVER_MS, type Verdict } from './verdict.js'
 
 export interface RedisStoreOptions {
@@ -46,6 +46,7 @@ const DEFAULT_PROBE_EVERY_MS = 1000
 const CONNECT_TIMEOUT_MS = 1000
 const PAUSE_COMMAND = 'sluicePause'
 const LOWER_COMMAND = 'sluiceLower'
+const ANNOUNCE_COMMAND = 'sluiceAnnounce'
 /** Policies with up to this many buckets get a fixed-keys, auto-pipelined decision command. */
 const PIPELINED_BUCKETS = 16
 const DECIDE_ANY_COMMAND = 'sluiceDecideAny'
@@ -186,6 +187,19 @@ export class RedisStore {
     await this.command(LOWER_COMMAND, [(plan.prefixes[i] as string) + keyValue, level, plan.capacity[i] as number, plan.refillPerMs[i] as number])
   }
 
+  /** This replica is alive for `ttlMs` more; resolves with how many replicas are announced. */
+  async announce (key: string, id: string, ttlMs: number): Promise<number> {
+    const slot = this.sent()
+    try {
+      return await (this.client as unknown as ScriptCommands)[ANNOUNCE_COMMAND]!([key, id, ttlMs]) as number
+    } catch (err) {
+      this.markDown(err)
+      throw err
+    } finally {
+      this.answered(slot)
+    }
+  }
+
   async pause (key: string, ms: number): Promise<void> {
     await this.command(PAUSE_COMMAND, [key, Math.ceil(ms)])
   }
@@ -283,6 +297,7 @@ export class RedisStore {
   private defineCommands (): void {
     this.client.defineCommand(PAUSE_COMMAND, { lua: PAUSE_LUA, numberOfKeys: 1 })
     this.client.defineCommand(LOWER_COMMAND, { lua: LOWER_LUA, numberOfKeys: 1 })
+    this.client.defineCommand(ANNOUNCE_COMMAND, { lua: ANNOUNCE_LUA, numberOfKeys: 1 })
     this.client.defineCommand(DECIDE_ANY_COMMAND, { lua: DECIDE_LUA })
     this.client.defineCommand(ADJUST_COMMAND, { lua: ADJUST_LUA })
     for (let keys = 2; keys <= PIPELINED_BUCKETS + 1; keys++) {

@@ -46,7 +46,7 @@ buckets:
  * A sluice with these policy files deciding in `redis` (SLUICE_REDIS_URL),
  * returned once it does (sluice_redis_up 1), so no call falls back to memory.
  */
-export async function startRedisSluice (files: Record<string, string>, redis: RedisHandle, opts: { logLevel?: string } = {}): Promise<TestSluice> {
+export async function startRedisSluice (files: Record<string, string>, redis: RedisHandle, opts: { logLevel?: string, announce?: { everyMs: number, ttlMs: number } } = {}): Promise<TestSluice> {
   const s = await startTestSluice(files, { ...opts, env: { SLUICE_REDIS_URL: redis.url } })
   try {
     await redisReady(s)
