@@ -13,7 +13,8 @@ import { MemoryStore } from './memory.js'
 import { compilePlan, type Plan } from './plan.js'
 import { WaitQueue, type LineStore } from './queue.js'
 import { RedisStore } from './redis-store.js'
-import type { LimiterLogger, QueueWaiter, RateDecision, RateLimiter } from './types.js'
+import type { BucketLevels, LimiterLogger, QueueWaiter, RateDecision, RateLimiter } from './types.js'
+import { hashKeyValue, MISSING_KEY_VALUE, VENDOR_KEY_VALUE } from './keys.js'
 import { isQueued, type Verdict } from './verdict.js'
 
 export interface RateLimiterOptions {
@@ -218,6 +219,47 @@ class TokenBucketLimiter implements RateLimiter {
     redis.lower(plan, i, keyValue, remaining).catch(() => {})
   }
 
+  async levels (policy: VendorPolicy): Promise<{ store: 'memory' | 'redis', buckets: BucketLevels[] }> {
+    const buckets = policy.rateLimit.buckets
+    if (buckets.length === 0) return { store: this.redis?.up === true ? 'redis' : 'memory', buckets: [] }
+    const plan = this.plan(policy)
+    const redis = this.redis
+    const inRedis = redis !== undefined && redis.up
+    const local = this.localShare(plan)
+    const out: BucketLevels[] = []
+    for (let i = 0; i < plan.size; i++) {
+      const b = buckets[i] as (typeof buckets)[number]
+      const cap = (inRedis ? plan : local).capacity[i] as number
+      const rate = (inRedis ? plan : local).refillPerMs[i] as number
+      let now = Date.now()
+      let entries: Array<[string, number, number]>
+      const scanned = inRedis ? await redis.scan(plan.prefixes[i] as string, LEVELS_SCAN_MAX).catch(() => undefined) : undefined
+      if (scanned !== undefined) {
+        now = scanned.now
+        entries = scanned.entries
+      } else {
+        entries = [...this.memory.entries(plan.prefixes[i] as string)]
+      }
+      const levels = entries.map(([key, t, at]): [string, number] => [key, round(Math.min(cap, t + (now > at ? (now - at) * rate : 0)))])
+      const row: BucketLevels = {
+        name: b.name,
+        capacity: plan.capacity[i] as number,
+        refill: b.refill,
+        key: b.key.kind === 'header' ? `header:${b.key.name}` : b.key.kind,
+      }
+      if (b.key.kind === 'vendor') {
+        row.level = levels.find(([k]) => k === VENDOR_KEY_VALUE)?.[1] ?? round(cap)
+      } else {
+        // Header values are hashed in the key names already; a client address is hashed here.
+        const hashed = (k: string): string => b.key.kind === 'ip' && k !== MISSING_KEY_VALUE ? hashKeyValue(k) : k
+        row.keys = levels.length
+        row.lowest = levels.sort((x, y) => x[1] - y[1]).slice(0, LEVELS_LOWEST).map(([k, level]) => ({ key: hashed(k), level }))
+      }
+      out.push(row)
+    }
+    return { store: inRedis ? 'redis' : 'memory', buckets: out }
+  }
+
   pause (vendor: string, untilMs: number): void {
     // Kept locally too, so this replica honours it should Redis go away.
     this.memory.pause(vendor, untilMs)
@@ -367,6 +409,14 @@ class TokenBucketLimiter implements RateLimiter {
     const lineStore: LineStore = store === 'memory' ? 'memory' : 'redis'
     return this.queue.wait(lineKey(lineStore, plan, keyValues), plan, keyValues, lineStore, bucket as string, v.waitMs, waiter, extra)
   }
+}
+
+/** GET /ratelimit: at most this many keys of one bucket are read, and this many lowest shown. */
+const LEVELS_SCAN_MAX = 10_000
+const LEVELS_LOWEST = 10
+
+function round (tokens: number): number {
+  return Math.round(tokens * 100) / 100
 }
 
 /** The queue line of calls drawing on these buckets and key values in one store. */

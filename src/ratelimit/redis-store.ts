@@ -200,6 +200,33 @@ export class RedisStore {
     }
   }
 
+  /**
+   * The buckets under `prefix` (on every node of a Cluster), at most `max`
+   * of them: key value (the rest of the key name), tokens, ms of last update;
+   * and Redis' clock now.
+   */
+  async scan (prefix: string, max: number): Promise<{ now: number, entries: Array<[string, number, number]> }> {
+    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client]
+    const entries: Array<[string, number, number]> = []
+    const [sec, usec] = await (nodes[0] as Redis).time()
+    const now = Number(sec) * 1000 + Number(usec) / 1000
+    // The prefix's braces are its Cluster hash tag: escaped, they match literally.
+    const match = prefix.replace(/[[\]*?\\]/g, (c) => '\\' + c) + '*'
+    for (const node of nodes) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', 500)
+        cursor = next
+        for (const key of keys) {
+          if (entries.length >= max) return { now, entries }
+          const [t, at] = await node.hmget(key, 't', 'at')
+          if (t !== null && at !== null) entries.push([key.slice(prefix.length), Number(t), Number(at)])
+        }
+      } while (cursor !== '0')
+    }
+    return { now, entries }
+  }
+
   async pause (key: string, ms: number): Promise<void> {
     await this.command(PAUSE_COMMAND, [key, Math.ceil(ms)])
   }

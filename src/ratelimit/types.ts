@@ -86,11 +86,31 @@ export interface RateLimiter {
   sync (policy: VendorPolicy, keyValues: readonly string[], remaining: number): void
   /** Hold off every call to `vendor` until `untilMs` (epoch ms), on every replica sharing the Redis. */
   pause (vendor: string, untilMs: number): void
+  /**
+   * Each bucket's current level for GET /ratelimit, from Redis while it is
+   * up, else from this replica's local buckets. Key values are hashed.
+   */
+  levels (policy: VendorPolicy): Promise<{ store: 'memory' | 'redis', buckets: BucketLevels[] }>
   /** true while decisions are made in Redis */
   readonly redisUp: boolean
   /** true when Redis is configured (false: in-memory buckets, one replica) */
   readonly usesRedis: boolean
   close (): Promise<void>
+}
+
+/** One bucket as GET /ratelimit shows it. */
+export interface BucketLevels {
+  name: string
+  capacity: number
+  /** the refill as written */
+  refill: string
+  key: string
+  /** a bucket keyed by vendor: its tokens now */
+  level?: number
+  /** a keyed bucket: how many key values hold a bucket (absent ones are full) ... */
+  keys?: number
+  /** ... and the lowest of them, key values hashed */
+  lowest?: Array<{ key: string, level: number }>
 }
 
 export interface LimiterLogger {
