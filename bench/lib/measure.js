@@ -26,7 +26,7 @@ export async function measureRun ({ target, round, redis, pin, warmupSec, durati
   }
   if (target.logFile !== undefined) truncateLog(target.logFile)
 
-  const usesRedis = target.id === 'full' && redis !== undefined
+  const usesRedis = (target.id === 'full' || target.id === 'weighted') && redis !== undefined
   const before = {
     cpu: cpuMicros(target.pid),
     harness: process.cpuUsage(),

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { jsonLineUrl, startChild } from './children.js'
-import { API_KEY_ENV, fullPolicy, passthroughPolicy } from './policies.js'
+import { API_KEY_ENV, fullPolicy, passthroughPolicy, weightedPolicy } from './policies.js'
 
 const BENCH = fileURLToPath(new URL('..', import.meta.url))
 const SLUICE_CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
@@ -22,6 +22,7 @@ export const TARGET_LABELS = Object.freeze({
   baseline: 'baseline @fastify/http-proxy',
   passthrough: 'sluice passthrough',
   full: 'sluice full policy',
+  weighted: 'sluice full policy, cost-weighted',
 })
 
 /** The two reference proxies sluice is measured against, by target id. */
@@ -64,12 +65,14 @@ export async function startTarget (id, ctx) {
       return { id, label: TARGET_LABELS[id], url: child.url + PROXY_PREFIX + CALL_PATH, pid: child.pid, stop: child.stop }
     }
     case 'passthrough':
-    case 'full': {
+    case 'full':
+    case 'weighted': {
       const policyFile = join(workDir, `${id}.yaml`)
-      writeFileSync(policyFile, id === 'full' ? fullPolicy(upstream.url) : passthroughPolicy(upstream.url))
+      const policy = id === 'full' ? fullPolicy : id === 'weighted' ? weightedPolicy : passthroughPolicy
+      writeFileSync(policyFile, policy(upstream.url))
       const logFile = join(workDir, `${id}.log`)
       const args = ['start', '--policies', policyFile, '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--log-level', 'info']
-      if (id === 'full') args.push('--redis', ctx.redis.url)
+      if (id !== 'passthrough') args.push('--redis', ctx.redis.url)
       const nodeArgs = options.cpuProf
         ? ['--cpu-prof', '--cpu-prof-dir', join(options.outDir, 'profiles'), '--cpu-prof-name', `sluice-${id}-${Date.now()}.cpuprofile`]
         : []
@@ -78,7 +81,7 @@ export async function startTarget (id, ctx) {
         command: process.execPath,
         args: [...nodeArgs, SLUICE_CLI, ...args],
         // A dummy value: the benchmark's upstream ignores it.
-        env: childEnv(id === 'full' ? { [API_KEY_ENV]: 'bench-dummy-token' } : {}),
+        env: childEnv(id !== 'passthrough' ? { [API_KEY_ENV]: 'bench-dummy-token' } : {}),
         stdoutFile: logFile,
         findUrl: jsonLineUrl('proxy', 'listening'),
       })
