@@ -14,12 +14,12 @@ import { checkGoals } from './lib/goals.js'
 import { runRate } from './lib/modes/rate.js'
 import { runSaturation } from './lib/modes/saturation.js'
 import { runSoak } from './lib/modes/soak.js'
-import { OptionsError, USAGE, parseOptions } from './lib/options.js'
+import { OptionsError, TLS_TARGET_IDS, USAGE, parseOptions } from './lib/options.js'
 import { canPin, pinFor } from './lib/pinning.js'
 import { progress } from './lib/progress.js'
 import { startRedis } from './lib/redis.js'
 import { renderReport } from './lib/report.js'
-import { startTarget, startUpstream } from './lib/targets.js'
+import { startTarget, startTlsUpstream, startUpstream } from './lib/targets.js'
 
 const SLUICE_CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
 const MODES = { saturation: runSaturation, rate: runRate, soak: runSoak }
@@ -37,7 +37,7 @@ async function main (argv) {
     process.stdout.write(USAGE + '\n')
     return 0
   }
-  if (options.targets.some(id => id === 'passthrough' || id === 'full' || id === 'weighted') && !existsSync(SLUICE_CLI)) {
+  if (options.targets.some(id => id === 'passthrough' || id.startsWith('full') || id === 'weighted') && !existsSync(SLUICE_CLI)) {
     process.stderr.write('dist/cli.js is missing: run `npm run build` first (npm run bench does it)\n')
     return 1
   }
@@ -63,8 +63,9 @@ async function main (argv) {
   let pinned = false
   try {
     const upstream = await startUpstream()
-    if (options.targets.includes('full') || options.targets.includes('weighted')) redis = await startRedis()
-    const started = await Promise.allSettled(options.targets.map(id => startTarget(id, { upstream, redis, workDir, options })))
+    const tlsUpstream = options.targets.some(id => TLS_TARGET_IDS.includes(id)) ? await startTlsUpstream(workDir) : undefined
+    if (options.targets.some(id => id.startsWith('full') || id === 'weighted')) redis = await startRedis()
+    const started = await Promise.allSettled(options.targets.map(id => startTarget(id, { upstream, tlsUpstream, redis, workDir, options })))
     for (const s of started) if (s.status === 'fulfilled') targets.push(s.value)
     const failed = started.find(s => s.status === 'rejected')
     if (failed !== undefined) throw failed.reason

@@ -1,16 +1,20 @@
 // The proxy listener as a fastify app. Every request is taken over in the
 // first hook (onRequest) and handed to the pipeline with the raw node request
 // and response: no body parsing, no reply serialisation, no per-request fastify
-// logging, so bodies stream untouched and the hot path stays short. Fastify
-// still owns the server: its framework errors (a malformed URL) come out in
-// sluice's error format, and CONNECT, which node never routes as a request, is
-// refused on the socket.
+// logging, so bodies stream untouched and the hot path stays short. What never
+// becomes a call of the pipeline is answered at the listener in sluice's own
+// format, counted and logged too: fastify's framework errors (a malformed URL),
+// what node's HTTP parser refuses (src/listener/client-error.ts), and CONNECT
+// (src/listener/connect.ts).
 import Fastify, { type FastifyInstance } from 'fastify'
-import type { Socket } from 'node:net'
 import type { IncomingMessage } from 'node:http'
-import { SluiceError, errorBody } from './errors.js'
-import { handleCall } from './pipeline/index.js'
-import { writeError } from './pipeline/respond.js'
+import type { Socket } from 'node:net'
+import { SluiceError } from './errors.js'
+import { clientErrorHandler, trackResponse } from './listener/client-error.js'
+import { handleConnect } from './listener/connect.js'
+import { handleCall, refuseCall } from './pipeline/index.js'
+import { deferContinue } from './pipeline/expect-continue.js'
+import { connectHandler } from './intercept/index.js'
 import type { ProxyRuntime } from './runtime/proxy-runtime.js'
 
 /** An absolute-form request target, kept aside while fastify routes on '/'. */
@@ -33,6 +37,8 @@ export function buildProxyApp (runtime: ProxyRuntime, opts: ProxyAppOptions): Fa
       requestTimeout: 0,
       // node checks header deadlines on this interval (30 s by default, far too coarse)
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(opts.clientTimeoutMs / 4))),
+      // the pipeline checks Host itself, so the refusal comes out in sluice's format
+      requireHostHeader: false,
     },
     keepAliveTimeout: 65_000,
     // An absolute-form target (HTTP_PROXY clients) is routed by the pipeline from
@@ -44,10 +50,11 @@ export function buildProxyApp (runtime: ProxyRuntime, opts: ProxyAppOptions): Fa
       carrier.sluiceTarget = url
       return '/'
     },
-    frameworkErrors: (_err, _req, reply) => {
+    frameworkErrors: (_err, request, reply) => {
       reply.hijack()
-      writeError(reply.raw, new SluiceError('bad_request'), undefined, String(reply.request.id), true)
+      refuseCall(runtime, request.raw, reply.raw, new SluiceError('bad_request'))
     },
+    clientErrorHandler: clientErrorHandler(runtime),
   })
 
   app.route({
@@ -55,6 +62,7 @@ export function buildProxyApp (runtime: ProxyRuntime, opts: ProxyAppOptions): Fa
     url: '/*',
     onRequest: (request, reply, done) => {
       reply.hijack()
+      trackResponse(request.raw, reply.raw)
       handleCall(runtime, request.raw, reply.raw).catch(err => runtime.logger.error({ err }, 'unhandled proxy error'))
       done()
     },
@@ -63,21 +71,13 @@ export function buildProxyApp (runtime: ProxyRuntime, opts: ProxyAppOptions): Fa
   // Methods fastify does not route (TRACE, PROPFIND, ...) land here; the pipeline refuses them.
   app.setNotFoundHandler((request, reply) => {
     reply.hijack()
+    trackResponse(request.raw, reply.raw)
     handleCall(runtime, request.raw, reply.raw).catch(err => runtime.logger.error({ err }, 'unhandled proxy error'))
   })
 
-  app.server.on('connect', refuseTunnel)
+  // CONNECT: intercepted when an interception CA is configured and the host is routed, else refused
+  app.server.on('connect', connectHandler<Socket>(runtime, app.server, (req, socket, head) => { handleConnect(runtime, req, socket, head) }))
+  // 100 Continue only once the body is wanted, so a refusal comes before the body.
+  app.server.on('checkContinue', deferContinue)
   return app
-}
-
-/** CONNECT asks for a raw tunnel, to which no policy can apply: 403, then close. */
-function refuseTunnel (_req: IncomingMessage, socket: Socket): void {
-  const body = errorBody(new SluiceError('not_allowed', 'CONNECT is never forwarded'), undefined, 'connect')
-  socket.end(
-    'HTTP/1.1 403 Forbidden\r\n' +
-    'content-type: application/json; charset=utf-8\r\n' +
-    'x-sluice-error: not_allowed\r\n' +
-    `content-length: ${Buffer.byteLength(body)}\r\n` +
-    'connection: close\r\n\r\n' + body
-  )
 }

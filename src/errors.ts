@@ -1,4 +1,4 @@
-// Every answer sluice gives on its own behalf, in one catalogue (SPEC section 3).
+// Every answer sluice gives on its own behalf, in one catalogue.
 // Upstream answers are never rewritten; these are the only bodies sluice writes.
 // A test checks that each code here is documented in the README.
 
@@ -9,8 +9,14 @@ export const ERRORS = {
   no_route: { status: 404, message: 'no policy matches this request' },
   client_timeout: { status: 408, message: 'the client request stalled' },
   payload_too_large: { status: 413, message: 'request body over the policy limit' },
+  headers_too_large: { status: 431, message: 'request headers over the size or count limit' },
   rate_limited: { status: 429, message: 'rate limit reached' },
+  // Logged only: nothing can be written to a client that is gone (nginx's 499).
+  client_gone: { status: 499, message: 'the client went away before the answer' },
+  // A defect in sluice: the stack goes to the log at error, the client sees only this.
+  internal: { status: 500, message: 'sluice could not handle the request' },
   upstream_unreachable: { status: 502, message: 'the upstream could not be reached' },
+  upstream_tls: { status: 502, message: 'the TLS handshake with the upstream failed' },
   circuit_open: { status: 503, message: 'the circuit breaker for this vendor is open' },
   redis_unavailable: { status: 503, message: 'the rate limit store is unavailable' },
   credential_unavailable: { status: 503, message: 'a credential for this vendor cannot be had' },

@@ -3,7 +3,10 @@
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 
-export const TARGET_IDS = Object.freeze(['direct', 'floor', 'baseline', 'passthrough', 'full', 'weighted'])
+export const TARGET_IDS = Object.freeze(['direct', 'floor', 'baseline', 'passthrough', 'full', 'floor-tls', 'full-tls', 'full-h2', 'weighted'])
+
+/** Targets whose upstream is the HTTPS one. */
+export const TLS_TARGET_IDS = Object.freeze(['floor-tls', 'full-tls', 'full-h2'])
 
 export const USAGE = `usage: node bench/run.js [flags]
   (no mode flag)      saturation: every target as fast as it goes, A B A B rounds

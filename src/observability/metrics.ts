@@ -1,4 +1,4 @@
-// Every metric sluice exports, declared in one place (SPEC section 7). Each app
+// Every metric sluice exports, declared in one place (README "Admin listener"). Each app
 // owns its registry so several apps can live in one test process. Label sets
 // that a call touches are resolved once per vendor (vendorMetrics) so the hot
 // path does no label hashing for them: the two durations every call observes
@@ -9,9 +9,8 @@ import { CallHistogram, type HistogramSeries } from './call-histogram.js'
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
-export type UpstreamErrorKind = 'timeout' | 'connect' | 'reset' | '5xx' | 'body_rule'
+export type UpstreamErrorKind = 'timeout' | 'connect' | 'reset' | '5xx' | 'body_rule' | 'tls'
 export type RateLimitDecision = 'allowed' | 'queued' | 'rejected'
-export const CIRCUIT_STATE = { closed: 0, halfOpen: 1, open: 2 } as const
 
 export class Metrics {
   readonly registry = new Registry()
@@ -71,6 +70,13 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly tunnels = new Counter({
+    name: 'sluice_tunnels_total',
+    help: 'CONNECT tunnels asked for while interception is on: intercepted, handshake_failed (the client did not accept the minted certificate) or refused (no policy routes the host)',
+    labelNames: ['vendor', 'result'] as const,
+    registers: [this.registry],
+  })
+
   readonly circuitState = new Gauge({
     name: 'sluice_circuit_state',
     help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open',
@@ -85,20 +91,24 @@ export class Metrics {
     registers: [this.registry],
   })
 
-  readonly redisUp = new Gauge({
-    name: 'sluice_redis_up',
-    help: '1 when the rate limit store in Redis answers, 0 when sluice runs on local buckets',
-    registers: [this.registry],
-  })
+  /** exported only when Redis is configured: a replica without it is healthy on local buckets */
+  readonly redisUp: Gauge
+  /** replicas sharing the Redis at its last answer (Redis configured only, as redis_up) */
+  readonly replicasSeen: Gauge
 
-  readonly replicasSeen = new Gauge({
-    name: 'sluice_replicas_seen',
-    help: 'Replicas sharing the Redis at its last answer; while it is down each replica\'s local buckets get this share of capacity and refill',
-    registers: [this.registry],
-  })
-
-  constructor (opts: { processMetrics?: boolean } = {}) {
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' })
+  constructor (opts: { processMetrics?: boolean, redis?: boolean } = {}) {
+    this.redisUp = new Gauge({
+      name: 'sluice_redis_up',
+      help: '1 when the rate limit store in Redis answers, 0 when sluice runs on local buckets',
+      registers: opts.redis === true ? [this.registry] : [],
+    })
+    this.replicasSeen = new Gauge({
+      name: 'sluice_replicas_seen',
+      help: 'Replicas sharing the Redis at its last answer; while it is down each replica\'s local buckets get this share of capacity and refill',
+      registers: opts.redis === true ? [this.registry] : [],
+    })
+    // unprefixed (process_*, nodejs_*), as dashboards and alerts for any Node service expect
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry })
     // Known from the start, so a scrape shows them at zero.
     this.policyReloads.inc({ result: 'success' }, 0)
     this.policyReloads.inc({ result: 'failure' }, 0)
@@ -192,10 +202,6 @@ export class VendorMetrics {
 
   retry (reason: string): void {
     this.metrics.retries.inc({ vendor: this.vendor, reason })
-  }
-
-  rateLimit (bucket: string, decision: RateLimitDecision): void {
-    this.metrics.rateLimitDecisions.inc({ vendor: this.vendor, bucket, decision })
   }
 
   circuit (state: number): void {

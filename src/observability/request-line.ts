@@ -25,8 +25,8 @@ export interface RequestLine {
   bucket?: string
   /** what the call cost (its first weighted bucket), when not 1 */
   cost?: number
-  /** each keyed bucket's key value, hashed: never the raw tenant value */
-  keys?: Record<string, string>
+  /** bucket name -> key value, hashed, for buckets not keyed by vendor (`sluice replay` reads them) */
+  keys?: Record<string, string> | undefined
   reqBody?: unknown
   resBody?: unknown
 }
@@ -50,9 +50,9 @@ export function formatRequestLine (l: RequestLine, time: number): string {
   if (l.wouldLimit === true) s += ',"wouldLimit":true'
   if (l.cutOff === true) s += ',"cutOff":true'
   if (l.clientGone === true) s += ',"clientGone":true'
+  if (l.keys !== undefined) s += ',"keys":' + JSON.stringify(l.keys)
   if (l.bucket !== undefined) s += ',"bucket":' + JSON.stringify(l.bucket)
   if (l.cost !== undefined) s += ',"cost":' + l.cost
-  if (l.keys !== undefined) s += ',"keys":' + JSON.stringify(l.keys)
   if (l.reqBody !== undefined) s += ',"reqBody":' + JSON.stringify(l.reqBody)
   if (l.resBody !== undefined) s += ',"resBody":' + JSON.stringify(l.resBody)
   return s + ',"msg":"request"}\n'

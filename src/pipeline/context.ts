@@ -8,6 +8,7 @@ import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
 import type { ClientHeaders, ResponseHeaderSink } from '../proxy/headers.js'
 import type { BodyCapture } from '../observability/body-capture.js'
 import type { CostTap, QueueWaiter, RateDecision } from '../ratelimit/index.js'
+import { tunnelOrigin } from '../intercept/tunnel-socket.js'
 
 export type CallBody =
   | { kind: 'none' }
@@ -40,12 +41,16 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   cause: unknown = undefined
   /** the shadow limiter would have refused */
   wouldLimit = false
+  /** each bucket's key value (header values hashed), for the log line's keys */
+  bucketKeys: readonly string[] | undefined = undefined
   /** the upstream response started reaching the client */
   relayed = false
   /** the response body was cut off midway */
   cutOff = false
   /** the client went away before the end */
   clientGone = false
+  /** sluice wrote its own answer to this call (the first one stands) */
+  answered = false
   /** the call holds a bulkhead slot / breaker admission to give back */
   inBulkhead = false
   breakerAdmitted = false
@@ -70,9 +75,8 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   abortAttempt: ((err: Error) => void) | undefined = undefined
   /** ends the call's wait in the rate-limit queue, if it is queued (set by the limiter) */
   cancelWait: (() => void) | undefined = undefined
-  /** the rate-limit tokens taken for the next attempt, and with which key values */
+  /** the rate-limit tokens taken for the next attempt (their key values: bucketKeys) */
   tokens: RateDecision | undefined = undefined
-  tokenKeys: readonly string[] = []
   /** ctx.attempts when `tokens` were taken: unchanged at the end, the attempt was never sent */
   tokensAtAttempt = 0
   /** the rate-limit bucket that refused the call or made it wait, for the log */
@@ -105,11 +109,29 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
     return Array.isArray(v) ? v[0] : v
   }
 
-  /** Where a vendor URL in Location/Link now points: back through sluice, as the client called it. */
+  /**
+   * Where a vendor URL in Location/Link now points: back through sluice. A
+   * prefix-routed call gets the listener's own address (the socket's local
+   * end), never a client-supplied string. A host-routed call must keep its
+   * host name to be routed again: the validated Host (or absolute-form
+   * authority), whose name is one of the policy's routes.hosts.
+   */
   rewriteTarget (): string {
-    const host = this.req.headers.host
-    const prefix = this.viaHost ? '' : (this.vendor?.policy.routes.prefix ?? '')
-    return host === undefined ? prefix : `http://${host}${prefix}`
+    // inside an intercepted tunnel the client reached the vendor's own https URL
+    const tunnel = tunnelOrigin(this.req)
+    if (tunnel !== undefined) return tunnel
+    if (this.viaHost) {
+      const url = this.url
+      if (url.charCodeAt(0) !== 47 /* / */) {
+        const from = url.indexOf('//') + 2
+        const end = url.slice(from).search(/[/?#]/)
+        return 'http://' + (end === -1 ? url.slice(from) : url.slice(from, from + end))
+      }
+      return `http://${this.req.headers.host ?? ''}`
+    }
+    const s = this.req.socket
+    const addr = s.localFamily === 'IPv6' ? `[${s.localAddress ?? ''}]` : (s.localAddress ?? '')
+    return `http://${addr}:${s.localPort ?? 0}${this.vendor?.policy.routes.prefix ?? ''}`
   }
 
   get clientIp (): string {

@@ -2,11 +2,15 @@
 // held (bulkhead slot, breaker admission, deadline timer, rate-limit tokens of
 // an attempt never sent), count it, and write
 // its one log line. The path and any bodies are scrubbed before they are logged.
+import type { SluiceError } from '../errors.js'
+import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
+import type { VendorRuntime } from '../runtime/vendor-runtime.js'
 import type { CallContext } from './context.js'
 import { bodyRuleMatches } from '../resilience/breaker.js'
 import { decodeBody } from '../resilience/decode-body.js'
 import { writeRequestLine, type RequestLine } from '../observability/request-line.js'
 import { rateLimitFields, returnUnsentTokens } from './rate-limit.js'
+import { loggedKeys } from '../ratelimit/keys.js'
 
 /** nginx's convention for "the client closed the connection before the answer" */
 const CLIENT_CLOSED = 499
@@ -53,12 +57,14 @@ export function finish (ctx: CallContext): void {
     upstreamMs: Math.round(ctx.upstreamMs * 10) / 10,
     attempts: ctx.attempts,
     waitMs: Math.round(ctx.waitMs),
-    error: ctx.error?.code,
+    // whatever stage noticed it, a client gone before the end is the call's outcome
+    error: status === CLIENT_CLOSED ? 'client_gone' : ctx.error?.code,
   }
   if (ctx.error !== undefined && ctx.cause !== undefined) line.cause = causeOf(ctx.cause)
   if (ctx.wouldLimit) line.wouldLimit = true
   if (ctx.cutOff) line.cutOff = true
   if (ctx.clientGone) line.clientGone = true
+  if (vendor !== undefined && ctx.bucketKeys !== undefined) line.keys = loggedKeys(vendor.policy, ctx.bucketKeys)
   if (vendor !== undefined) rateLimitFields(ctx, line)
   if (vendor?.policy.logging.bodies === true) {
     const max = vendor.policy.logging.maxBodyBytes
@@ -70,6 +76,40 @@ export function finish (ctx: CallContext): void {
     if (ctx.resBodyLog !== undefined) line.resBody = scrubber.body(ctx.resBodyLog, ctx.resContentType, ctx.resContentEncoding, ctx.resBytes)
   }
   writeRequestLine(logger, line)
+}
+
+/** A request answered at the listener, outside the pipeline (refused by the HTTP parser, a CONNECT). */
+export interface ListenerCall {
+  requestId: string
+  /** '-' when the parser refused the request before its method was known */
+  method: string
+  /** the request target, or '-' */
+  path: string
+  vendor: VendorRuntime | undefined
+  /** performance.now() when sluice learnt of it */
+  startedAt: number
+}
+
+/** Counts and logs a listener answer like a call: `written` false when the client was already gone. */
+export function finishListenerCall (runtime: ProxyRuntime, call: ListenerCall, err: SluiceError, written: boolean): void {
+  const seconds = (performance.now() - call.startedAt) / 1000
+  const status = written ? err.status : CLIENT_CLOSED
+  const vendor = call.vendor
+  ;(vendor?.metrics ?? runtime.metrics.vendor('none')).request(call.method, status, seconds)
+  const logger = runtime.logger
+  if (!logger.isLevelEnabled('info')) return
+  writeRequestLine(logger, {
+    reqId: call.requestId,
+    vendor: vendor?.name,
+    method: call.method,
+    path: (vendor?.scrubber ?? runtime.defaultScrubber).path(call.path),
+    status,
+    durationMs: Math.round(seconds * 1e4) / 10,
+    upstreamMs: 0,
+    attempts: 0,
+    waitMs: 0,
+    error: written ? err.code : 'client_gone',
+  })
 }
 
 function cutByTimeout (cause: unknown): boolean {

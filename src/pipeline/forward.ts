@@ -74,7 +74,7 @@ export async function forward (ctx: CallContext, injection: Injection): Promise<
       vendor.metrics.retry(retry.reason)
     }
     if (retry.delayMs > 0) await sleep(retry.delayMs)
-    if (ctx.clientGone) throw new SluiceError('bad_request', 'the client went away')
+    if (ctx.clientGone) throw new SluiceError('client_gone', 'the client went away')
     if (ctx.deadlinePassed) throw totalTimeoutError(vendor.name)
     await takeTokens(ctx)
   }

@@ -2,12 +2,11 @@
 // its own file in this folder; a stage refuses a call by throwing a
 // SluiceError, which is answered with the catalogue's status and JSON body.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { randomUUID } from 'node:crypto'
 import { SluiceError } from '../errors.js'
-import { compileTextPatterns } from '../observability/patterns.js'
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
 import { CallContext } from './context.js'
-import { route, checkPath, checkAllowed } from './route.js'
+import { requestIdOf } from './request-id.js'
+import { checkHead, route, checkPath, checkAllowed } from './route.js'
 import { checkDeclaredBody } from './request-body.js'
 import { enterBulkhead, startDeadline, checkBreaker, admitBreaker } from './admit.js'
 import { takeTokens } from './rate-limit.js'
@@ -26,8 +25,9 @@ export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, r
   res.on('close', onClientClose)
   try {
     ctx.requestId = requestIdOf(req)
-    if (runtime.draining) throw new SluiceError('draining')
+    checkHead(ctx) //                              one valid Host, not too many header lines    400 / 431
     route(ctx) //                                  vendor by Host, absolute target or prefix    404 / 400
+    if (runtime.draining) throw new SluiceError('draining') // after routing: its line names the vendor   503
     const { path, query } = checkPath(ctx) //      never above the vendor's base path           400
     checkAllowed(ctx, path) //                     routes.allow; never CONNECT or TRACE         403
     checkDeclaredBody(ctx, ctx.vendor!.policy.limits.bodyBytes) //                              413
@@ -44,17 +44,52 @@ export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, r
     let injection = injectCredentials(ctx) //      secrets and OAuth2 token                     503 credential_unavailable
     if (injection instanceof Promise) injection = await injection
     prepareRequest(ctx, path, query, injection) // headers, idempotency key, upstream path
+    // A request whose body broke at the parser while its call waited was answered then.
+    if (ctx.answered) throw ctx.error
     const body = readRequestBody(ctx) //           buffered for replay, or streamed             408 / 413
     if (body !== undefined) await body
     await forward(ctx, injection) //               attempts, retries, relay                     502 / 504
   } catch (err) {
     answerError(ctx, err)
   }
+  finishCall(ctx)
+}
+
+function finishCall (ctx: CallContext): void {
   try {
     finish(ctx) //                                 release, metrics, one log line
   } finally {
-    runtime.callEnded() //                         a drain waits for this, whatever happened
+    ctx.runtime.callEnded() //                     a drain waits for this, whatever happened
   }
+}
+
+/** A request refused before the pipeline could take it (fastify found its URL malformed): answered, counted, logged. */
+export function refuseCall (runtime: ProxyRuntime, req: IncomingMessage, res: ServerResponse, err: SluiceError): void {
+  const ctx = new CallContext(runtime, req, res)
+  runtime.callStarted()
+  ctx.requestId = requestIdOf(req)
+  answerError(ctx, err)
+  finishCall(ctx)
+}
+
+/**
+ * The HTTP parser refused the rest of a call's request (bad chunk framing):
+ * the call is answered `err` at once, or cut off if its answer already began,
+ * and goes no further. False when `res` is no call of the pipeline, or one already answered.
+ */
+export function refuseInFlight (res: ServerResponse, err: SluiceError): boolean {
+  const ctx = (res as CallResponse)[CALL]
+  if (ctx === undefined || ctx.answered || res.writableFinished) return false
+  answerError(ctx, err)
+  ctx.abortAttempt?.(err)
+  // node considers the request over once its answer is written, and never ends
+  // it: a stage still reading the body must see it close, after the answer left.
+  res.once('close', destroyRequest)
+  return true
+}
+
+function destroyRequest (this: CallResponse): void {
+  this[CALL]?.req.destroy()
 }
 
 // The call rides on its response, so one shared 'close' listener serves every
@@ -68,15 +103,4 @@ function onClientClose (this: CallResponse): void {
   ctx.clientGone = true
   ctx.cancelWait?.() //                            a queued call leaves the queue at once
   ctx.abortAttempt?.(new Error('client closed the connection'))
-}
-
-const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/
-// The request id is logged as it is, so one holding PII is not kept. Not the
-// apikey rule: it takes 32-hex ids (nginx $request_id, trace ids) for keys.
-const REQUEST_ID_PII = compileTextPatterns(['email', 'card', 'ssn', 'phone', 'iban', 'jwt', 'bearer'])
-
-/** The client's own x-request-id when it is sane and holds no PII, else a new one. */
-function requestIdOf (req: IncomingMessage): string {
-  const id = req.headers['x-request-id']
-  return typeof id === 'string' && REQUEST_ID.test(id) && REQUEST_ID_PII(id) === id ? id : randomUUID()
 }

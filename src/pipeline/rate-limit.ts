@@ -11,7 +11,7 @@
 // relayed (CostTap).
 import { SluiceError } from '../errors.js'
 import type { RequestLine } from '../observability/request-line.js'
-import { bucketKeyValues, costPlan, CostTap, estimateCosts, hashKeyValue, MISSING_KEY_VALUE, type RateDecision } from '../ratelimit/index.js'
+import { bucketKeyValues, costPlan, CostTap, estimateCosts, type RateDecision } from '../ratelimit/index.js'
 import type { CallContext } from './context.js'
 import { readRequestBody } from './request-body.js'
 
@@ -20,6 +20,7 @@ export function takeTokens (ctx: CallContext): Promise<void> | undefined {
   const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
   if (policy.rateLimit.buckets.length === 0) return undefined
   const keys = bucketKeyValues(policy, (name) => ctx.header(name), ctx.clientIp)
+  ctx.bucketKeys = keys
   const costs = costPlan(policy)
   if (costs === undefined) {
     return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline, ctx).then(decision => applyDecision(ctx, decision, keys))
@@ -58,13 +59,13 @@ export function returnUnsentTokens (ctx: CallContext): void {
     const tap = ctx.costTap
     if (tap !== undefined) {
       const actual = tap.result()
-      ctx.runtime.limiter.settleCost(policy, ctx.tokenKeys, tokens, actual)
+      ctx.runtime.limiter.settleCost(policy, (ctx.bucketKeys ?? []), tokens, actual)
       const first = costPlan(policy)?.first ?? -1
       if (first >= 0 && actual[first] !== undefined) ctx.cost = actual[first]
     }
     return
   }
-  ctx.runtime.limiter.giveBack(policy, ctx.tokenKeys, tokens)
+  ctx.runtime.limiter.giveBack(policy, (ctx.bucketKeys ?? []), tokens)
 }
 
 /** upstream.sync: the vendor's remaining count (its remainingHeader) lowers the synced bucket, never raises it. */
@@ -73,30 +74,18 @@ export function syncFromVendor (ctx: CallContext, remaining: string | undefined)
   const v = remaining.trim()
   const n = v === '' ? NaN : Number(v)
   if (!Number.isFinite(n) || n < 0) return
-  ctx.runtime.limiter.sync((ctx.vendor as NonNullable<CallContext['vendor']>).policy, ctx.tokenKeys, Math.floor(n))
+  ctx.runtime.limiter.sync((ctx.vendor as NonNullable<CallContext['vendor']>).policy, (ctx.bucketKeys ?? []), Math.floor(n))
 }
 
-/** The log line's rate-limit fields: the bucket that refused or queued the call, its cost when not 1, its keys hashed. */
+/** The log line's rate-limit fields: the bucket that refused or queued the call, and its cost when not 1. */
 export function rateLimitFields (ctx: CallContext, line: RequestLine): void {
   if (ctx.rateBucket !== undefined) line.bucket = ctx.rateBucket
   if (ctx.cost !== undefined && ctx.cost !== 1) line.cost = ctx.cost
-  const keys = ctx.tokenKeys
-  if (keys.length === 0) return
-  const buckets = (ctx.vendor as NonNullable<CallContext['vendor']>).policy.rateLimit.buckets
-  for (let i = 0; i < buckets.length; i++) {
-    const b = buckets[i] as (typeof buckets)[number]
-    const value = keys[i]
-    if (b.key.kind === 'vendor' || value === undefined) continue
-    line.keys ??= {}
-    // Header values are hashed already (they name Redis keys); a client address is hashed here.
-    line.keys[b.name] = b.key.kind === 'ip' && value !== MISSING_KEY_VALUE ? hashKeyValue(value) : value
-  }
 }
 
 function applyDecision (ctx: CallContext, decision: RateDecision, keys: readonly string[]): void {
   const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
   ctx.waitMs += decision.waitMs
-  ctx.tokenKeys = keys
   if (decision.bucket !== undefined && (!decision.ok || decision.waitMs > 0 || decision.wouldLimit === true)) ctx.rateBucket = decision.bucket
   const first = decision.costs === undefined ? -1 : costPlan(vendor.policy)?.first ?? -1
   if (first >= 0) ctx.cost = decision.costs?.[first]
@@ -106,11 +95,10 @@ function applyDecision (ctx: CallContext, decision: RateDecision, keys: readonly
   // The vendor never sees it, so its token goes back to the calls behind it.
   if (ctx.clientGone) {
     if (decision.ok) ctx.runtime.limiter.giveBack(vendor.policy, keys, decision)
-    throw new SluiceError('bad_request', 'the client went away while the call was queued')
+    throw new SluiceError('client_gone', 'the client went away while the call was queued')
   }
   if (decision.ok) {
     ctx.tokens = decision
-    ctx.tokenKeys = keys
     ctx.tokensAtAttempt = ctx.attempts
     return
   }

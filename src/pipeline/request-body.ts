@@ -5,6 +5,7 @@
 // SLUICE_CLIENT_TIMEOUT between chunks is answered 408.
 import { SluiceError } from '../errors.js'
 import type { CallBody, CallContext } from './context.js'
+import { inviteBody } from './expect-continue.js'
 
 const NONE: CallBody = Object.freeze({ kind: 'none' })
 const EMPTY: CallBody = Object.freeze({ kind: 'buffered', data: Buffer.alloc(0) })
@@ -39,6 +40,7 @@ export function readRequestBody (ctx: CallContext, bufferUpTo?: number): Promise
   const chunked = req.headers['transfer-encoding'] !== undefined
   if (length === undefined && !chunked) { ctx.body = NONE; return undefined }
   if (length === 0 && !chunked) { ctx.body = EMPTY; return undefined }
+  inviteBody(req, ctx.res)
   const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
   const limit = policy.limits.bodyBytes
   const bufferable = Math.min(bufferUpTo ?? policy.retry.maxBufferedBodyBytes, limit)
@@ -66,7 +68,7 @@ function readUpTo (ctx: CallContext, max: number, timeoutMs: number): Promise<{ 
     // A client gone before its body was read (while the call queued for a token
     // or waited for a credential) will never send 'end' or 'close' again.
     if (req.destroyed) {
-      reject(new SluiceError('bad_request', 'the client closed the connection before its body was read'))
+      reject(new SluiceError('client_gone', 'the client closed the connection before its body was read'))
       return
     }
     const chunks: Buffer[] = []
@@ -89,9 +91,10 @@ function readUpTo (ctx: CallContext, max: number, timeoutMs: number): Promise<{ 
       }
     }
     const onEnd = (): void => { cleanup(); resolve({ chunks, size, complete: true }) }
-    const onError = (err: Error): void => { cleanup(); reject(new SluiceError('bad_request', 'the request body could not be read', { cause: err })) }
+    // node's 'aborted' (ECONNRESET): the client went away mid-body
+    const onError = (err: Error): void => { cleanup(); reject(new SluiceError((err as { code?: string }).code === 'ECONNRESET' ? 'client_gone' : 'bad_request', 'the request body could not be read', { cause: err })) }
     const onClose = (): void => {
-      if (!req.complete) { cleanup(); reject(new SluiceError('bad_request', 'the client closed the connection mid-body')) }
+      if (!req.complete) { cleanup(); reject(new SluiceError('client_gone', 'the client closed the connection mid-body')) }
     }
     // On the response, not the socket: node destroys a socket whose timeout nobody handles,
     // and the client should get its 408.

@@ -1,20 +1,25 @@
-// Answers sluice gives itself (SPEC section 3): JSON body, x-sluice-error,
+// Answers sluice gives itself (README "What sluice answers itself"): JSON body, x-sluice-error,
 // x-request-id, Retry-After where it has one. Nothing else is ever written by
 // sluice in place of an upstream answer.
 import { STATUS_CODES, type ServerResponse } from 'node:http'
 import { SluiceError, errorBody, isSluiceError } from '../errors.js'
 import type { CallContext } from './context.js'
+import { drainAfterAnswer } from './linger.js'
 
 export function toSluiceError (err: unknown): SluiceError {
   if (isSluiceError(err)) return err
   // A bug of ours: never show its message to the client.
-  return new SluiceError('bad_request', 'the request could not be handled', { cause: err })
+  return new SluiceError('internal', undefined, { cause: err })
 }
 
 export function answerError (ctx: CallContext, err: unknown): void {
+  // The first answer stands: a stage that fails after sluice answered (a body
+  // read ended by the close that followed the answer) changes nothing.
+  if (ctx.answered) return
   const e = toSluiceError(err)
   ctx.error = e
   if (e.cause !== undefined) ctx.cause = e.cause
+  if (e.code === 'internal') logDefect(ctx, e.cause)
   const res = ctx.res
   if (ctx.relayed || res.headersSent) {
     // The upstream response already started: the only honest signal left is a cut-off.
@@ -23,14 +28,26 @@ export function answerError (ctx: CallContext, err: unknown): void {
     return
   }
   ctx.status = e.status
-  if (res.destroyed || res.writableEnded) return
+  // Nobody is left to read an answer (finish logs 499 client_gone).
+  if (e.code === 'client_gone' || res.destroyed || res.writableEnded) return
+  ctx.answered = true
   try {
-    writeError(res, e, ctx.vendor?.name, ctx.requestId, !ctx.req.complete || ctx.runtime.draining)
+    // A body still arriving is drained, so the client can read the answer (not for a client that stalled).
+    writeError(res, e, ctx.vendor?.name, ctx.requestId, ctx.runtime.draining || (e.code === 'client_timeout' || !drainAfterAnswer(ctx.req, res)))
   } catch (writeErr) {
     // Nothing sensible can be sent any more; the client must not wait for it.
     ctx.cause ??= writeErr
     res.destroy()
   }
+}
+
+/** A defect: its stack goes to the log, scrubbed like any text, and never to the client. */
+function logDefect (ctx: CallContext, cause: unknown): void {
+  const scrub = (ctx.vendor?.scrubber ?? ctx.runtime.defaultScrubber).text
+  const defect = cause instanceof Error
+    ? { type: cause.name, message: scrub(cause.message), stack: scrub(cause.stack ?? '') }
+    : { type: typeof cause }
+  ctx.runtime.logger.error({ reqId: ctx.requestId, vendor: ctx.vendor?.name, defect }, 'internal error: a defect in sluice')
 }
 
 export function writeError (res: ServerResponse, e: SluiceError, vendor: string | undefined, requestId: string, closeConnection: boolean): void {

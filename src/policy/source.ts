@@ -1,7 +1,11 @@
 // One policy file as read: its YAML tree with positions, its plain value, and
 // the problems found on the way. Every later check reports against this tree,
 // so a problem always lands on the LINE:COL of the node it is about.
+import { realpath } from 'node:fs/promises'
+import { dirname, sep } from 'node:path'
 import { LineCounter, parseDocument, isAlias, isMap, isPair, isScalar, isSeq, visit, type Document, type Node } from 'yaml'
+import { compileTextPatterns } from '../observability/patterns.js'
+import { SCRUB_PATTERNS } from './schema.js'
 import type { PolicyProblem } from './types.js'
 
 export type FieldPath = ReadonlyArray<string | number>
@@ -19,6 +23,21 @@ export interface SourceFile {
 // A policy is small; anything near this is a mistake or an attack on the parser.
 const MAX_ALIASES = 100
 
+/**
+ * Where `file` really is, or undefined when a symlink leads it outside the
+ * policy folder `root` (the folder itself, or the folder of a file named
+ * alone). A symlink committed in a policy pull request must not make
+ * `validate` read, and quote, a file from elsewhere. Links that stay inside
+ * pass: the Kubernetes ConfigMap layout links every file into `..data/`, itself
+ * a link to a timestamped folder beside it. The folder given may itself be a
+ * link; it is judged where it leads.
+ */
+export async function containedPath (file: string, root: string, rootIsFile: boolean): Promise<string | undefined> {
+  const realRoot = await realpath(rootIsFile ? dirname(root) : root)
+  const real = await realpath(file)
+  return real.startsWith(realRoot === sep ? sep : realRoot + sep) ? real : undefined
+}
+
 export function parseSource (file: string, text: string): SourceFile {
   const lines = new LineCounter()
   const src: SourceFile = { file, value: undefined, doc: undefined, lines, problems: [] }
@@ -26,7 +45,7 @@ export function parseSource (file: string, text: string): SourceFile {
   try {
     doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' })
   } catch (err) {
-    src.problems.push(problemAtOffset(src, 0, `invalid YAML: ${(err as Error).message}`))
+    src.problems.push(problemAtOffset(src, 0, `invalid YAML: ${libraryMessage((err as Error).message)}`))
     return src
   }
   src.doc = doc
@@ -49,26 +68,46 @@ export function parseSource (file: string, text: string): SourceFile {
   try {
     src.value = doc.toJS({ maxAliasCount: MAX_ALIASES })
   } catch (err) {
-    src.problems.push(problemAtOffset(src, 0, `invalid YAML: ${(err as Error).message}`))
+    src.problems.push(problemAtOffset(src, 0, `invalid YAML: ${libraryMessage((err as Error).message)}`))
   }
   return src
 }
 
+// A message names the position and the problem, never the text of the line:
+// a policy file may hold a secret, and CI logs are not the place for it. What
+// is quoted is only the offending key or tag, cut short.
 function yamlMessage (code: string, message: string, excerpt: string): string {
   if (code === 'DUPLICATE_KEY') {
     // The error marks where the key starts; the key runs to its colon.
     const key = (/^[^:\n]*/.exec(excerpt)?.[0] ?? '').trim().replace(/^(["'])(.*)\1$/, '$2')
-    return `duplicate key ${JSON.stringify(key)}`
+    return `duplicate key ${JSON.stringify(short(key))}`
   }
   if (code === 'MULTIPLE_DOCS') return 'one YAML document per file: remove the "---" separator'
-  if (code === 'TAG_RESOLVE_FAILED') return `unsupported YAML tag ${JSON.stringify(excerpt.trim().split(/\s/)[0] ?? '')}`
-  return `invalid YAML: ${message}`
+  if (code === 'TAG_RESOLVE_FAILED' || code === 'BAD_COLLECTION_TYPE') return `unsupported YAML tag ${JSON.stringify(short(excerpt.trim().split(/\s/)[0] ?? ''))}`
+  if (code === 'BAD_DIRECTIVE') return 'invalid YAML: unknown directive (a line starting with %)'
+  if (code === 'BAD_DQ_ESCAPE') return 'invalid YAML: invalid escape sequence in a double-quoted string'
+  return `invalid YAML: ${libraryMessage(message)}`
 }
+
+// The yaml library ends some messages with the source text they are about
+// ("Not a YAML token: ...", "Block scalar header includes extra characters: ...").
+function libraryMessage (message: string): string {
+  const colon = message.indexOf(': ')
+  return colon === -1 ? message : message.slice(0, colon)
+}
+
+function short (s: string): string {
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s
+}
+
+// A value quoted by a check (`vendor: "..." is not a vendor name`) may be a
+// credential pasted in the wrong place; it is printed scrubbed, like a log line.
+const scrub = compileTextPatterns(SCRUB_PATTERNS)
 
 export function problemAtOffset (src: Pick<SourceFile, 'file' | 'lines'>, offset: number, message: string): PolicyProblem {
   const pos = src.lines.linePos(offset)
   // linePos gives line 0 before the first newline it has seen.
-  return { file: src.file, line: Math.max(pos.line, 1), col: Math.max(pos.col, 1), message }
+  return { file: src.file, line: Math.max(pos.line, 1), col: Math.max(pos.col, 1), message: scrub(message) }
 }
 
 interface Found {

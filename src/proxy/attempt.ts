@@ -8,12 +8,13 @@
 // Whether a response is relayed or swallowed for a retry is decided the moment
 // its headers arrive; once relayed, it reaches the client byte for byte with
 // backpressure, and a body cut off upstream is cut off for the client too.
-import type { Dispatcher } from 'undici'
+import { errors, type Dispatcher } from 'undici'
 import type { CallContext } from '../pipeline/context.js'
 import { BodyCapture } from '../observability/body-capture.js'
 import { upstreamHeadersForClient } from './headers.js'
 import { openCostTap } from '../pipeline/rate-limit.js'
 import { pushRateLimitHeaders } from '../ratelimit/index.js'
+import { drainAfterAnswer } from '../pipeline/linger.js'
 
 /** How an attempt ended. */
 export type AttemptResult =
@@ -50,6 +51,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   private logCapture: BodyCapture | undefined
   private resume: (() => void) | undefined
   private readonly sentAt = performance.now()
+  /** when undici finished writing the request: timeouts.read counts from here */
+  private requestSentAt = 0
+  /** the read timeout, once a 1xx has restarted undici's own */
+  private interimTimer: NodeJS.Timeout | undefined
 
   constructor (private readonly ctx: CallContext, private readonly planStatus: StatusPlanner) {
     this.done = new Promise(resolve => { this.settle = resolve })
@@ -88,8 +93,16 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (this.pendingAbort !== undefined) abort(this.pendingAbort)
   }
 
+  onRequestSent (): void {
+    this.requestSentAt = performance.now()
+  }
+
   onHeaders (status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
-    if (status < 200) return true
+    if (status < 200) {
+      this.holdReadTimeout()
+      return true
+    }
+    this.clearInterimTimer()
     const ctx = this.ctx
     const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
     const ms = performance.now() - this.sentAt
@@ -136,16 +149,22 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   }
 
   onComplete (): void {
+    this.clearInterimTimer()
     if (this.retry !== undefined) {
       this.settle(this.retry)
       return
     }
     this.finishCaptures()
-    this.ctx.res.end()
+    const ctx = this.ctx
+    ctx.res.end()
+    // The vendor answered before reading the whole body (a 401 to a large
+    // upload): the client may still be sending it.
+    if (!ctx.req.complete) drainAfterAnswer(ctx.req, ctx.res)
     this.settle(RELAYED)
   }
 
   onError (err: Error): void {
+    this.clearInterimTimer()
     if (this.retry !== undefined && !this.aborted) {
       this.settle(this.retry)
       return
@@ -164,11 +183,41 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.settle(RELAYED)
   }
 
+  /**
+   * undici restarts its headers timeout on every 1xx, so a vendor sending
+   * 103 Early Hints forever would hold the call until timeouts.total. At the
+   * first 1xx after the request went out, the read timeout's remainder is
+   * timed here instead: the read phase runs from the request's send to the
+   * final response headers.
+   */
+  private holdReadTimeout (): void {
+    if (this.interimTimer !== undefined || this.requestSentAt === 0) return
+    const readMs = (this.ctx.vendor as NonNullable<CallContext['vendor']>).policy.timeouts.readMs
+    const left = readMs - (performance.now() - this.requestSentAt)
+    this.interimTimer = setTimeout(readTimedOut, Math.max(0, left), this)
+  }
+
+  /** @internal the interim read timer fired */
+  readTimedOut (): void {
+    this.interimTimer = undefined
+    this.abortFn?.(new errors.HeadersTimeoutError())
+  }
+
+  private clearInterimTimer (): void {
+    if (this.interimTimer === undefined) return
+    clearTimeout(this.interimTimer)
+    this.interimTimer = undefined
+  }
+
   private finishCaptures (): void {
     const ctx = this.ctx
     if (this.ruleCapture !== undefined && this.ruleCapture.bytes <= BODY_RULE_BYTES) ctx.ruleBody = this.ruleCapture.result()
     if (this.logCapture !== undefined) ctx.resBodyLog = this.logCapture.result()
   }
+}
+
+function readTimedOut (attempt: UpstreamAttempt): void {
+  attempt.readTimedOut()
 }
 
 function isJson (contentType: string | undefined): boolean {

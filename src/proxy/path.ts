@@ -1,10 +1,13 @@
-// The forwarded path must never leave the vendor's base path (SPEC section 2).
+// The forwarded path must never leave the vendor's base path.
 // A dot-segment in any spelling (`..`, `%2e%2e`, `.%2E`, double-encoded
 // `%252e`), a backslash in any spelling, or a NUL is refused rather than
 // normalised: no vendor API needs one, and a proxy that normalises differently
 // from the vendor is how path-confusion bugs are born. An encoded slash alone
 // (`group%2Fproject`, as GitLab uses) passes; once decoded it only matters if it
 // forms a dot-segment, which is checked on the decoded form.
+// Tomcat, Jetty and Spring strip `;parameters` from a segment before resolving
+// it, so `..;x`, `..;jsessionid=1` and `..%3b` are `..` to them: a segment is
+// judged by its name, the part before its first `;`, in every decoding round.
 
 /** Splits "/a/b?x=1" into the path and the query (with its '?'), without allocating when there is no query. */
 export function splitQuery (rest: string): [string, string] {
@@ -39,9 +42,11 @@ function checkSegments (p: string): boolean {
   const lower = p.toLowerCase()
   if (lower.indexOf('%5c') !== -1 || lower.indexOf('%00') !== -1) return false
   for (const seg of p.split('/')) {
-    if (seg === '.' || seg === '..') return false
+    const semi = seg.indexOf(';')
+    const name = semi === -1 ? seg : seg.slice(0, semi)
+    if (name === '.' || name === '..') return false
     // dot-segments spelled with encoded dots, seen before decoding
-    const s = seg.toLowerCase()
+    const s = name.toLowerCase()
     if (s === '%2e' || s === '%2e%2e' || s === '.%2e' || s === '%2e.') return false
   }
   return true

@@ -1,7 +1,7 @@
 // Where a call goes: which vendor, and the path below its prefix. Compiled once
 // per policy load into maps, so a call costs one or two Map lookups.
 //
-// Three ways in (SPEC section 2): an absolute-form target (`GET http://api.x.com/p`,
+// Three ways in (README "Point a client at it"): an absolute-form target (`GET http://api.x.com/p`,
 // from clients configured with HTTP_PROXY), a Host header naming one of the
 // vendor's `routes.hosts` (port ignored), or the `/<prefix>` path.
 
@@ -33,8 +33,9 @@ export class TargetTable<V extends Routable> {
     this.deepPrefixes.sort((a, b) => b[0].length - a[0].length)
   }
 
-  get size (): number {
-    return this.byFirstSegment.size + this.deepPrefixes.length
+  /** The vendor whose routes.hosts names this host (any port), e.g. a CONNECT authority. */
+  vendorOfHost (host: string): V | undefined {
+    return this.byHost.get(hostName(host))
   }
 
   /**
@@ -76,12 +77,21 @@ export class TargetTable<V extends Routable> {
       if (c === 47 || c === 63 || c === 35) { end = i; break }
     }
     const authority = url.slice(scheme, end)
-    if (authority.length === 0 || authority.includes('@')) return null
+    if (!isHostPort(authority)) return null
     const v = this.byHost.get(hostName(authority))
     if (v === undefined) return undefined
     const rest = url.slice(end)
     return { vendor: v, rest: rest.length === 0 || rest.charCodeAt(0) === 63 ? '/' + rest : rest, viaHost: true }
   }
+}
+
+// A DNS name, an IPv4 address or a bracketed IPv6 address, and an optional port:
+// no userinfo, path, space or anything else a URL parser could read otherwise.
+const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::[0-9]{1,5})?$/
+
+/** "api.stripe.com:8080", "127.0.0.1", "[::1]:80": one host[:port] and nothing else. */
+export function isHostPort (s: string): boolean {
+  return HOST_PORT.test(s)
 }
 
 /** "Api.Stripe.com:8080" -> "api.stripe.com"; "[::1]:80" -> "[::1]" */

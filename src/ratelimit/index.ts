@@ -1,9 +1,9 @@
-// Shared token-bucket rate limits (SPEC sections 4 rateLimit and 8): the
+// Shared token-bucket rate limits (`rateLimit`, README "Redis"): the
 // limiter, the key values a call draws from, and what a vendor's response
 // teaches about pausing.
-export { createRateLimiter, type RateLimiterOptions } from './limiter.js'
-export { bucketKeyValues, hashKeyValue, MISSING_KEY_VALUE } from './keys.js'
+export { createRateLimiter } from './limiter.js'
+export { bucketKeyValues } from './keys.js'
 export { learnBackpressure } from './backpressure.js'
 export { pushRateLimitHeaders } from './advertise.js'
-export { CostTap, costPlan, estimateCosts, type CostPlan } from './cost.js'
-export type { BucketLevels, QueueWaiter, RateDecision, RateLimiter, LimiterLogger } from './types.js'
+export { CostTap, costPlan, estimateCosts } from './cost.js'
+export type { QueueWaiter, RateDecision, RateLimiter } from './types.js'

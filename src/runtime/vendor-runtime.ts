@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { VendorPolicy } from '../policy/types.js'
 import type { Metrics, VendorMetrics } from '../observability/metrics.js'
 import { createVendorPool } from '../proxy/dispatcher.js'
+import { VendorTls } from '../proxy/tls.js'
 import { VendorBreaker } from '../resilience/breaker.js'
 import { Bulkhead } from '../resilience/bulkhead.js'
 import { RetryBudget } from '../resilience/retry-budget.js'
@@ -20,6 +21,8 @@ export class VendorRuntime {
   readonly bulkhead: Bulkhead
   readonly retryBudget: RetryBudget
   readonly credentials: VendorCredentials
+  /** the TLS context and its files; undefined when Node's defaults serve */
+  readonly tls: VendorTls | undefined
   readonly scrubber: Scrubber
   /** lower-case name of the idempotency header */
   readonly idempotencyHeader: string
@@ -31,18 +34,20 @@ export class VendorRuntime {
   inFlight = 0
   private closing: (() => void) | undefined
 
-  constructor (readonly policy: VendorPolicy, deps: { metrics: Metrics, logger: Logger }) {
+  constructor (readonly policy: VendorPolicy, deps: { metrics: Metrics, logger: Logger, extraCa?: string | undefined }) {
     this.name = policy.vendor
     this.fingerprint = fingerprint(policy)
     this.metrics = deps.metrics.vendor(policy.vendor)
-    this.pool = createVendorPool(policy)
+    this.tls = policy.origin.startsWith('https:') && VendorTls.needed(policy, deps.extraCa)
+      ? new VendorTls(policy, { extraCa: deps.extraCa, logger: deps.logger })
+      : undefined
+    this.pool = createVendorPool(policy, this.tls)
     this.breaker = new VendorBreaker(policy.circuitBreaker, (s) => this.metrics.circuit(s))
     this.bulkhead = new Bulkhead(policy.limits.concurrency)
     this.retryBudget = new RetryBudget(policy.retry.budget)
     this.credentials = createCredentials(policy, { logger: deps.logger })
     this.scrubber = compileScrubber({
       logging: policy.logging,
-      injectedHeaders: [...Object.keys(policy.inject.headers), ...(policy.inject.oauth2 ? [policy.inject.oauth2.header.toLowerCase()] : [])],
       injectedQuery: Object.keys(policy.inject.query),
       secrets: () => this.credentials.secrets(),
     })
@@ -63,6 +68,7 @@ export class VendorRuntime {
     if (this.inFlight > 0) await new Promise<void>(resolve => { this.closing = resolve })
     this.breaker.shutdown()
     this.credentials.close()
+    this.tls?.close()
     await this.pool.close()
   }
 
@@ -70,6 +76,7 @@ export class VendorRuntime {
   async destroy (): Promise<void> {
     this.breaker.shutdown()
     this.credentials.close()
+    this.tls?.close()
     await this.pool.destroy()
   }
 }

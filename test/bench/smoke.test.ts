@@ -1,7 +1,7 @@
 // The benchmark is a tool, not a test: these runs only prove that each of its
 // modes still starts every process, drives it and reports. They never assert
 // on speed.
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,7 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest'
 
 const RUN = new URL('../../bench/run.js', import.meta.url).pathname
 const ROOT = new URL('../..', import.meta.url).pathname
-const LABELS = ['direct (upstream)', 'floor: node:http + undici, nothing else', 'baseline @fastify/http-proxy', 'sluice passthrough', 'sluice full policy', 'sluice full policy, cost-weighted']
+const LABELS = ['direct (upstream)', 'floor: node:http + undici, nothing else', 'baseline @fastify/http-proxy', 'sluice passthrough', 'sluice full policy',
+  'floor, HTTPS upstream (HTTP/1.1 keep-alive)', 'sluice full policy, HTTPS upstream (HTTP/1.1 keep-alive)', 'sluice full policy, HTTPS upstream over h2',
+  'sluice full policy, cost-weighted']
 const out = mkdtempSync(join(tmpdir(), 'sluice-bench-smoke-'))
 
 afterAll(() => rmSync(out, { recursive: true, force: true }))
@@ -65,4 +67,17 @@ describe('npm run bench, smoke', () => {
     expect(code).toBe(2)
     expect(stderr).toContain('usage: node bench/run.js')
   }, 20_000)
+})
+
+describe('bench/scrubber.js, smoke', () => {
+  it('times the scrubber on a path, 4 KB bodies and the adversarial inputs', async () => {
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [new URL('../../bench/scrubber.js', import.meta.url).pathname, '--smoke'], { cwd: ROOT }, (err, out) => {
+        if (err !== null) reject(err)
+        else resolve(out)
+      })
+    })
+    expect(stdout).toMatch(/\| 4 KB JSON body \| \d+\.\d \|/)
+    expect(stdout).toMatch(/\| adversarial: nested JSON \(application\/json\) \| \d+\.\d \|/)
+  }, 30_000)
 })

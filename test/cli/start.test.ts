@@ -44,8 +44,10 @@ describe('sluice start', () => {
     // the listening line is written even at warn level: it is how a caller learns the ports
     const { proxy } = await p.listening
     expect(await (await request(`${proxy}/v/x`)).body.text()).toBe('env')
-    // ... and nothing else at info
-    await new Promise(resolve => setTimeout(resolve, 100))
+    // ... and nothing else at info: all it wrote is read once it has exited and closed its output
+    const closed = new Promise(resolve => p.child.on('close', resolve))
+    p.child.kill('SIGTERM')
+    await closed
     expect(p.stdout.filter(l => l.includes('"msg":"request"'))).toEqual([])
     await up.close()
   })
@@ -66,7 +68,7 @@ describe('sluice start', () => {
   it('rejects a bad flag value with a usage message', async () => {
     const p = run(['start', '--port', 'eighty'])
     expect(await p.exited).toBe(2)
-    expect(p.stderr()).toMatch(/SLUICE_PORT: "eighty" is not a port/)
+    expect(p.stderr().split('\n')[0]).toBe('--port: "eighty" is not a port (0-65535)')
   })
 })
 
@@ -88,7 +90,12 @@ describe('SIGTERM', () => {
     while (up.seen.length < 2) await new Promise(resolve => setTimeout(resolve, 10))
 
     p.child.kill('SIGTERM')
-    await new Promise(resolve => setTimeout(resolve, 200))
+    // the drain has begun once /readyz says so, not after a guessed pause
+    const end = Date.now() + 5000
+    while ((await (await request(`${admin}/readyz`)).body.json() as { problems?: string[] }).problems?.includes('draining') !== true) {
+      if (Date.now() > end) throw new Error('the drain never began')
+      await new Promise(resolve => setTimeout(resolve, 10))
+    }
     const during = await request(`${proxy}/v/fast`, { dispatcher: agent })
     expect(during.statusCode).toBe(503)
     expect(during.headers['x-sluice-error']).toBe('draining')

@@ -138,6 +138,9 @@ describe('PII and secrets hidden in bodies', () => {
       const line = requestLines(sluice).find(l => l.reqId === id)!
       expect(typeof line.reqBody).toBe('string')
       expect(typeof line.resBody).toBe('string')
+      // scrubbed, not replaced by the catch-all marker of a scrubber that failed
+      expect(line.reqBody).not.toMatch(/^\[unloggable body/)
+      expect(line.resBody).not.toMatch(/^\[unloggable body/)
       const log = sluice.logText()
       for (const value of body.values) {
         for (const form of spellings(value)) expect(log.includes(form), `a hidden ${body.contentType} value survived in the log`).toBe(false)

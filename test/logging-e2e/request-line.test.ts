@@ -43,7 +43,11 @@ async function logged (path: string, method: 'GET' | 'POST' | 'DELETE' = 'GET'):
   const res = await request(`${sluice.url}${path}`, { method, headers: { 'x-request-id': id } })
   await res.body.dump()
   await until(() => requestLines(sluice).some(l => l.reqId === id))
-  await new Promise(resolve => setTimeout(resolve, 20)) // a second line would be written by now
+  // A second line for this call would be written before the line of a call
+  // made after it: wait for that later line rather than for a guessed pause.
+  const after = `${id}-after`
+  await (await request(`${sluice.url}/no-such-vendor/x`, { headers: { 'x-request-id': after } })).body.dump()
+  await until(() => requestLines(sluice).some(l => l.reqId === after))
   return requestLines(sluice).filter(l => l.reqId === id)
 }
 

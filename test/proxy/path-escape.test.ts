@@ -10,7 +10,11 @@ let sluice: TestSluice
 
 beforeAll(async () => {
   up = await startUpstream((req, res) => res.end(`saw ${req.url}`))
-  sluice = await startTestSluice({ 'v.yaml': `vendor: v\nupstream: ${up.url}/api/v2\n` })
+  sluice = await startTestSluice({
+    'v.yaml': `vendor: v\nupstream: ${up.url}/api/v2\n`,
+    // an allow-list whose glob would match `..;` segments if the guard let them through
+    'w.yaml': `vendor: w\nupstream: ${up.url}/api\nroutes:\n  allow:\n    - paths: ["/v1/**"]\n`,
+  })
 })
 afterAll(async () => {
   await sluice.stop()
@@ -36,6 +40,17 @@ const ESCAPES = [
   '/v/x\\y',
   '/v/./x',
   '/v/a%00b',
+  // dot-segments once a Tomcat/Jetty/Spring vendor strips `;parameters`
+  '/v/..;/admin',
+  '/v/x/..;x/..;/admin',
+  '/v/..;jsessionid=1/admin',
+  '/v/%2e%2e;/admin',
+  '/v/%2E%2e;X/admin',
+  '/v/..%3b/admin',
+  '/v/..%3B/admin',
+  '/v/%252e%252e%253b/admin',
+  '/v/.;/admin',
+  '/v/.%3Bx/admin',
 ]
 
 describe('path escapes', () => {
@@ -49,6 +64,16 @@ describe('path escapes', () => {
       expect(up.seen.length).toBe(before)
     })
   }
+
+  it('refuses /v1/..;/..;/secret under an allow-list that matches /v1/**', async () => {
+    const before = up.seen.length
+    const res = await get('/w/v1/..;/..;/secret')
+    expect(res.status).toBe(400)
+    expect(res.headers['x-sluice-error']).toBe('bad_request')
+    expect(up.seen.length).toBe(before)
+    // the same allow-list still lets an ordinary path through
+    expect((await get('/w/v1/charges;v=2')).body).toBe('saw /api/v1/charges;v=2')
+  })
 
   it('passes an encoded slash that forms no dot-segment (GitLab-style ids)', async () => {
     const res = await get('/v/projects/group%2Fproject/issues')

@@ -28,9 +28,10 @@ afterAll(async () => {
 })
 
 describe('Location and Link rewriting', () => {
+  // A prefix-routed call is pointed at sluice's own listener address, whatever Host the client sent.
   it('rewrites the vendor\'s URLs to the prefix through sluice, leaving foreign ones', async () => {
     const res = await request(`${sluice.url}/gh/items`, { headers: { host: 'localhost:7777' } })
-    expect(res.headers.link).toBe('<http://localhost:7777/gh/items?page=2>; rel="next", <http://localhost:7777/gh/items?page=9>; rel="last", <https://docs.example.com/api>; rel="help", ' +
+    expect(res.headers.link).toBe(`<${sluice.url}/gh/items?page=2>; rel="next", <${sluice.url}/gh/items?page=9>; rel="last", <https://docs.example.com/api>; rel="help", ` +
       `<http://127.0.0.1:${up.port}/other>; rel="outside"`)
     // "/apiary" merely starts with the base path's letters: not the vendor's base URL
     expect(res.headers.location).toBe(`http://127.0.0.1:${up.port}/apiary/x`)
@@ -41,11 +42,12 @@ describe('Location and Link rewriting', () => {
     const before = up.seen.length
     const res = await request(`${sluice.url}/gh/redirect`, { headers: { host: 'localhost:7777' } })
     expect(res.statusCode).toBe(302)
-    expect(res.headers.location).toBe('http://localhost:7777/gh/moved?x=1')
+    expect(res.headers.location).toBe(`${sluice.url}/gh/moved?x=1`)
     expect(up.seen.length).toBe(before + 1)
     await res.body.dump()
   })
 
+  // The Host is validated first, and its name is one of the policy's routes.hosts.
   it('rewrites to the client\'s Host, without the prefix, for host-routed calls', async () => {
     const res = await request(`${sluice.url}/api/items`, { headers: { host: 'api.github.test:8080' } })
     expect(res.headers.link).toContain('<http://api.github.test:8080/items?page=2>; rel="next"')

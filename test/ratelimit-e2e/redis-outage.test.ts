@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
+import { redisCli } from '../helpers/binaries.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
@@ -30,7 +31,7 @@ async function setUp (vendor: string, failMode: 'open' | 'closed'): Promise<{ re
 }
 
 async function redisKeys (port: number): Promise<string[]> {
-  const { stdout } = await execFileP('/usr/bin/redis-cli', ['-p', String(port), '--scan', '--pattern', 'sluice:*'])
+  const { stdout } = await execFileP(redisCli(), ['-p', String(port), '--scan', '--pattern', 'sluice:*'])
   // The replicas' announcements are not buckets.
   return stdout.trim().split('\n').filter(k => k !== '' && k !== 'sluice:{replicas}')
 }
@@ -162,7 +163,7 @@ buckets:
     await redisReady(b)
     // a tells Redis as soon as it is back (the Redis on the old port started empty).
     await eventually(async () => {
-      const { stdout } = await execFileP('/usr/bin/redis-cli', ['-p', String(redis.port), 'PTTL', 'sluice:{outage-pause}:pause'])
+      const { stdout } = await execFileP(redisCli(), ['-p', String(redis.port), 'PTTL', 'sluice:{outage-pause}:pause'])
       return Number(stdout) > 20_000
     }, 3000, 'the pause in Redis')
     const r = await call(`${b.url}/outage-pause/x`)

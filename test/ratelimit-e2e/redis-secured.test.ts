@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { redisCli } from '../helpers/binaries.js'
 import { cliArgs, startRedis, startRedisCluster, type RedisClusterHandle, type RedisHandle, type RedisSecurity } from '../helpers/redis.js'
 import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
 import { makeTestCertificates, type TestCertificates } from '../helpers/tls.js'
@@ -82,7 +83,7 @@ describe('a Redis Cluster with a password and TLS', () => {
     // The buckets are in the cluster, over more than one node.
     const holding = new Set<number>()
     for (const port of cluster.ports) {
-      const { stdout } = await execFileP('/usr/bin/redis-cli', [...cliArgs(security), '-p', String(port), '--scan', '--pattern', 'sluice:*'])
+      const { stdout } = await execFileP(redisCli(), [...cliArgs(security), '-p', String(port), '--scan', '--pattern', 'sluice:*'])
       // The replicas' announcements are not buckets.
       if (stdout.trim().split('\n').some(k => k !== '' && k !== 'sluice:{replicas}')) holding.add(port)
     }
@@ -118,7 +119,7 @@ describe('a standalone Redis with a password and TLS', () => {
     await redisReady(s)
     const results = await burst(`${s.url}/bravo/x`, 8)
     expect(countStatus(results, 200)).toBe(CAPACITY)
-    const { stdout } = await execFileP('/usr/bin/redis-cli', [...cliArgs(security), '-p', String(redis.port), '--scan', '--pattern', 'sluice:*'])
+    const { stdout } = await execFileP(redisCli(), [...cliArgs(security), '-p', String(redis.port), '--scan', '--pattern', 'sluice:*'])
     expect(stdout).toContain('bravo')
     expectNoPassword(s)
   })
