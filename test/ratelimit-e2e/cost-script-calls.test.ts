@@ -66,12 +66,15 @@ it('reserves and settles a weighted call in two script calls at most', async () 
     }
   }
   await Promise.all([worker(), worker(), worker(), worker()])
-  // Settlements are sent as the calls end: wait until all have reached Redis.
-  const end = Date.now() + 10_000
+  // Settlements are sent as the calls end: wait until the count stops moving.
   let n = await scriptCalls() - before
-  while (n < calls * 2 && Date.now() < end) {
-    await new Promise(resolve => setTimeout(resolve, 20))
+  for (let last = -1, end = Date.now() + 10_000; n !== last && Date.now() < end;) {
+    last = n
+    await new Promise(resolve => setTimeout(resolve, 200))
     n = await scriptCalls() - before
   }
-  expect(n).toBe(calls * 2)
+  expect(n).toBeLessThanOrEqual(calls * 2)
+  // On a loaded machine Redis may miss the command timeout: those calls are
+  // decided on local buckets (no script call at all). Otherwise, exactly two.
+  if (!s.logText().includes('redis unavailable')) expect(n).toBe(calls * 2)
 })
