@@ -212,7 +212,7 @@ class TokenBucketLimiter implements RateLimiter {
     const keyValue = keyValues[i] ?? '-'
     const redis = this.redis
     if (redis === undefined || !redis.up) {
-      this.memory.lower(plan, i, keyValue, remaining, Date.now())
+      this.memory.lower(this.localShare(plan), i, keyValue, remaining, Date.now())
       return
     }
     // Failure is handled by the store marking itself down.
