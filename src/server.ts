@@ -52,6 +52,7 @@ export async function startSluice (settings: Settings, logger: Logger, opts: {
     ...(settings.redisUrl !== undefined ? { redisUrl: settings.redisUrl } : {}),
     ...(settings.redisCluster !== undefined ? { clusterNodes: settings.redisCluster } : {}),
     redisTlsCa,
+    redisCommandTimeoutMs: settings.redisTimeoutMs,
     metrics,
     logger,
     ...(opts.announce !== undefined ? { announceEveryMs: opts.announce.everyMs, announceTtlMs: opts.announce.ttlMs } : {}),

@@ -35,6 +35,8 @@ export interface Settings {
   drainTimeoutMs: number
   /** SLUICE_CLIENT_TIMEOUT: request headers, and each body chunk, must arrive within this, ms */
   clientTimeoutMs: number
+  /** SLUICE_REDIS_TIMEOUT: a Redis command slower than this counts as an outage, ms */
+  redisTimeoutMs: number
 }
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
@@ -52,6 +54,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   logLevel: 'info',
   drainTimeoutMs: 25_000,
   clientTimeoutMs: 10_000,
+  redisTimeoutMs: 150,
 })
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -130,5 +133,6 @@ export function loadSettings (flags: Flags, env: NodeJS.ProcessEnv = process.env
     logLevel,
     drainTimeoutMs: duration('SLUICE_DRAIN_TIMEOUT', env.SLUICE_DRAIN_TIMEOUT, DEFAULT_SETTINGS.drainTimeoutMs),
     clientTimeoutMs: duration('SLUICE_CLIENT_TIMEOUT', env.SLUICE_CLIENT_TIMEOUT, DEFAULT_SETTINGS.clientTimeoutMs),
+    redisTimeoutMs: duration('SLUICE_REDIS_TIMEOUT', env.SLUICE_REDIS_TIMEOUT, DEFAULT_SETTINGS.redisTimeoutMs),
   })
 }

@@ -42,10 +42,12 @@ describe('npm run bench, smoke', () => {
     expect(code, stderr).toBe(0)
     for (const label of LABELS) expect(callsPerSec(stdout, label), label).toBeGreaterThan(0)
     expect(stdout).toContain('| sluice full policy >= 1.3 x baseline calls/s at saturation |')
+    // the harness must not make sluice reload its policy during a run (it once wrote logs into the watched folder)
+    for (const label of ['sluice passthrough', 'sluice full policy']) expect(stdout).toMatch(new RegExp(`autocannon, ${label}: .*; policy reloads 0`))
     expect(readFileSync(join(out, 'smoke.md'), 'utf8')).toBe(stdout)
     const json = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8')) as { runs: { autocannon: unknown[] } }
     expect(json.runs.autocannon).toHaveLength(LABELS.length)
-  }, 60_000)
+  }, 120_000) // 8 targets × 2 generators, on a loaded CI box
 
   it('fixed rate: reports the latency sluice adds over direct', async () => {
     const { code, stdout, stderr } = await runBench(['--rate', '200', '--only', 'direct,full'])
@@ -53,6 +55,13 @@ describe('npm run bench, smoke', () => {
     expect(callsPerSec(stdout, 'sluice full policy')).toBeGreaterThan(0)
     expect(stdout).toMatch(/\| sluice full policy \| [+-]\d+\.\d{3} /)
     expect(existsSync(join(out, 'smoke-rate.json'))).toBe(true)
+  }, 60_000)
+
+  it('fixed rate without the C generator (no cc): falls back to the Node generator and says so', async () => {
+    const { code, stdout, stderr } = await runBench(['--rate', '200', '--only', 'direct,floor', '--no-loadgen'])
+    expect(code, stderr).toBe(0)
+    expect(stdout).toMatch(/\| floor: node:http \+ undici, nothing else \| [+-]\d+\.\d{3} /)
+    expect(stdout).toContain('C load generator not used (--no-loadgen)')
   }, 60_000)
 
   it('soak: samples the full policy\'s memory and reports its growth', async () => {

@@ -29,4 +29,5 @@ const REDIS_HINT = 'install Redis: apt-get install redis-server, or brew install
 
 export const redisServer = (): string => requireBinary('redis-server', REDIS_HINT)
 export const redisCli = (): string => requireBinary('redis-cli', REDIS_HINT)
+export const curl = (): string => requireBinary('curl', 'install curl: apt-get install curl, or brew install curl')
 export const openssl = (): string => requireBinary('openssl', 'install OpenSSL: apt-get install openssl, or brew install openssl')

@@ -9,13 +9,14 @@ import { promisify } from 'node:util'
 import { requestLines, until } from '../helpers/sluice.js'
 import { metricValue } from '../resilience-e2e/helpers.js'
 import { startInterception, type Interception } from './harness.js'
+import { curl as curlPath } from '../helpers/binaries.js'
 
 const execFileP = promisify(execFile)
 let ix: Interception
 
 async function curl (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
   try {
-    const { stdout, stderr } = await execFileP('curl', ['-sS', '--max-time', '20', '-x', ix.sluice.url, ...args])
+    const { stdout, stderr } = await execFileP(curlPath(), ['-sS', '--max-time', '20', '-x', ix.sluice.url, ...args])
     return { code: 0, stdout, stderr }
   } catch (err) {
     const e = err as { code: number, stdout: string, stderr: string }

@@ -11,6 +11,7 @@ import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
 import { loadSettings } from '../../src/settings.js'
 import { makePki, type TestPki } from '../helpers/tls.js'
 import { startInterception, type Interception } from './harness.js'
+import { curl as curlPath } from '../helpers/binaries.js'
 
 const execFileP = promisify(execFile)
 const POLICY = { 'acme.yaml': 'vendor: acme\nupstream: https://api.acme.test\nroutes:\n  hosts: [api.acme.test]\n' }
@@ -60,7 +61,7 @@ describe('the CA key', () => {
   afterAll(async () => { await ix?.close() })
 
   it('appears in no log line (trace included), metric or admin answer', async () => {
-    await execFileP('curl', ['-sS', '--max-time', '20', '-x', ix.sluice.url, '--cacert', ix.interceptCa.caFile, 'https://api.secret.test/v1'])
+    await execFileP(curlPath(), ['-sS', '--max-time', '20', '-x', ix.sluice.url, '--cacert', ix.interceptCa.caFile, 'https://api.secret.test/v1'])
     const key = (await readFile(ix.interceptCa.keyFile, 'utf8')).split('\n').filter(l => l !== '' && !l.startsWith('-----')).join('')
     const outputs = [
       ix.sluice.logText(),

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { startInterception, type Interception } from './harness.js'
+import { curl as curlPath } from '../helpers/binaries.js'
 
 const execFileP = promisify(execFile)
 let other: Upstream
@@ -23,14 +24,14 @@ afterAll(async () => {
 
 describe('routing inside a tunnel', () => {
   it('follows the tunnel\'s host, not the Host header', async () => {
-    const { stdout } = await execFileP('curl', ['-sS', '--max-time', '20', '-x', ix.sluice.url, '--cacert', ix.interceptCa.caFile,
+    const { stdout } = await execFileP(curlPath(), ['-sS', '--max-time', '20', '-x', ix.sluice.url, '--cacert', ix.interceptCa.caFile,
       '-H', `Host: ${new URL(ix.sluice.url).host}`, 'https://api.tunnel.test/other/v1'])
     expect(JSON.parse(stdout)).toMatchObject({ path: '/other/v1' })
     expect(other.seen).toHaveLength(0)
   })
 
   it('rewrites a Location on the upstream\'s URL to the https origin the client tunnelled to', async () => {
-    const { stdout } = await execFileP('curl', ['-sS', '-i', '--max-time', '20', '-x', ix.sluice.url, '--cacert', ix.interceptCa.caFile,
+    const { stdout } = await execFileP(curlPath(), ['-sS', '-i', '--max-time', '20', '-x', ix.sluice.url, '--cacert', ix.interceptCa.caFile,
       'https://api.tunnel.test/redirect'])
     expect(stdout).toMatch(/\r\nlocation: https:\/\/api\.tunnel\.test\/v1\/next\r\n/i)
   })

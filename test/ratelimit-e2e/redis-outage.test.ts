@@ -25,7 +25,7 @@ async function setUp (vendor: string, failMode: 'open' | 'closed'): Promise<{ re
   running.push(redis)
   const upstream = await startUpstream()
   running.push({ stop: () => upstream.close() })
-  const s = await startRedisSluice({ 'v.yaml': failModePolicy(vendor, upstream.url, failMode) }, redis, { logLevel: 'warn' })
+  const s = await startRedisSluice({ 'v.yaml': failModePolicy(vendor, upstream.url, failMode) }, redis, { logLevel: 'warn', redisTimeout: '150ms' })
   running.push(s)
   return { redis, upstream, s }
 }

@@ -70,7 +70,7 @@ describe('a Redis Cluster with a password and TLS', () => {
   afterAll(async () => { await cluster?.stop() })
 
   it('is shared exactly by two sluices given URL seeds and the CA file', async () => {
-    const env = { SLUICE_REDIS_CLUSTER: seeds, SLUICE_REDIS_CA_FILE: certs.caFile }
+    const env = { SLUICE_REDIS_CLUSTER: seeds, SLUICE_REDIS_CA_FILE: certs.caFile, SLUICE_REDIS_TIMEOUT: '3s' }
     const a = await sluiceWith(env)
     const b = await sluiceWith(env)
     await redisReady(a)
