@@ -26,6 +26,12 @@ export function buildAdminApp (runtime: ProxyRuntime): FastifyInstance {
     vendors: runtime.current.vendors.map(v => explainPolicy(v.policy)),
   }))
 
+  // Each vendor's buckets now: level, capacity and refill; keyed buckets as a
+  // count of keys and the lowest levels, key values hashed.
+  app.get('/ratelimit', async () => ({
+    vendors: await Promise.all(runtime.current.vendors.map(async v => ({ vendor: v.name, ...await runtime.limiter.levels(v.policy) }))),
+  }))
+
   registerJobAdmin(app, runtime)
 
   return app
