@@ -37,6 +37,8 @@ export interface Settings {
   clientTimeoutMs: number
   /** SLUICE_REDIS_TIMEOUT: a Redis command slower than this counts as an outage, ms */
   redisTimeoutMs: number
+  /** SLUICE_DATA_DIR: where the job journal lives when there is no Redis */
+  dataDir: string
 }
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
@@ -55,6 +57,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   drainTimeoutMs: 25_000,
   clientTimeoutMs: 10_000,
   redisTimeoutMs: 150,
+  dataDir: './.sluice-data',
 })
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -134,5 +137,6 @@ export function loadSettings (flags: Flags, env: NodeJS.ProcessEnv = process.env
     drainTimeoutMs: duration('SLUICE_DRAIN_TIMEOUT', env.SLUICE_DRAIN_TIMEOUT, DEFAULT_SETTINGS.drainTimeoutMs),
     clientTimeoutMs: duration('SLUICE_CLIENT_TIMEOUT', env.SLUICE_CLIENT_TIMEOUT, DEFAULT_SETTINGS.clientTimeoutMs),
     redisTimeoutMs: duration('SLUICE_REDIS_TIMEOUT', env.SLUICE_REDIS_TIMEOUT, DEFAULT_SETTINGS.redisTimeoutMs),
+    dataDir: env.SLUICE_DATA_DIR || DEFAULT_SETTINGS.dataDir,
   })
 }

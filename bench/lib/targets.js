@@ -10,7 +10,7 @@ import { delimiter, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { jsonLineUrl, startChild } from './children.js'
-import { API_KEY_ENV, fullPolicy, passthroughPolicy } from './policies.js'
+import { API_KEY_ENV, fullPolicy, passthroughPolicy, weightedPolicy } from './policies.js'
 import { freePort } from './redis.js'
 
 const BENCH = fileURLToPath(new URL('..', import.meta.url))
@@ -27,6 +27,8 @@ const TARGETS = [
   { id: 'baseline', label: 'baseline @fastify/http-proxy', start: (ctx) => startNodeProxy('baseline', 'baseline-proxy.js', ctx) },
   { id: 'passthrough', label: 'sluice passthrough', start: (ctx) => startSluice('passthrough', passthroughPolicy, ctx) },
   { id: 'full', label: 'sluice full policy', needsRedis: true, start: (ctx) => startSluice('full', fullPolicy, ctx) },
+  // A cost-weighted bucket beside the full policy's: reserve and settle, two Redis script calls a call.
+  { id: 'weighted', label: 'sluice full policy, cost-weighted', needsRedis: true, start: (ctx) => startSluice('weighted', weightedPolicy, ctx) },
   // HTTPS upstream (bench/upstream.js --tls, a throwaway CA): what TLS, and h2, to the vendor cost.
   {
     id: 'floor-tls',

@@ -4,6 +4,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { explainPolicy } from '../policy/explain.js'
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
+import { registerJobAdmin } from '../jobs/admin.js'
 
 export function buildAdminApp (runtime: ProxyRuntime): FastifyInstance {
   const app = Fastify({ logger: false })
@@ -24,6 +25,14 @@ export function buildAdminApp (runtime: ProxyRuntime): FastifyInstance {
   app.get('/policies', async () => ({
     vendors: runtime.current.vendors.map(v => explainPolicy(v.policy)),
   }))
+
+  // Each vendor's buckets now: level, capacity and refill; keyed buckets as a
+  // count of keys and the lowest levels, key values hashed.
+  app.get('/ratelimit', async () => ({
+    vendors: await Promise.all(runtime.current.vendors.map(async v => ({ vendor: v.name, ...await runtime.limiter.levels(v.policy) }))),
+  }))
+
+  registerJobAdmin(app, runtime)
 
   return app
 }

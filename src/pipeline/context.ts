@@ -7,7 +7,7 @@ import type { VendorRuntime } from '../runtime/vendor-runtime.js'
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
 import type { ClientHeaders, ResponseHeaderSink } from '../proxy/headers.js'
 import type { BodyCapture } from '../observability/body-capture.js'
-import type { QueueWaiter, RateDecision } from '../ratelimit/index.js'
+import { pushRateLimitHeaders, type CostTap, type QueueWaiter, type RateDecision } from '../ratelimit/index.js'
 import type { AttemptOutcome } from '../resilience/outcome.js'
 import { tunnelOrigin } from '../intercept/tunnel-socket.js'
 
@@ -84,6 +84,8 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   viaHost = false
   /** the call's request body may be sent again (idempotent, or carries a key) */
   replayable = false
+  /** an attempt of an asynchronous job: its retries are the job's (async.retry), not the call's */
+  jobAttempt = false
   /** the query parameters sluice injects for this call, if any */
   injectedQueryKeys: ReadonlySet<string> | undefined = undefined
 
@@ -95,6 +97,14 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   tokens: RateDecision | undefined = undefined
   /** ctx.attempts when `tokens` were taken: unchanged at the end, the attempt was never sent */
   tokensAtAttempt = 0
+  /** the rate-limit bucket that refused the call or made it wait, for the log */
+  rateBucket: string | undefined = undefined
+  /** what the call cost its first weighted bucket (estimate, then actual), for the log */
+  cost: number | undefined = undefined
+  /** reads the actual cost from the relayed response, when the policy settles costs */
+  costTap: CostTap | undefined = undefined
+  /** the request body stage has run (it may run early, when a cost estimate reads the body) */
+  bodyRead = false
 
   constructor (
     readonly runtime: ProxyRuntime,
@@ -140,6 +150,11 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
     const s = this.req.socket
     const addr = s.localFamily === 'IPv6' ? `[${s.localAddress ?? ''}]` : (s.localAddress ?? '')
     return `http://${addr}:${s.localPort ?? 0}${this.vendor?.policy.routes.prefix ?? ''}`
+  }
+
+  /** sluice's own headers on a relayed response: the rate-limit headers */
+  addResponseHeaders (headers: string[]): void {
+    if (this.vendor !== undefined) pushRateLimitHeaders(this.vendor.policy, this.tokens, headers)
   }
 
   get clientIp (): string {

@@ -17,7 +17,7 @@ import { UpstreamAttempt, type AttemptResult } from '../proxy/attempt.js'
 import { mapUpstreamError, totalTimeoutError } from '../proxy/upstream-errors.js'
 import type { PreparedCall } from './context.js'
 import { injectCredentials, upstreamHeaders } from './inject.js'
-import { takeTokens } from './rate-limit.js'
+import { openCostTap, syncFromVendor, takeTokens } from './rate-limit.js'
 
 const DEADLINE_OUTCOME: AttemptOutcome = Object.freeze({ kind: 'timeout', phase: 'headers' })
 
@@ -95,6 +95,7 @@ function planAfterStatus (ctx: PreparedCall, status: number, raw: Buffer[]): Att
   if (rl.buckets.length > 0 && (status === 429 || status === 503 || rl.upstream.remainingHeader !== undefined)) {
     const until = learnBackpressure(policy, status, (name) => rawHeader(raw, name), Date.now())
     if (until !== undefined) ctx.runtime.limiter.pause(vendor.name, until)
+    if (rl.upstream.sync !== undefined) syncFromVendor(ctx, rawHeader(raw, rl.upstream.remainingHeader as string))
   }
   const outcome: AttemptOutcome = { kind: 'status', status }
   ctx.outcome = outcome
@@ -102,13 +103,16 @@ function planAfterStatus (ctx: PreparedCall, status: number, raw: Buffer[]): Att
   if (status === 401 && policy.inject.oauth2 !== undefined && ctx.body.kind !== 'stream' && ctx.attempts === 1) {
     return { kind: 'retry', reason: 'unauthorized', delayMs: 0, renewCredentials: true }
   }
-  return planRetry(ctx, outcome, retryAfterMs)
+  const retry = planRetry(ctx, outcome, retryAfterMs)
+  // Relayed: what the response says the call cost is read as it goes by.
+  if (retry === undefined) ctx.costTap = openCostTap(ctx, (name) => rawHeader(raw, name))
+  return retry
 }
 
 function planRetry (ctx: PreparedCall, outcome: AttemptOutcome, retryAfterMs: number | undefined): AttemptResult | undefined {
   const vendor = ctx.vendor
   const retry = vendor.policy.retry
-  if (ctx.attempts >= retry.attempts || ctx.clientGone || ctx.deadlinePassed) return undefined
+  if (ctx.jobAttempt || ctx.attempts >= retry.attempts || ctx.clientGone || ctx.deadlinePassed) return undefined
   if (!shouldRetry(outcome, retry)) return undefined
   if (ctx.body.kind === 'stream') return undefined
   if (!ctx.replayable && !wasNeverSent(outcome)) return undefined

@@ -5,6 +5,7 @@ import { SluiceError } from '../errors.js'
 import { isSafePath, splitQuery } from '../proxy/path.js'
 import { isHostPort } from '../proxy/target.js'
 import type { CallContext, RoutedCall } from './context.js'
+import type { VendorRuntime } from '../runtime/vendor-runtime.js'
 import { tunnelHost } from '../intercept/tunnel-socket.js'
 import type { AllowRule } from '../policy/types.js'
 
@@ -49,6 +50,13 @@ export function route (ctx: CallContext): asserts ctx is RoutedCall {
   vendor.enter()
   ctx.viaHost = target.viaHost
   ctx.rest = target.rest
+}
+
+/** A call already bound to its vendor (a stored job being delivered): from here on a RoutedCall. */
+export function routeTo (ctx: CallContext, vendor: VendorRuntime, rest: string): asserts ctx is RoutedCall {
+  ctx.vendor = vendor
+  vendor.enter()
+  ctx.rest = rest
 }
 
 export function checkPath (ctx: CallContext): { path: string, query: string } {

@@ -28,7 +28,8 @@ export interface EffectivePolicyInput {
     mode: Def<Shared['rateLimit']['mode']>
     failMode: Def<Shared['rateLimit']['failMode']>
     buckets: Def<Shared['rateLimit']['buckets']>
-    upstream: { retryAfter: boolean, remainingHeader?: string, resetHeader?: string }
+    headers: boolean
+    upstream: { retryAfter: boolean, remainingHeader?: string, resetHeader?: string, sync?: string }
   }
   retry: Required<Omit<Shared['retry'], 'backoff'>> & { backoff: Required<Def<Shared['retry']['backoff']>> }
   idempotency: Required<Shared['idempotency']>
@@ -44,6 +45,10 @@ export interface EffectivePolicyInput {
     bodies: boolean
     maxBodyBytes: string
     redact: Required<Def<Shared['logging']['redact']>>
+  }
+  async: Required<Omit<Shared['async'], 'retry' | 'callbacks'>> & {
+    retry: { attempts: number, backoff: Required<Def<Def<Shared['async']['retry']>['backoff']>>, on: Def<Def<Shared['async']['retry']>['on']> }
+    callbacks: { hosts: string[], secret?: string }
   }
 }
 
@@ -64,6 +69,7 @@ export const BUILT_IN_DEFAULTS: Omit<EffectivePolicyInput, 'vendor' | 'upstream'
     mode: 'enforce',
     failMode: 'open',
     buckets: [],
+    headers: false,
     upstream: { retryAfter: true },
   },
   retry: {
@@ -94,6 +100,19 @@ export const BUILT_IN_DEFAULTS: Omit<EffectivePolicyInput, 'vendor' | 'upstream'
       query: [],
       patterns: [...SCRUB_PATTERNS],
     },
+  },
+  async: {
+    enabled: false,
+    maxBody: '1mb',
+    maxAge: '24h',
+    resultTtl: '24h',
+    retry: {
+      attempts: 10,
+      backoff: { initial: '1s', max: '10m', multiplier: 2, jitter: 'full' },
+      on: ['connect-error', 'timeout', 'reset', 429, '5xx'],
+    },
+    claimTimeout: '60s',
+    callbacks: { hosts: [] },
   },
 })
 

@@ -4,11 +4,11 @@
 // their references only, every other literal part masked as "***".
 import { globSource } from './glob.js'
 import { maskTemplate } from './secret-refs.js'
-import type { BucketKey, VendorPolicy } from './types.js'
+import type { BucketKey, CostSource, VendorPolicy } from './types.js'
 import { formatDuration as dur, formatPercent as pct, formatSize as size } from './units.js'
 
 export function explainPolicy (v: VendorPolicy): object {
-  const { routes, timeouts, limits, rateLimit, retry, idempotency, circuitBreaker: cb, inject, logging } = v
+  const { routes, timeouts, limits, rateLimit, retry, idempotency, circuitBreaker: cb, inject, logging, async: jobs } = v
   return {
     vendor: v.vendor,
     upstream: v.upstream,
@@ -47,11 +47,22 @@ export function explainPolicy (v: VendorPolicy): object {
         key: keyText(b.key),
         onLimit: b.onLimit,
         maxWait: dur(b.maxWaitMs),
+        ...(b.cost === undefined
+          ? {}
+          : {
+              cost: defined({
+                request: b.cost.request === undefined ? undefined : costText(b.cost.request),
+                default: b.cost.default,
+                response: b.cost.response === undefined ? undefined : costText(b.cost.response),
+              }),
+            }),
       })),
+      headers: rateLimit.headers,
       upstream: defined({
         retryAfter: rateLimit.upstream.retryAfter,
         remainingHeader: rateLimit.upstream.remainingHeader,
         resetHeader: rateLimit.upstream.resetHeader,
+        sync: rateLimit.upstream.sync,
       }),
     },
     retry: {
@@ -105,7 +116,33 @@ export function explainPolicy (v: VendorPolicy): object {
         patterns: [...logging.redact.patterns],
       },
     },
+    async: {
+      enabled: jobs.enabled,
+      maxBody: size(jobs.maxBodyBytes),
+      maxAge: dur(jobs.maxAgeMs),
+      resultTtl: dur(jobs.resultTtlMs),
+      retry: {
+        attempts: jobs.retry.attempts,
+        backoff: {
+          initial: dur(jobs.retry.backoff.initialMs),
+          max: dur(jobs.retry.backoff.maxMs),
+          multiplier: jobs.retry.backoff.multiplier,
+          jitter: jobs.retry.backoff.jitter,
+        },
+        on: [...jobs.retry.on],
+      },
+      claimTimeout: dur(jobs.claimTimeoutMs),
+      callbacks: {
+        hosts: [...jobs.callbacks.hosts],
+        ...(jobs.callbacks.secret === undefined ? {} : { secret: maskTemplate(jobs.callbacks.secret) }),
+      },
+    },
   }
+}
+
+function costText (source: CostSource): string | number {
+  if (source.kind === 'constant') return source.value
+  return source.kind === 'json' ? `json:${source.path.join('.')}` : `header:${source.name}`
 }
 
 function keyText (key: BucketKey): string {

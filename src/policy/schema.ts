@@ -11,6 +11,7 @@ const PERCENT = '^[0-9]+(\\.[0-9]+)?%$'
 // An HTTP header name (RFC 9110 token); field-checks.ts tests keys against it too.
 const HEADER_TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 export const HEADER_NAME = `^${HEADER_TOKEN}$`
+const COST_SOURCE = `^(json:[^.\\s]+(\\.[^.\\s]+)*|header:${HEADER_TOKEN})$`
 
 // Every object rejects unknown keys: a typo in a policy must fail the pull request.
 const Obj = <T extends TProperties>(props: T, description?: string): TObject<T> =>
@@ -68,16 +69,26 @@ export const Bucket = Obj({
   key: Opt(Type.String({ pattern: `^(vendor|ip|header:${HEADER_TOKEN})$`, description: 'vendor | ip | header:<name>' })),
   onLimit: Opt(Type.Union([Type.Literal('queue'), Type.Literal('reject')])),
   maxWait: Opt(Duration),
+  cost: Opt(Obj({
+    request: Opt(Type.Union([
+      Type.String({ pattern: COST_SOURCE, description: 'json:<path> of the request body | header:<name>' }),
+      Type.Integer({ minimum: 0, description: 'a fixed cost' }),
+    ], { description: 'the estimate reserved before the call: json:<path> | header:<name> | <integer>' })),
+    default: Opt(Type.Integer({ minimum: 0, description: 'the estimate when the request does not carry it; default 1' })),
+    response: Opt(Type.String({ pattern: COST_SOURCE, description: 'the actual cost, settled after the response: json:<path> of the body (or of the last server-sent event that carries it) | header:<name>' })),
+  }, 'what a call costs this bucket; default: every call costs 1')),
 })
 
 export const RateLimit = Obj({
   mode: Opt(Type.Union([Type.Literal('enforce'), Type.Literal('shadow')])),
   failMode: Opt(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
   buckets: Opt(Type.Array(Bucket)),
+  headers: Opt(Type.Boolean({ description: 'send RateLimit-Policy and RateLimit headers (IETF httpapi draft) with relayed answers' })),
   upstream: Opt(Obj({
     retryAfter: Opt(Type.Boolean()),
     remainingHeader: Opt(HeaderName),
     resetHeader: Opt(HeaderName),
+    sync: Opt(Type.String({ pattern: '^[a-z0-9-]+$', description: 'lower this bucket to the vendor\'s remainingHeader, for every replica (never raised)' })),
   })),
 })
 
@@ -159,6 +170,37 @@ export const Logging = Obj({
   })),
 })
 
+const JobRetryCondition = Type.Union([
+  Type.Literal('connect-error'),
+  Type.Literal('timeout'),
+  Type.Literal('reset'),
+  Type.Literal('4xx'),
+  Type.Literal('5xx'),
+  Type.Integer({ minimum: 400, maximum: 599 }),
+])
+
+export const Async = Obj({
+  enabled: Opt(Type.Boolean({ description: 'Prefer: respond-async answers 202 and delivers the call later' })),
+  maxBody: Opt(Type.String({ pattern: SIZE, description: 'the largest request body a job may hold' })),
+  maxAge: Opt(Type.String({ pattern: DURATION, description: 'a job still not delivered after this is dead-lettered' })),
+  resultTtl: Opt(Type.String({ pattern: DURATION, description: 'how long a finished job and its result are kept' })),
+  retry: Opt(Obj({
+    attempts: Opt(Type.Integer({ minimum: 1, maximum: 1000, description: 'attempts sent to the vendor, the first included' })),
+    backoff: Opt(Obj({
+      initial: Opt(Duration),
+      max: Opt(Duration),
+      multiplier: Opt(Type.Number({ minimum: 1, maximum: 10 })),
+      jitter: Opt(Type.Union([Type.Literal('full'), Type.Literal('equal'), Type.Literal('none')])),
+    })),
+    on: Opt(Type.Array(JobRetryCondition)),
+  }, 'long-horizon retries of a job; they replace `retry` for jobs')),
+  claimTimeout: Opt(Type.String({ pattern: DURATION, description: 'a job held this long by a silent replica is taken over' })),
+  callbacks: Opt(Obj({
+    hosts: Opt(Type.Array(Type.String({ pattern: '^[A-Za-z0-9.-]+(:[0-9]{1,5})?$' }), { description: 'hosts x-sluice-callback may name' })),
+    secret: Opt(Type.String({ description: 'Standard Webhooks signing secret, whsec_<base64>; a ${env:} or ${file:} reference' })),
+  })),
+})
+
 // Everything a vendor file may set besides its identity; defaults.yaml holds only these.
 const sharedFields = {
   routes: Opt(Routes),
@@ -173,6 +215,7 @@ const sharedFields = {
   circuitBreaker: Opt(CircuitBreaker),
   inject: Opt(Inject),
   logging: Opt(Logging),
+  async: Opt(Async),
 }
 
 export const PolicyFile = Obj({

@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { errors, type Dispatcher } from 'undici'
 import { BodyCapture } from '../observability/body-capture.js'
 import type { VendorMetrics } from '../observability/metrics.js'
+import type { CostTap } from '../ratelimit/index.js'
 import { upstreamHeadersForClient, type ResponseHeaderSink } from './headers.js'
 import { drainAfterAnswer } from './linger.js'
 
@@ -56,6 +57,10 @@ export interface AttemptCall extends ResponseHeaderSink {
   ruleBody: Buffer | undefined
   /** reported: the head of the response body, when bodies are logged */
   resBodyLog: Buffer | undefined
+  /** sees every relayed body chunk: what the response says the call cost (rate-limit costs) */
+  readonly costTap: CostTap | undefined
+  /** adds sluice's own headers to the relayed response (the rate-limit headers) */
+  addResponseHeaders (headers: string[]): void
 }
 
 /** The vendor side of an attempt, fixed per policy load (VendorRuntime is one). */
@@ -164,6 +169,7 @@ export class UpstreamAttempt<C extends AttemptCall = AttemptCall> implements Dis
     }
 
     const headers = upstreamHeadersForClient(raw, ctx.requestId, vendor.upstreamUrls, ctx)
+    ctx.addResponseHeaders(headers)
     // writeHead throws on a header node will not send; undici then ends the
     // attempt through onError, and nothing has reached the client yet.
     ctx.res.writeHead(status, statusText, headers)
@@ -183,7 +189,9 @@ export class UpstreamAttempt<C extends AttemptCall = AttemptCall> implements Dis
     ctx.resBytes += chunk.length
     this.ruleCapture?.push(chunk)
     this.logCapture?.push(chunk)
-    if (ctx.res.write(chunk)) return true
+    const written = ctx.res.write(chunk)
+    ctx.costTap?.push(chunk)
+    if (written) return true
     // The client reads slower than the vendor sends: pause the upstream until it catches up.
     ctx.res.once('drain', this.resume as () => void)
     return false

@@ -3,6 +3,7 @@
 // teaches about pausing.
 export { createRateLimiter } from './limiter.js'
 export { bucketKeyValues } from './keys.js'
-export { compilePlan, type Plan } from './plan.js'
 export { learnBackpressure } from './backpressure.js'
+export { pushRateLimitHeaders } from './advertise.js'
+export { CostTap, costPlan, estimateCosts } from './cost.js'
 export type { QueueWaiter, RateDecision, RateLimiter } from './types.js'

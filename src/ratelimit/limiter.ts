@@ -5,13 +5,16 @@
 // free), takes back the tokens of calls that are not sent after all, applies
 // shadow mode and counts every decision.
 import type { Metrics } from '../observability/metrics.js'
+import type { VendorPolicy } from '../policy/types.js'
+import { randomUUID } from 'node:crypto'
+import { pauseKey, REPLICAS_KEY } from './keys.js'
 import { LeaseBook, leaseKey } from './lease.js'
 import { MemoryStore } from './memory.js'
-import type { Plan } from './plan.js'
-import { WaitQueue } from './queue.js'
+import { compilePlan, type Plan } from './plan.js'
+import { WaitQueue, type LineStore } from './queue.js'
 import { RedisStore } from './redis-store.js'
-import type { BucketStore, StoreKind } from './store.js'
-import type { LimiterLogger, QueueWaiter, RateDecision, RateLimiter } from './types.js'
+import type { BucketLevels, LimiterLogger, QueueWaiter, RateDecision, RateLimiter } from './types.js'
+import { hashKeyValue, MISSING_KEY_VALUE, VENDOR_KEY_VALUE } from './keys.js'
 import { isQueued, type Verdict } from './verdict.js'
 
 export interface RateLimiterOptions {
@@ -27,7 +30,14 @@ export interface RateLimiterOptions {
   redisCommandTimeoutMs?: number
   /** how often to PING Redis while it is down (default 1000) */
   redisProbeEveryMs?: number
+  /** how often this replica announces itself in Redis (default 5000) */
+  announceEveryMs?: number
+  /** how long an announcement lasts (default 15000) */
+  announceTtlMs?: number
 }
+
+const ANNOUNCE_EVERY_MS = 5000
+const ANNOUNCE_TTL_MS = 15_000
 
 /** The longest ready() waits for the first connection: past the store's connect timeout. */
 const READY_WAIT_MS = 2000
@@ -35,8 +45,11 @@ const READY_WAIT_MS = 2000
 /** What a redis_unavailable refusal suggests: about when the next probe may find Redis back. */
 const REDIS_RETRY_AFTER_MS = 1000
 
+/** The longest close() waits for leased tokens to go back. */
+const GIVE_BACK_WAIT_MS = 200
+
 /** A call served from a lease: every bucket gave a token at once. */
-const LEASED: Verdict = Object.freeze({ refused: false, waitMs: 0, retryAfterMs: 0, bucket: -1, queuedMask: 0 })
+const LEASED: Verdict = Object.freeze({ refused: false, waitMs: 0, retryAfterMs: 0, bucket: -1, queuedMask: 0, closest: -1, remaining: 0 })
 
 const ALLOWED: RateDecision = Object.freeze({ ok: true, waitMs: 0, retryAfterMs: 0 })
 const ALLOWED_NOW = Promise.resolve(ALLOWED)
@@ -59,25 +72,42 @@ export function createRateLimiter (opts: RateLimiterOptions): RateLimiter {
 
 class TokenBucketLimiter implements RateLimiter {
   private readonly metrics: Metrics
-  /** this process's buckets: the only store without Redis, the fallback while it is down */
-  private readonly local = new MemoryStore()
-  /** the buckets every replica shares, when Redis is configured */
-  private readonly shared: RedisStore | undefined
-  /** each store by the name a decision carries, for giveBack */
-  private readonly byKind: Record<StoreKind, BucketStore | undefined>
+  private readonly memory = new MemoryStore()
+  private readonly redis: RedisStore | undefined
+  private readonly plans = new WeakMap<VendorPolicy, Plan>()
   private readonly leases: LeaseBook
+  /** give-backs in flight, awaited (briefly) on close */
+  private readonly givingBack = new Set<Promise<void>>()
+  /** replicas seen in Redis at its last answer: an outage divides the local buckets by this */
+  private replicas = 1
+  private readonly shares = new WeakMap<Plan, { replicas: number, plan: Plan }>()
+  private announcer: NodeJS.Timeout | undefined
   private readonly queue = new WaitQueue({
-    pausedUntil: (vendor) => this.local.pauseEnd(vendor),
+    giveBack: (plan, keyValues, store, costs) => this.toStore(plan, keyValues, store, costs),
+    pausedUntil: (vendor) => this.memory.pauseEnd(vendor),
   })
 
   constructor (opts: RateLimiterOptions) {
     this.metrics = opts.metrics
     const { logger } = opts
     this.metrics.redisUp.set(0)
-    this.leases = new LeaseBook((plan, keyValues, tokens) => { this.shared?.giveBack(plan, keyValues, tokens) })
-    this.byKind = { memory: this.local, redis: undefined }
+    this.leases = new LeaseBook((plan, keyValues, tokens) => this.giveBackToRedis(plan, keyValues, tokens))
+    this.metrics.replicasSeen.set(1)
     if (opts.redisUrl === undefined && (opts.clusterNodes === undefined || opts.clusterNodes.length === 0)) return
-    this.shared = new RedisStore({
+    const id = randomUUID()
+    const ttl = opts.announceTtlMs ?? ANNOUNCE_TTL_MS
+    const announce = (): void => {
+      const redis = this.redis
+      if (redis === undefined || !redis.up) return
+      // Failure is handled by the store marking itself down; the last count stands.
+      redis.announce(REPLICAS_KEY, id, ttl).then(n => {
+        this.replicas = Math.max(1, n)
+        this.metrics.replicasSeen.set(this.replicas)
+      }, () => {})
+    }
+    this.announcer = setInterval(announce, opts.announceEveryMs ?? ANNOUNCE_EVERY_MS)
+    this.announcer.unref()
+    this.redis = new RedisStore({
       url: opts.redisUrl,
       clusterNodes: opts.clusterNodes,
       tlsCa: opts.redisTlsCa,
@@ -86,6 +116,7 @@ class TokenBucketLimiter implements RateLimiter {
     }, {
       up: () => {
         this.metrics.redisUp.set(1)
+        announce()
         this.sharePauses()
         logger.info({}, 'redis available: rate limits are shared again')
       },
@@ -96,66 +127,162 @@ class TokenBucketLimiter implements RateLimiter {
           'redis unavailable: rate limits fall back to local buckets (failMode open) or refuse calls (failMode closed)')
       },
     })
-    this.byKind.redis = this.shared
   }
 
   get redisUp (): boolean {
-    return this.shared?.up ?? false
+    return this.redis?.up ?? false
   }
 
   get usesRedis (): boolean {
-    return this.shared !== undefined
+    return this.redis !== undefined
   }
 
-  acquire (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter): Promise<RateDecision> {
-    if (plan.size === 0) return ALLOWED_NOW
-    const shared = this.shared
-    if (shared === undefined) return this.decideIn(this.local, plan, keyValues, deadlineMs, 1, waiter)
-    if (!shared.up) return this.withoutShared(plan, keyValues, deadlineMs, waiter)
-    if (plan.leaseCap < 2) return this.decideIn(shared, plan, keyValues, deadlineMs, 1, waiter)
+  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): Promise<RateDecision> {
+    if (policy.rateLimit.buckets.length === 0) return ALLOWED_NOW
+    const plan = this.plan(policy)
+    const redis = this.redis
+    if (redis === undefined) return this.settle(plan, this.local(plan, keyValues, deadlineMs, costs), 'memory', keyValues, waiter, costs)
+    if (!redis.up) return this.withoutRedis(plan, keyValues, deadlineMs, waiter, costs)
+    if (plan.leaseCap < 2) return this.inRedis(redis, plan, keyValues, deadlineMs, waiter, costs)
     const now = Date.now()
     const key = leaseKey(plan, keyValues)
-    if (this.leases.take(key, now)) return this.settle(plan, LEASED, shared, 'lease', keyValues, waiter)
+    if (this.leases.take(key, now)) return this.settle(plan, LEASED, 'lease', keyValues, waiter)
     const want = this.leases.want(plan, key, keyValues, now)
-    return this.decideIn(shared, plan, keyValues, deadlineMs, want < 2 ? 1 : want, waiter)
+    if (want < 2) return this.inRedis(redis, plan, keyValues, deadlineMs, waiter, undefined)
+    return redis.decide(plan, keyValues, deadlineMs - now, want).then(
+      verdict => {
+        this.leases.granted(plan, key, keyValues, verdict.refused ? 0 : verdict.taken, Date.now())
+        return this.settle(plan, verdict, 'redis', keyValues, waiter)
+      },
+      () => this.withoutRedis(plan, keyValues, deadlineMs, waiter, undefined)
+    )
   }
 
   async ready (): Promise<void> {
-    const shared = this.shared
-    if (shared === undefined) return
+    const redis = this.redis
+    if (redis === undefined) return
     let timer: NodeJS.Timeout | undefined
-    await Promise.race([shared.settled, new Promise<void>(resolve => { timer = setTimeout(resolve, READY_WAIT_MS) })])
+    await Promise.race([redis.settled, new Promise<void>(resolve => { timer = setTimeout(resolve, READY_WAIT_MS) })])
     clearTimeout(timer)
   }
 
-  giveBack (plan: Plan, keyValues: readonly string[], decision: RateDecision): void {
-    const tag = decision.store
-    if (tag === undefined) return
-    // A leased token was taken from the shared buckets.
-    const store = this.byKind[tag === 'lease' ? 'redis' : tag]
+  giveBack (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision): void {
+    const store = decision.store
     if (store === undefined) return
+    const plan = this.plan(policy)
+    if (decision.costs !== undefined) {
+      // A weighted turn is not one token: the whole reservation goes back to
+      // the store, for whichever call asks next.
+      this.toStore(plan, keyValues, store === 'memory' ? 'memory' : 'redis', decision.costs)
+      return
+    }
     const now = Date.now()
     // The call's turn is now (it was allowed, at once or after its wait): a
     // call queued behind it here takes it, and its own later turn is the token
     // that goes back to the store that reserved it.
-    const moved = this.queue.moveUp(lineKey(store, plan, keyValues), now, plan.vendor)
+    const lineStore: LineStore = store === 'memory' ? 'memory' : 'redis'
+    const moved = this.queue.moveUp(lineKey(lineStore, plan, keyValues), now, plan.vendor)
     // A leased token nobody queued for goes back to the lease, for the next call here.
-    if (tag === 'lease' && !moved && this.leases.putBack(leaseKey(plan, keyValues), now)) return
-    store.giveBack(plan, keyValues, 1, now)
+    if (store === 'lease' && !moved && this.leases.putBack(leaseKey(plan, keyValues), now)) return
+    this.toStore(plan, keyValues, lineStore)
+  }
+
+  settleCost (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision, actual: ReadonlyArray<number | undefined>): void {
+    const reserved = decision.costs
+    const store = decision.store
+    if (reserved === undefined || store === undefined) return
+    const plan = this.plan(policy)
+    let amounts: number[] | undefined
+    for (let i = 0; i < plan.size; i++) {
+      const a = actual[i]
+      if (a === undefined || a === reserved[i]) continue
+      amounts ??= new Array<number>(plan.size).fill(0)
+      amounts[i] = (reserved[i] as number) - a
+    }
+    if (amounts === undefined) return
+    if (store === 'memory') this.memory.adjust(this.localShare(plan), keyValues, amounts, Date.now())
+    else this.adjustInRedis(plan, keyValues, amounts)
+  }
+
+  sync (policy: VendorPolicy, keyValues: readonly string[], remaining: number): void {
+    if (policy.rateLimit.buckets.length === 0) return
+    const plan = this.plan(policy)
+    const i = plan.syncBucket
+    if (i < 0) return
+    const keyValue = keyValues[i] ?? '-'
+    const redis = this.redis
+    if (redis === undefined || !redis.up) {
+      this.memory.lower(this.localShare(plan), i, keyValue, remaining, Date.now())
+      return
+    }
+    // Failure is handled by the store marking itself down.
+    redis.lower(plan, i, keyValue, remaining).catch(() => {})
+  }
+
+  async levels (policy: VendorPolicy): Promise<{ store: 'memory' | 'redis', buckets: BucketLevels[] }> {
+    const buckets = policy.rateLimit.buckets
+    if (buckets.length === 0) return { store: this.redis?.up === true ? 'redis' : 'memory', buckets: [] }
+    const plan = this.plan(policy)
+    const redis = this.redis
+    const inRedis = redis !== undefined && redis.up
+    const local = this.localShare(plan)
+    const out: BucketLevels[] = []
+    for (let i = 0; i < plan.size; i++) {
+      const b = buckets[i] as (typeof buckets)[number]
+      const cap = (inRedis ? plan : local).capacity[i] as number
+      const rate = (inRedis ? plan : local).refillPerMs[i] as number
+      let now = Date.now()
+      let entries: Array<[string, number, number]>
+      const scanned = inRedis ? await redis.scan(plan.prefixes[i] as string, LEVELS_SCAN_MAX).catch(() => undefined) : undefined
+      if (scanned !== undefined) {
+        now = scanned.now
+        entries = scanned.entries
+      } else {
+        entries = [...this.memory.entries(plan.prefixes[i] as string)]
+      }
+      const levels = entries.map(([key, t, at]): [string, number] => [key, round(Math.min(cap, t + (now > at ? (now - at) * rate : 0)))])
+      const row: BucketLevels = {
+        name: b.name,
+        capacity: plan.capacity[i] as number,
+        refill: b.refill,
+        key: b.key.kind === 'header' ? `header:${b.key.name}` : b.key.kind,
+      }
+      if (b.key.kind === 'vendor') {
+        row.level = levels.find(([k]) => k === VENDOR_KEY_VALUE)?.[1] ?? round(cap)
+      } else {
+        // Header values are hashed in the key names already; a client address is hashed here.
+        const hashed = (k: string): string => b.key.kind === 'ip' && k !== MISSING_KEY_VALUE ? hashKeyValue(k) : k
+        row.keys = levels.length
+        row.lowest = levels.sort((x, y) => x[1] - y[1]).slice(0, LEVELS_LOWEST).map(([k, level]) => ({ key: hashed(k), level }))
+      }
+      out.push(row)
+    }
+    return { store: inRedis ? 'redis' : 'memory', buckets: out }
   }
 
   pause (vendor: string, untilMs: number): void {
-    const now = Date.now()
     // Kept locally too, so this replica honours it should Redis go away.
-    this.local.pause(vendor, untilMs, now)
+    this.memory.pause(vendor, untilMs)
     this.leases.pause(vendor, untilMs)
-    this.shared?.pause(vendor, untilMs, now)
+    const redis = this.redis
+    if (redis === undefined || !redis.up) return
+    const ms = untilMs - Date.now()
+    // Failure is handled by the store marking itself down.
+    if (ms > 0) redis.pause(pauseKey(vendor), ms).catch(() => {})
   }
 
   async close (): Promise<void> {
+    clearInterval(this.announcer)
     this.leases.close()
-    await this.shared?.close()
-    await this.local.close()
+    if (this.givingBack.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.allSettled(this.givingBack),
+        new Promise<void>(resolve => { timer = setTimeout(resolve, GIVE_BACK_WAIT_MS) }),
+      ])
+      clearTimeout(timer)
+    }
+    await this.redis?.close()
   }
 
   /**
@@ -163,62 +290,136 @@ class TokenBucketLimiter implements RateLimiter {
    * outage was kept only here) go to Redis, so every replica honours them.
    */
   private sharePauses (): void {
-    const shared = this.shared
-    if (shared === undefined) return
+    const redis = this.redis
+    if (redis === undefined) return
     const now = Date.now()
-    for (const [vendor, until] of this.local.pausesAfter(now)) shared.pause(vendor, until, now)
+    // Failure is handled by the store marking itself down.
+    for (const [vendor, until] of this.memory.pausesAfter(now)) redis.pause(pauseKey(vendor), until - now).catch(() => {})
   }
 
-  /** One decision in `store`, `lease` tokens wanted (1: just this call's). */
-  private decideIn (store: BucketStore, plan: Plan, keyValues: readonly string[], deadlineMs: number, lease: number,
-    waiter: QueueWaiter | undefined): Promise<RateDecision> {
-    const now = Date.now()
-    const verdict = store.decide(plan, keyValues, deadlineMs - now, lease, now)
-    if (!(verdict instanceof Promise)) return this.settle(plan, verdict, store, store.kind, keyValues, waiter)
-    return verdict.then(
-      v => {
-        if (lease > 1) this.leases.granted(plan, leaseKey(plan, keyValues), keyValues, v.refused ? 0 : v.taken, Date.now())
-        return this.settle(plan, v, store, store.kind, keyValues, waiter)
-      },
+  /** One decision in Redis for this call alone. */
+  private inRedis (redis: RedisStore, plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined,
+    costs: readonly number[] | undefined): Promise<RateDecision> {
+    return redis.decide(plan, keyValues, deadlineMs - Date.now(), 1, costs).then(
+      verdict => this.settle(plan, verdict, 'redis', keyValues, waiter, costs),
       // The store has marked itself down: this call, and the next ones at once, go without it.
-      () => this.withoutShared(plan, keyValues, deadlineMs, waiter)
+      () => this.withoutRedis(plan, keyValues, deadlineMs, waiter, costs)
     )
   }
 
-  private withoutShared (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined): Promise<RateDecision> {
-    if (plan.failOpen) return this.decideIn(this.local, plan, keyValues, deadlineMs, 1, waiter)
+  /** A call's tokens (one from each bucket, or its costs) back to the store that took them (Redis: lost if it is down since). */
+  private toStore (plan: Plan, keyValues: readonly string[], store: LineStore, costs?: readonly number[]): void {
+    if (costs !== undefined) {
+      if (store === 'redis') this.adjustInRedis(plan, keyValues, costs)
+      else this.memory.adjust(this.localShare(plan), keyValues, costs, Date.now())
+      return
+    }
+    if (store === 'redis') this.giveBackToRedis(plan, keyValues, 1)
+    else this.memory.giveBack(this.localShare(plan), keyValues, 1, Date.now())
+  }
+
+  /** Tokens into (or out of) the shared buckets, one script call; lost if Redis is down. */
+  private adjustInRedis (plan: Plan, keyValues: readonly string[], amounts: readonly number[]): void {
+    const redis = this.redis
+    if (redis === undefined || !redis.up) return
+    // Failure is handled by the store marking itself down.
+    const sent = redis.adjust(plan, keyValues, amounts).catch(() => {})
+    this.givingBack.add(sent)
+    sent.finally(() => this.givingBack.delete(sent)).catch(() => {})
+  }
+
+  /** Unused leased tokens back to the shared buckets; lost if Redis is down. */
+  private giveBackToRedis (plan: Plan, keyValues: readonly string[], tokens: number): void {
+    const redis = this.redis
+    if (redis === undefined || !redis.up) return
+    // Failure is handled by the store marking itself down.
+    const sent = redis.giveBack(plan, keyValues, tokens).catch(() => {})
+    this.givingBack.add(sent)
+    sent.finally(() => this.givingBack.delete(sent)).catch(() => {})
+  }
+
+  private plan (policy: VendorPolicy): Plan {
+    let plan = this.plans.get(policy)
+    if (plan === undefined) {
+      plan = compilePlan(policy, this.metrics)
+      this.plans.set(policy, plan)
+    }
+    return plan
+  }
+
+  private local (plan: Plan, keyValues: readonly string[], deadlineMs: number, costs: readonly number[] | undefined): Verdict {
+    const now = Date.now()
+    return this.memory.decide(this.localShare(plan), keyValues, deadlineMs - now, now, costs)
+  }
+
+  /**
+   * The plan the local buckets follow: as written without Redis; while Redis
+   * is down, this replica's share of it (capacity and refill divided by the
+   * replicas last seen), so the fleet together stays near the vendor's limit.
+   */
+  private localShare (plan: Plan): Plan {
+    const n = this.replicas
+    if (this.redis === undefined || n <= 1) return plan
+    const known = this.shares.get(plan)
+    if (known !== undefined && known.replicas === n) return known.plan
+    const share: Plan = { ...plan, capacity: plan.capacity.map(c => c / n), refillPerMs: plan.refillPerMs.map(r => r / n) }
+    this.shares.set(plan, { replicas: n, plan: share })
+    return share
+  }
+
+  private withoutRedis (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined,
+    costs: readonly number[] | undefined): Promise<RateDecision> {
+    if (plan.failOpen) return this.settle(plan, this.local(plan, keyValues, deadlineMs, costs), 'memory', keyValues, waiter, costs)
     return plan.shadow ? REDIS_DOWN_SHADOW : REDIS_DOWN
   }
 
   /** Count the verdict, then answer: refuse, let through, or sleep out the wait first. */
-  private settle (plan: Plan, v: Verdict, store: BucketStore, tag: StoreKind | 'lease', keyValues: readonly string[],
-    waiter: QueueWaiter | undefined): Promise<RateDecision> {
+  private settle (plan: Plan, v: Verdict, store: 'memory' | 'redis' | 'lease', keyValues: readonly string[],
+    waiter: QueueWaiter | undefined, costs?: readonly number[]): Promise<RateDecision> {
     const counters = plan.decisions
     if (v.refused) {
       counters[v.bucket]?.rejected.inc()
-      return Promise.resolve({
+      const refused: RateDecision = {
         ok: plan.shadow,
         waitMs: 0,
         retryAfterMs: v.retryAfterMs,
         bucket: plan.names[v.bucket] as string,
         code: 'rate_limited',
         ...(plan.shadow ? { wouldLimit: true } : {}),
-      })
+        ...(v.overCapacity === true ? { overCapacity: { cost: costs?.[v.bucket] ?? 1, capacity: plan.capacity[v.bucket] as number } } : {}),
+        ...(plan.headers && v.closest >= 0 ? { closest: v.closest, remaining: v.remaining } : {}),
+      }
+      return Promise.resolve(refused)
     }
     for (let i = 0; i < plan.size; i++) {
       const c = counters[i]!
       if (v.queuedMask > 0 && isQueued(v.queuedMask, i)) c.queued.inc()
       else c.allowed.inc()
     }
-    if (v.waitMs <= 0) return ALLOWED_BY_STORE[tag]
-    const bucket = plan.names[v.bucket] as string
-    if (plan.shadow) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, bucket, store: tag, wouldLimit: true })
-    // Only a call every bucket serves at once is leased: a queued one was decided in a store.
-    return this.queue.wait(lineKey(store, plan, keyValues), plan, keyValues, store, bucket, v.waitMs, waiter)
+    if (v.waitMs <= 0 && costs === undefined && (v.closest < 0 || !plan.headers)) return ALLOWED_BY_STORE[store]
+    const bucket = v.bucket >= 0 ? plan.names[v.bucket] as string : undefined
+    const extra = {
+      ...(bucket !== undefined ? { bucket } : {}),
+      ...(costs !== undefined ? { costs } : {}),
+      ...(plan.headers && v.closest >= 0 ? { closest: v.closest, remaining: v.remaining } : {}),
+    }
+    if (v.waitMs <= 0) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, store, ...extra })
+    if (plan.shadow) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, store, wouldLimit: true, ...extra })
+    // Only a call every bucket serves at once is leased: a queued one decided in a store.
+    const lineStore: LineStore = store === 'memory' ? 'memory' : 'redis'
+    return this.queue.wait(lineKey(lineStore, plan, keyValues), plan, keyValues, lineStore, bucket as string, v.waitMs, waiter, extra)
   }
 }
 
+/** GET /ratelimit: at most this many keys of one bucket are read, and this many lowest shown. */
+const LEVELS_SCAN_MAX = 10_000
+const LEVELS_LOWEST = 10
+
+function round (tokens: number): number {
+  return Math.round(tokens * 100) / 100
+}
+
 /** The queue line of calls drawing on these buckets and key values in one store. */
-function lineKey (store: BucketStore, plan: Plan, keyValues: readonly string[]): string {
-  return store.kind + '\n' + leaseKey(plan, keyValues)
+function lineKey (store: LineStore, plan: Plan, keyValues: readonly string[]): string {
+  return (store === 'memory' ? 'm\n' : 'r\n') + leaseKey(plan, keyValues)
 }

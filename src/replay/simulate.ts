@@ -124,7 +124,7 @@ export class Simulation {
       v.keyValues[i] = b.key.kind === 'vendor' ? VENDOR_KEY_VALUE : (call.keys?.[b.name] ?? MISSING_KEY_VALUE)
       ;(s.buckets[i] as BucketStats).calls++
     }
-    const verdict = this.store.decide(plan, v.keyValues, v.policy.timeouts.totalMs, 1, call.at)
+    const verdict = this.store.decide(plan, v.keyValues, v.policy.timeouts.totalMs, call.at)
     if (verdict.refused) {
       s.refused++
       ;(s.buckets[verdict.bucket] as BucketStats).refused++

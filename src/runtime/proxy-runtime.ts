@@ -11,6 +11,7 @@ import type { RateLimiter } from '../ratelimit/index.js'
 import { TargetTable } from '../proxy/target.js'
 import type { InterceptCa } from '../intercept/ca.js'
 import { VendorRuntime, fingerprint } from './vendor-runtime.js'
+import type { Jobs } from '../jobs/service.js'
 
 export class Generation {
   readonly targets: TargetTable<VendorRuntime>
@@ -51,6 +52,8 @@ export class ProxyRuntime {
   readonly defaultScrubber: Scrubber = compileScrubber({ logging: UNMATCHED_LOGGING })
   current: Generation
   draining = false
+  /** asynchronous calls (Prefer: respond-async); set once the job store is open */
+  jobs: Jobs | undefined = undefined
   /** calls in progress, all generations */
   inFlight = 0
   private idle: (() => void) | undefined

@@ -32,6 +32,8 @@ function plainCall (req: IncomingMessage, res: ServerResponse): AttemptCall {
     resContentEncoding: undefined,
     injectedQueryKeys: undefined,
     rewriteTarget: () => 'http://sluice.test/v',
+    costTap: undefined,
+    addResponseHeaders: (headers) => { headers.push('x-added', 'by-call') },
   }
 }
 
@@ -107,6 +109,7 @@ describe('an upstream attempt, driven through its interface', () => {
     expect(out.body).toBe('hello')
     expect(out.headers.location).toBe('http://sluice.test/v/next')
     expect(out.headers['x-request-id']).toBe('req-1')
+    expect(out.headers['x-added']).toBe('by-call')
     expect(out.call).toMatchObject({ status: 201, relayed: true, resBytes: 5, cutOff: false, resContentType: 'text/plain' })
     expect(out.call.upstreamMs).toBeGreaterThan(0)
     expect(r.upstream.seen[0]).toMatchObject({ method: 'GET', url: '/base/thing' })

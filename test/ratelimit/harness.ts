@@ -3,48 +3,13 @@
 // clock the in-memory tests run on.
 import { afterEach, beforeEach, vi } from 'vitest'
 import { Metrics, type RateLimitDecision } from '../../src/observability/metrics.js'
-import type { VendorPolicy } from '../../src/policy/types.js'
-import { compilePlan, createRateLimiter, type Plan, type RateDecision, type RateLimiter } from '../../src/ratelimit/index.js'
-import type { QueueWaiter } from '../../src/ratelimit/types.js'
+import { createRateLimiter, type RateLimiter } from '../../src/ratelimit/index.js'
 import { eventually } from '../helpers/wait.js'
 
 export interface LogLine { level: 'warn' | 'info', obj: object, msg: string }
 
-/**
- * The limiter as these tests drive it: by compiled policy, each turned once
- * into the plan a VendorRuntime would hold (with this limiter's metrics).
- */
-export interface PolicyLimiter extends Omit<RateLimiter, 'acquire' | 'giveBack'> {
-  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter): Promise<RateDecision>
-  giveBack (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision): void
-  /** the plan `policy` is decided with */
-  plan (policy: VendorPolicy): Plan
-}
-
-function byPolicy (limiter: RateLimiter, metrics: Metrics): PolicyLimiter {
-  const plans = new WeakMap<VendorPolicy, Plan>()
-  const plan = (policy: VendorPolicy): Plan => {
-    let p = plans.get(policy)
-    if (p === undefined) {
-      p = compilePlan(policy, metrics)
-      plans.set(policy, p)
-    }
-    return p
-  }
-  return {
-    acquire: (policy, keyValues, deadlineMs, waiter) => limiter.acquire(plan(policy), keyValues, deadlineMs, waiter),
-    giveBack: (policy, keyValues, decision) => limiter.giveBack(plan(policy), keyValues, decision),
-    plan,
-    ready: () => limiter.ready(),
-    pause: (vendor, untilMs) => limiter.pause(vendor, untilMs),
-    get redisUp () { return limiter.redisUp },
-    get usesRedis () { return limiter.usesRedis },
-    close: () => limiter.close(),
-  }
-}
-
 export interface TestLimiter {
-  limiter: PolicyLimiter
+  limiter: RateLimiter
   metrics: Metrics
   logs: LogLine[]
 }
@@ -65,7 +30,7 @@ export function testLimiter (opts: {
       info: (obj, msg) => logs.push({ level: 'info', obj, msg }),
     },
   })
-  return { limiter: byPolicy(limiter, metrics), metrics, logs }
+  return { limiter, metrics, logs }
 }
 
 export async function decisions (metrics: Metrics, vendor: string, bucket: string, decision: RateLimitDecision): Promise<number> {
@@ -95,8 +60,8 @@ export async function redisUpGauge (metrics: Metrics): Promise<number> {
  * loaded machine the 150 ms default can fire, and a replica that takes Redis
  * for down decides from its local buckets, which is not what these tests are about.
  */
-export async function redisReplicas (redisUrl: string, n: number, open: PolicyLimiter[]): Promise<PolicyLimiter[]> {
-  const out: PolicyLimiter[] = []
+export async function redisReplicas (redisUrl: string, n: number, open: RateLimiter[]): Promise<RateLimiter[]> {
+  const out: RateLimiter[] = []
   for (let i = 0; i < n; i++) {
     const { limiter } = testLimiter({ redisUrl, redisCommandTimeoutMs: SHARED_REDIS_TIMEOUT_MS })
     open.push(limiter)

@@ -12,21 +12,21 @@ describe('the memory store', () => {
   it('drops buckets that have refilled, keeps the ones still short', () => {
     const store = new MemoryStore()
     const plan = compilePlan(policy({ buckets: [{ capacity: 10, perSecond: 1, key: { kind: 'ip' } }] }), new Metrics({ processMetrics: false }))
-    for (let i = 0; i < 100; i++) store.decide(plan, [`10.0.0.${i}`], Infinity, 1, T0)
+    for (let i = 0; i < 100; i++) store.decide(plan, [`10.0.0.${i}`], Infinity, T0)
     expect(store.size).toBe(100)
     // 10.0.0.0 is drawn down further, so it is not full by the next sweep.
-    for (let i = 0; i < 9; i++) store.decide(plan, ['10.0.0.0'], Infinity, 1, T0 + 29_000)
+    for (let i = 0; i < 9; i++) store.decide(plan, ['10.0.0.0'], Infinity, T0 + 29_000)
     // One token short refills in 1 s; sweeps run every 30 s.
-    store.decide(plan, ['10.0.0.200'], Infinity, 1, T0 + 31_000)
+    store.decide(plan, ['10.0.0.200'], Infinity, T0 + 31_000)
     expect(store.size).toBe(2)
   })
 
   it('never forgets a bucket that is still short', () => {
     const store = new MemoryStore()
     const plan = compilePlan(policy({ buckets: [{ capacity: 2, perSecond: 0.01 }] }), new Metrics({ processMetrics: false }))
-    expect(store.decide(plan, ['all'], Infinity, 1, T0).refused).toBe(false)
-    expect(store.decide(plan, ['all'], Infinity, 1, T0).refused).toBe(false)
+    expect(store.decide(plan, ['all'], Infinity, T0).refused).toBe(false)
+    expect(store.decide(plan, ['all'], Infinity, T0).refused).toBe(false)
     // 31 s later a sweep has run; the bucket is 0.31 tokens in, not full, so still owed.
-    expect(store.decide(plan, ['all'], Infinity, 1, T0 + 31_000).refused).toBe(true)
+    expect(store.decide(plan, ['all'], Infinity, T0 + 31_000).refused).toBe(true)
   })
 })
