@@ -85,6 +85,17 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  /** by vendor, how to ask its credentials again: a scrape sees a secret file that appeared with no call made */
+  readonly credentialProbes = new Map<string, () => void>()
+
+  readonly credentialAvailable: Gauge<'vendor'> = new Gauge({
+    name: 'sluice_credential_available',
+    help: '1 when every credential of the vendor can be had (secrets resolved, OAuth2 token obtainable), 0 otherwise',
+    labelNames: ['vendor'] as const,
+    registers: [this.registry],
+    collect: (): void => { for (const probe of this.credentialProbes.values()) probe() },
+  })
+
   /** exported only when Redis is configured: a replica without it is healthy on local buckets */
   readonly redisUp: Gauge
 
@@ -197,5 +208,21 @@ export class VendorMetrics {
 
   circuit (state: number): void {
     this.metrics.circuitState.set({ vendor: this.vendor }, state)
+  }
+
+  credentials (available: boolean): void {
+    this.metrics.credentialAvailable.set({ vendor: this.vendor }, available ? 1 : 0)
+  }
+
+  /** `probe` re-reads this vendor's credentials at each scrape (a reload's runtime replaces the old one's). */
+  watchCredentials (probe: () => void): void {
+    this.metrics.credentialProbes.set(this.vendor, probe)
+  }
+
+  /** The vendor is gone (not replaced): its gauge goes too. */
+  unwatchCredentials (probe: () => void): void {
+    if (this.metrics.credentialProbes.get(this.vendor) !== probe) return
+    this.metrics.credentialProbes.delete(this.vendor)
+    this.metrics.credentialAvailable.remove({ vendor: this.vendor })
   }
 }
