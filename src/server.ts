@@ -12,6 +12,7 @@ import { formatProblem, loadPolicies } from './policy/load.js'
 import type { PolicyProblem } from './policy/types.js'
 import { flushSoon } from './observability/logger.js'
 import { Metrics } from './observability/metrics.js'
+import { startTracing } from './observability/tracing.js'
 import { createRateLimiter } from './ratelimit/index.js'
 import { ProxyRuntime } from './runtime/proxy-runtime.js'
 import { SettingsError, type Settings } from './settings.js'
@@ -48,7 +49,9 @@ export async function startSluice (settings: Settings, logger: Logger, opts: { p
   // Listening before the first Redis connection is up would treat the first calls as an outage.
   await limiter.ready()
   // Each vendor's credentials log their unresolvable references (by name) as they are built.
-  const runtime = new ProxyRuntime(set, { metrics, logger, limiter, clientTimeoutMs: settings.clientTimeoutMs })
+  // The OpenTelemetry SDK is loaded only when tracing is on.
+  const tracing = settings.tracing === undefined ? undefined : await startTracing(settings.tracing)
+  const runtime = new ProxyRuntime(set, { metrics, logger, limiter, clientTimeoutMs: settings.clientTimeoutMs, tracing })
 
   const proxy = buildProxyApp(runtime, { clientTimeoutMs: settings.clientTimeoutMs })
   const admin = buildAdminApp(runtime)

@@ -8,6 +8,7 @@ import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
 import type { ClientHeaders, ResponseHeaderSink } from '../proxy/headers.js'
 import type { BodyCapture } from '../observability/body-capture.js'
 import type { QueueWaiter, RateDecision } from '../ratelimit/index.js'
+import type { CallTrace } from '../observability/tracing.js'
 
 export type CallBody =
   | { kind: 'none' }
@@ -67,6 +68,9 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   replayable = false
   /** the query parameters sluice injects for this call, if any */
   injectedQueryKeys: ReadonlySet<string> | undefined = undefined
+
+  /** the call's spans; undefined while tracing is off */
+  trace: CallTrace | undefined = undefined
 
   /** aborts the attempt in flight, if any */
   abortAttempt: ((err: Error) => void) | undefined = undefined

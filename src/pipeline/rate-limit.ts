@@ -32,6 +32,7 @@ export function returnUnsentTokens (ctx: CallContext): void {
 function applyDecision (ctx: CallContext, decision: RateDecision, keys: readonly string[]): void {
   const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
   ctx.waitMs += decision.waitMs
+  if (decision.waitMs > 0) ctx.trace?.waited(decision.waitMs, decision.bucket)
   if (decision.wouldLimit === true) ctx.wouldLimit = true
   // A client that left while its call queued must not have it sent anyway:
   // nobody reads the answer, and a client that retries would have it made twice.

@@ -8,6 +8,7 @@ import { SCRUB_PATTERNS } from '../policy/schema.js'
 import { compileScrubber, type Scrubber } from '../observability/scrubber.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { RateLimiter } from '../ratelimit/index.js'
+import type { Tracing } from '../observability/tracing.js'
 import { TargetTable } from '../proxy/target.js'
 import { VendorRuntime, fingerprint } from './vendor-runtime.js'
 
@@ -34,6 +35,8 @@ export interface ProxyRuntimeOptions {
   limiter: RateLimiter
   /** SLUICE_CLIENT_TIMEOUT, ms */
   clientTimeoutMs: number
+  /** set only when tracing is on */
+  tracing?: Tracing | undefined
 }
 
 export class ProxyRuntime {
@@ -41,6 +44,7 @@ export class ProxyRuntime {
   readonly logger: Logger
   readonly limiter: RateLimiter
   readonly clientTimeoutMs: number
+  readonly tracing: Tracing | undefined
   readonly defaultScrubber: Scrubber = compileScrubber({ logging: UNMATCHED_LOGGING, injectedHeaders: [] })
   current: Generation
   draining = false
@@ -53,6 +57,7 @@ export class ProxyRuntime {
     this.logger = opts.logger
     this.limiter = opts.limiter
     this.clientTimeoutMs = opts.clientTimeoutMs
+    this.tracing = opts.tracing
     this.current = this.build(policies)
   }
 
@@ -102,5 +107,6 @@ export class ProxyRuntime {
   async close (): Promise<void> {
     await Promise.all(this.current.vendors.map(v => v.destroy()))
     await this.limiter.close()
+    await this.tracing?.shutdown()
   }
 }
