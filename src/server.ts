@@ -74,11 +74,13 @@ export async function startSluice (settings: Settings, logger: Logger, opts: { p
   const reloadOnce = async (): Promise<boolean> => {
     const result = await loadPolicies(settings.policies)
     if (result.set === undefined) {
+      runtime.lastReload = { at: Date.now(), ok: false, problems: result.problems.map(formatProblem) }
       metrics.policyReloads.inc({ result: 'failure' })
       logger.error({ problems: result.problems.map(formatProblem) }, 'policy reload refused: the previous policies stay in force')
       return false
     }
     runtime.swap(result.set)
+    runtime.lastReload = { at: Date.now(), ok: true, problems: [] }
     metrics.policyReloads.inc({ result: 'success' })
     logger.info({ vendors: runtime.current.vendors.map(v => v.name) }, 'policies reloaded')
     return true

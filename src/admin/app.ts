@@ -4,6 +4,8 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { explainPolicy } from '../policy/explain.js'
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
+import { statusReport } from './status.js'
+import { STATUS_PAGE } from './status-page.js'
 
 export function buildAdminApp (runtime: ProxyRuntime): FastifyInstance {
   const app = Fastify({ logger: false })
@@ -24,6 +26,10 @@ export function buildAdminApp (runtime: ProxyRuntime): FastifyInstance {
   app.get('/policies', async () => ({
     vendors: runtime.current.vendors.map(v => explainPolicy(v.policy)),
   }))
+
+  // For people: a page that redraws itself from /status.json every second.
+  app.get('/status', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(STATUS_PAGE))
+  app.get('/status.json', async (_req, reply) => reply.header('cache-control', 'no-store').send(await statusReport(runtime)))
 
   return app
 }

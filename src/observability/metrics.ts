@@ -6,6 +6,7 @@
 // decisions) are DeferredCounts, handed to prom-client when /metrics is read.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { CallHistogram, type HistogramSeries } from './call-histogram.js'
+import { CallWindow } from './call-window.js'
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
@@ -169,6 +170,8 @@ export class VendorMetrics {
   readonly requestDuration: HistogramSeries
   readonly upstreamDuration: HistogramSeries
   readonly rateLimitWait
+  /** calls and 5xx answers over the last minute (the status page) */
+  readonly window = new CallWindow()
   private readonly requestCounts = new Map<string, DeferredCount>()
   private readonly errorCounters = new Map<string, Counter.Internal>()
 
@@ -187,6 +190,7 @@ export class VendorMetrics {
     }
     c.inc()
     this.requestDuration.observe(seconds)
+    this.window.record(status >= 500, Date.now())
   }
 
   upstreamError (kind: UpstreamErrorKind): void {

@@ -4,4 +4,4 @@
 export { createRateLimiter, type RateLimiterOptions } from './limiter.js'
 export { bucketKeyValues } from './keys.js'
 export { learnBackpressure } from './backpressure.js'
-export type { QueueWaiter, RateDecision, RateLimiter, LimiterLogger } from './types.js'
+export type { BucketLevel, QueueWaiter, RateDecision, RateLimiter, LimiterLogger } from './types.js'

@@ -12,7 +12,7 @@ import { MemoryStore } from './memory.js'
 import { compilePlan, type Plan } from './plan.js'
 import { WaitQueue, type LineStore } from './queue.js'
 import { RedisStore } from './redis-store.js'
-import type { LimiterLogger, QueueWaiter, RateDecision, RateLimiter } from './types.js'
+import type { BucketLevel, LimiterLogger, QueueWaiter, RateDecision, RateLimiter } from './types.js'
 import { isQueued, type Verdict } from './verdict.js'
 
 export interface RateLimiterOptions {
@@ -162,6 +162,19 @@ class TokenBucketLimiter implements RateLimiter {
     const ms = untilMs - Date.now()
     // Failure is handled by the store marking itself down.
     if (ms > 0) redis.pause(pauseKey(vendor), ms).catch(() => {})
+  }
+
+  async levels (policy: VendorPolicy): Promise<BucketLevel[]> {
+    const plan = this.plan(policy)
+    const vendorKeyed = policy.rateLimit.buckets.map(b => b.key.kind === 'vendor')
+    const redis = this.redis
+    if (redis === undefined) return this.memory.levels(plan, Date.now())
+    if (redis.up) {
+      try {
+        return await redis.levels(plan, vendorKeyed)
+      } catch { /* the store has marked itself down */ }
+    }
+    return plan.names.map((bucket, i) => ({ bucket, capacity: plan.capacity[i] as number, tokens: null, keys: null }))
   }
 
   async close (): Promise<void> {

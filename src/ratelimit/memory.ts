@@ -3,6 +3,7 @@
 // rule in verdict.ts. No timer per bucket: a bucket is refilled when read, and
 // full buckets (which are the same as absent ones) are swept now and then.
 import type { Plan } from './plan.js'
+import type { BucketLevel } from './types.js'
 import { EPSILON, NEVER_MS, type Verdict } from './verdict.js'
 
 interface BucketState {
@@ -115,6 +116,26 @@ export class MemoryStore {
   /** Each vendor paused after `now`, with when its pause ends. */
   pausesAfter (now: number): Array<[vendor: string, untilMs: number]> {
     return [...this.pausedUntil].filter(([, until]) => until > now)
+  }
+
+  /** Each bucket's level now (the lowest of its keys; an absent key is full). Walks every bucket held: for the admin page, not the hot path. */
+  levels (plan: Plan, now: number): BucketLevel[] {
+    const out: BucketLevel[] = []
+    for (let i = 0; i < plan.size; i++) {
+      const prefix = plan.prefixes[i] as string
+      const cap = plan.capacity[i] as number
+      const rate = plan.refillPerMs[i] as number
+      let lowest = cap
+      let keys = 0
+      for (const [key, state] of this.buckets) {
+        if (!key.startsWith(prefix)) continue
+        keys++
+        const t = Math.min(cap, state.tokens + (now > state.at ? (now - state.at) * rate : 0))
+        if (t < lowest) lowest = t
+      }
+      out.push({ bucket: plan.names[i] as string, capacity: cap, tokens: lowest, keys })
+    }
+    return out
   }
 
   /** Buckets held in memory (for tests of the sweep). */

@@ -11,7 +11,9 @@
 // waiting on it at once; ioredis then reconnects by itself.
 import type { Socket } from 'node:net'
 import { Cluster, Redis } from 'ioredis'
+import { VENDOR_KEY_VALUE } from './keys.js'
 import type { Plan } from './plan.js'
+import type { BucketLevel } from './types.js'
 import { parseClusterSeeds, redisTls } from './redis-connection.js'
 import { DECIDE_LUA, GIVE_BACK_LUA, PAUSE_LUA } from './redis-script.js'
 import { NEVER_MS, type Verdict } from './verdict.js'
@@ -164,6 +166,29 @@ export class RedisStore {
     args.push(tokens)
     for (let i = 0; i < n; i++) args.push(plan.capacity[i] as number, plan.refillPerMs[i] as number)
     await this.command(GIVE_BACK_COMMAND, args)
+  }
+
+  /**
+   * Each bucket's level, read only (HMGET, at Redis's clock). Only the buckets
+   * keyed per vendor are read: a keyed bucket's keys are not listed (no SCAN
+   * on the data path's Redis), so its level is null.
+   */
+  async levels (plan: Plan, vendorKeyed: readonly boolean[]): Promise<BucketLevel[]> {
+    const [sec, micro] = await this.client.time()
+    const now = Number(sec) * 1000 + Number(micro) / 1000
+    const out: BucketLevel[] = []
+    for (let i = 0; i < plan.size; i++) {
+      const cap = plan.capacity[i] as number
+      const level: BucketLevel = { bucket: plan.names[i] as string, capacity: cap, tokens: null, keys: null }
+      out.push(level)
+      if (vendorKeyed[i] !== true) continue
+      const [t, at] = await this.client.hmget((plan.prefixes[i] as string) + VENDOR_KEY_VALUE, 't', 'at')
+      level.keys = t === null ? 0 : 1
+      level.tokens = t === null || at === null
+        ? cap
+        : Math.min(cap, Number(t) + Math.max(0, now - Number(at)) * (plan.refillPerMs[i] as number))
+    }
+    return out
   }
 
   async pause (key: string, ms: number): Promise<void> {

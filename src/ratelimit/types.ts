@@ -62,11 +62,27 @@ export interface RateLimiter {
   giveBack (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision): void
   /** Hold off every call to `vendor` until `untilMs` (epoch ms), on every replica sharing the Redis. */
   pause (vendor: string, untilMs: number): void
+  /** Each bucket's level, read only: from Redis while decisions are made there, else from memory. */
+  levels (policy: VendorPolicy): Promise<BucketLevel[]>
   /** true while decisions are made in Redis */
   readonly redisUp: boolean
   /** true when Redis is configured (false: in-memory buckets, one replica) */
   readonly usesRedis: boolean
   close (): Promise<void>
+}
+
+/** One bucket of a vendor as it stands now, for people (the admin status page). */
+export interface BucketLevel {
+  bucket: string
+  capacity: number
+  /**
+   * Tokens in the bucket now; for a bucket keyed per client (ip, header) the
+   * lowest of its keys. null when unknown: a keyed bucket in Redis (its keys
+   * are not listed), or Redis not answering.
+   */
+  tokens: number | null
+  /** keys this bucket holds state for (absent keys are full); null when unknown */
+  keys: number | null
 }
 
 export interface LimiterLogger {

@@ -48,6 +48,8 @@ export class ProxyRuntime {
   readonly defaultScrubber: Scrubber = compileScrubber({ logging: UNMATCHED_LOGGING, injectedHeaders: [] })
   current: Generation
   draining = false
+  /** the last reload after start (SIGHUP or a change in the policy folder), for the status page */
+  lastReload: { at: number, ok: boolean, problems: string[] } | undefined = undefined
   /** calls in progress, all generations */
   inFlight = 0
   private idle: (() => void) | undefined
