@@ -37,7 +37,7 @@ async function main (argv) {
     process.stdout.write(USAGE + '\n')
     return 0
   }
-  if (options.targets.some(id => id === 'passthrough' || id === 'full') && !existsSync(SLUICE_CLI)) {
+  if (options.targets.some(id => id !== 'direct' && id !== 'floor' && id !== 'baseline') && !existsSync(SLUICE_CLI)) {
     process.stderr.write('dist/cli.js is missing: run `npm run build` first (npm run bench does it)\n')
     return 1
   }
@@ -63,7 +63,7 @@ async function main (argv) {
   let pinned = false
   try {
     const upstream = await startUpstream()
-    if (options.targets.includes('full')) redis = await startRedis()
+    if (options.targets.some(id => id === 'full' || id === 'traced' || id === 'traced1')) redis = await startRedis()
     const started = await Promise.allSettled(options.targets.map(id => startTarget(id, { upstream, redis, workDir, options })))
     for (const s of started) if (s.status === 'fulfilled') targets.push(s.value)
     const failed = started.find(s => s.status === 'rejected')

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 
-export const TARGET_IDS = Object.freeze(['direct', 'floor', 'baseline', 'passthrough', 'full'])
+export const TARGET_IDS = Object.freeze(['direct', 'floor', 'baseline', 'passthrough', 'full', 'traced', 'traced1'])
 
 export const USAGE = `usage: node bench/run.js [flags]
   (no mode flag)      saturation: every target as fast as it goes, A B A B rounds

@@ -22,7 +22,12 @@ export const TARGET_LABELS = Object.freeze({
   baseline: 'baseline @fastify/http-proxy',
   passthrough: 'sluice passthrough',
   full: 'sluice full policy',
+  traced: 'sluice full policy, tracing 100 %',
+  traced1: 'sluice full policy, tracing 1 %',
 })
+
+/** The traced targets: the full policy with OTLP export to bench/otlp-sink.js, at this sampler ratio. */
+const TRACE_RATIO = Object.freeze({ traced: '1', traced1: '0.01' })
 
 /** The two reference proxies sluice is measured against, by target id. */
 const REFERENCE_PROXIES = Object.freeze({ floor: 'floor-proxy.js', baseline: 'baseline-proxy.js' })
@@ -30,6 +35,16 @@ const REFERENCE_PROXIES = Object.freeze({ floor: 'floor-proxy.js', baseline: 'ba
 /** A minimal environment: nothing from the caller's SLUICE_* settings leaks into a run. */
 function childEnv (extra = {}) {
   return { PATH: process.env.PATH, ...extra }
+}
+
+function startOtlpSink () {
+  return startChild({
+    name: 'otlp sink',
+    command: process.execPath,
+    args: [join(BENCH, 'otlp-sink.js')],
+    env: childEnv(),
+    findUrl: jsonLineUrl('listening'),
+  })
 }
 
 export async function startUpstream () {
@@ -64,12 +79,20 @@ export async function startTarget (id, ctx) {
       return { id, label: TARGET_LABELS[id], url: child.url + PROXY_PREFIX + CALL_PATH, pid: child.pid, stop: child.stop }
     }
     case 'passthrough':
-    case 'full': {
+    case 'full':
+    case 'traced':
+    case 'traced1': {
+      const full = id !== 'passthrough'
       const policyFile = join(workDir, `${id}.yaml`)
-      writeFileSync(policyFile, id === 'full' ? fullPolicy(upstream.url) : passthroughPolicy(upstream.url))
+      writeFileSync(policyFile, full ? fullPolicy(upstream.url) : passthroughPolicy(upstream.url))
       const logFile = join(workDir, `${id}.log`)
       const args = ['start', '--policies', policyFile, '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--log-level', 'info']
-      if (id === 'full') args.push('--redis', ctx.redis.url)
+      if (full) args.push('--redis', ctx.redis.url)
+      // The load carries no traceparent: every call starts a trace, kept at the ratio.
+      const sink = TRACE_RATIO[id] === undefined ? undefined : await startOtlpSink()
+      const tracing = sink === undefined
+        ? {}
+        : { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: TRACE_RATIO[id] }
       const nodeArgs = options.cpuProf
         ? ['--cpu-prof', '--cpu-prof-dir', join(options.outDir, 'profiles'), '--cpu-prof-name', `sluice-${id}-${Date.now()}.cpuprofile`]
         : []
@@ -78,11 +101,12 @@ export async function startTarget (id, ctx) {
         command: process.execPath,
         args: [...nodeArgs, SLUICE_CLI, ...args],
         // A dummy value: the benchmark's upstream ignores it.
-        env: childEnv(id === 'full' ? { [API_KEY_ENV]: 'bench-dummy-token' } : {}),
+        env: childEnv(full ? { [API_KEY_ENV]: 'bench-dummy-token', ...tracing } : {}),
         stdoutFile: logFile,
         findUrl: jsonLineUrl('proxy', 'listening'),
       })
-      return { id, label: TARGET_LABELS[id], url: child.url + PROXY_PREFIX + CALL_PATH, pid: child.pid, logFile, stop: child.stop }
+      const stop = sink === undefined ? child.stop : async () => { await child.stop(); await sink.stop() }
+      return { id, label: TARGET_LABELS[id], url: child.url + PROXY_PREFIX + CALL_PATH, pid: child.pid, logFile, stop }
     }
     default:
       throw new Error(`unknown target ${id}`)

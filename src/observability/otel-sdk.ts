@@ -16,7 +16,7 @@ import {
   ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_REQUEST_RESEND_COUNT, ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_SERVICE_NAME, ATTR_URL_FULL, ATTR_URL_PATH, ATTR_URL_QUERY,
 } from '@opentelemetry/semantic-conventions'
-import type { CallTrace, OtlpProtocol, Tracing } from './tracing.js'
+import type { CallTrace, OtlpProtocol, PathScrubber, Tracing } from './tracing.js'
 
 const propagator = new W3CTraceContextPropagator()
 
@@ -88,8 +88,16 @@ class OtelCallTrace implements CallTrace {
     span.end(end)
   }
 
-  attemptStarted (headers: string[], method: string, url: string, attempt: number, vendor: string): void {
+  attemptStarted (headers: string[], method: string, attempt: number, vendor: string, origin: string, path: string, scrubber: PathScrubber): void {
     this.#attempt?.end()
+    if (!this.#span.isRecording()) {
+      // not sampled: the vendor still learns the trace, through a span that records nothing
+      const span = this.#tracer.startSpan(method, { kind: SpanKind.CLIENT }, this.#context)
+      this.#attempt = span
+      propagator.inject(trace.setSpan(this.#context, span), headers, flatHeaderSetter)
+      return
+    }
+    const url = origin + scrubber.path(path)
     const server = serverOf(url)
     const span = this.#tracer.startSpan(method, {
       kind: SpanKind.CLIENT,
@@ -130,9 +138,14 @@ class OtelCallTrace implements CallTrace {
     span.end()
   }
 
-  end (status: number, vendor: string | undefined, attempts: number, error: string | undefined, path: string): void {
+  end (status: number, vendor: string | undefined, attempts: number, error: string | undefined, rawPath: string, scrubber: PathScrubber): void {
     this.#attempt?.end()
     const span = this.#span
+    if (!span.isRecording()) {
+      span.end()
+      return
+    }
+    const path = scrubber.path(rawPath)
     const q = path.indexOf('?')
     span.setAttribute(ATTR_URL_PATH, q === -1 ? path : path.slice(0, q))
     if (q !== -1) span.setAttribute(ATTR_URL_QUERY, path.slice(q + 1))

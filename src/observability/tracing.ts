@@ -14,16 +14,21 @@ export interface CallTrace {
   waited (waitMs: number, bucket: string | undefined): void
   /**
    * An attempt is about to be sent: its span starts, and `headers` (undici's
-   * flat [name, value, ...] list) gets its traceparent/tracestate. `url` is
-   * scrubbed as in the log line.
+   * flat [name, value, ...] list) gets its traceparent/tracestate. The span's
+   * URL is `origin` + `path` scrubbed as in the log line (only when sampled).
    */
-  attemptStarted (headers: string[], method: string, url: string, attempt: number, vendor: string): void
+  attemptStarted (headers: string[], method: string, attempt: number, vendor: string, origin: string, path: string, scrubber: PathScrubber): void
   /** The attempt's final response headers came in. */
   attemptStatus (status: number): void
   /** The attempt is over; `err` when it failed before a response. */
   attemptEnded (err: Error | undefined): void
-  /** The call is over; `path` scrubbed as in the log line. */
-  end (status: number, vendor: string | undefined, attempts: number, error: string | undefined, path: string): void
+  /** The call is over; `path` is scrubbed as in the log line (only when sampled). */
+  end (status: number, vendor: string | undefined, attempts: number, error: string | undefined, path: string, scrubber: PathScrubber): void
+}
+
+/** The log line's scrubbing of a path and query. */
+export interface PathScrubber {
+  path (pathAndQuery: string): string
 }
 
 export interface Tracing {

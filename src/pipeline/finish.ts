@@ -46,7 +46,7 @@ export function finish (ctx: CallContext): void {
   // whatever stage noticed it, a client gone before the end is the call's outcome
   const error = status === CLIENT_CLOSED ? 'client_gone' : ctx.error?.code
   const scrubber = vendor?.scrubber ?? runtime.defaultScrubber
-  ctx.trace?.end(status, vendor?.name, ctx.attempts, error, scrubber.path(ctx.logPath))
+  ctx.trace?.end(status, vendor?.name, ctx.attempts, error, ctx.logPath, scrubber)
 
   const logger = runtime.logger
   if (!logger.isLevelEnabled('info')) return

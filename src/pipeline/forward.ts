@@ -36,7 +36,7 @@ export async function forward (ctx: CallContext, injection: Injection): Promise<
     const body = ctx.body.kind === 'buffered' ? ctx.body.data : ctx.body.kind === 'stream' ? ctx.body.source : null
     const headers = upstreamHeaders(ctx, injection)
     // the attempt's span, and the traceparent naming it as the vendor's parent
-    ctx.trace?.attemptStarted(headers, ctx.method, vendor.policy.origin + vendor.scrubber.path(ctx.upstreamPath), ctx.attempts, vendor.name)
+    ctx.trace?.attemptStarted(headers, ctx.method, ctx.attempts, vendor.name, vendor.policy.origin, ctx.upstreamPath, vendor.scrubber)
     const result = await new UpstreamAttempt(ctx, planAfterStatus).start({
       path: ctx.upstreamPath,
       method: ctx.method,

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 
 const RUN = new URL('../../bench/run.js', import.meta.url).pathname
 const ROOT = new URL('../..', import.meta.url).pathname
-const LABELS = ['direct (upstream)', 'floor: node:http + undici, nothing else', 'baseline @fastify/http-proxy', 'sluice passthrough', 'sluice full policy']
+const LABELS = ['direct (upstream)', 'floor: node:http + undici, nothing else', 'baseline @fastify/http-proxy', 'sluice passthrough', 'sluice full policy', 'sluice full policy, tracing 100 %', 'sluice full policy, tracing 1 %']
 const out = mkdtempSync(join(tmpdir(), 'sluice-bench-smoke-'))
 
 afterAll(() => rmSync(out, { recursive: true, force: true }))

@@ -194,6 +194,22 @@ describe('a call sluice answers with an error', () => {
   })
 })
 
+describe('a call the client did not sample', () => {
+  it('still gives the vendor a traceparent naming sluice\'s span, unsampled, and exports nothing of it', async () => {
+    const unsampled = '9'.repeat(32)
+    const res = await request(`${proxy}/pay/v1/u`, { headers: { traceparent: `00-${unsampled}-${'4'.repeat(16)}-00`, 'x-seq': 'unsampled' } })
+    await res.body.text()
+    const seen = String(up.seen.find(s => s.headers['x-seq'] === 'unsampled')?.headers.traceparent)
+    expect(seen).toMatch(new RegExp(`^00-${unsampled}-[0-9a-f]{16}-00$`))
+    expect(seen).not.toContain('4'.repeat(16))
+    // a sampled call after it: once its span is in, the unsampled one would be too
+    const after = '8'.repeat(32)
+    await (await request(`${proxy}/pay/v1/u`, { headers: { traceparent: traceparent(after, '5'.repeat(16)), 'x-seq': 'after' } })).body.text()
+    await eventually(() => spansOf(after).some(s => s.kind === 2))
+    expect(spansOf(unsampled)).toEqual([])
+  })
+})
+
 describe('what is exported', () => {
   it('holds no injected secret and no PII from the query, in any span', async () => {
     await eventually(() => spansOf(CLIENT_TRACE).length >= 3)
