@@ -7,7 +7,7 @@
 #   docker run --rm --read-only -e SLUICE_HOST=0.0.0.0 -p 8080:8080 -p 9090:9090 sluice
 #   docker run --rm -v "$PWD/policies:/etc/sluice/policies:ro" sluice validate
 #
-# SLUICE_HOST stays 127.0.0.1, the sidecar default (SPEC section 1): in a pod
+# SLUICE_HOST stays 127.0.0.1, the sidecar default: in a pod
 # the app shares the container's network namespace, so loopback is its way in
 # and nothing outside the pod can use the credentials sluice injects. Set
 # SLUICE_HOST=0.0.0.0 only for a standalone sluice behind a Service (the Helm

@@ -30,7 +30,8 @@ import { Client } from 'undici'
 import { freePort } from './lib/redis.js'
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname
-const REDIS_SERVER = '/usr/bin/redis-server'
+// found on PATH, like any other program
+const REDIS_SERVER = 'redis-server'
 
 const { values: args } = parseArgs({
   options: {

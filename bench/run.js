@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stopAll } from './lib/children.js'
 import { checkGoals } from './lib/goals.js'
+import { buildLoadgen } from './lib/loadgen.js'
 import { runRate } from './lib/modes/rate.js'
 import { runSaturation } from './lib/modes/saturation.js'
 import { runSoak } from './lib/modes/soak.js'
@@ -19,7 +20,7 @@ import { canPin, pinFor } from './lib/pinning.js'
 import { progress } from './lib/progress.js'
 import { startRedis } from './lib/redis.js'
 import { renderReport } from './lib/report.js'
-import { startTarget, startUpstream } from './lib/targets.js'
+import { TARGET_LABELS, missingTool, needsRedis, needsTlsUpstream, startTarget, startTlsUpstream, startUpstream } from './lib/targets.js'
 
 const SLUICE_CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
 const MODES = { saturation: runSaturation, rate: runRate, soak: runSoak }
@@ -37,7 +38,7 @@ async function main (argv) {
     process.stdout.write(USAGE + '\n')
     return 0
   }
-  if (options.targets.some(id => id !== 'direct' && id !== 'floor' && id !== 'baseline') && !existsSync(SLUICE_CLI)) {
+  if (options.targets.some(id => id === 'passthrough' || id.startsWith('full')) && !existsSync(SLUICE_CLI)) {
     process.stderr.write('dist/cli.js is missing: run `npm run build` first (npm run bench does it)\n')
     return 1
   }
@@ -61,23 +62,37 @@ async function main (argv) {
 
   let result
   let pinned = false
+  // A target whose tool is not installed (nginx, haproxy) is left out with a note.
+  const skipped = []
+  const ids = []
+  for (const id of options.targets) {
+    const why = missingTool(id)
+    if (why === undefined) ids.push(id)
+    else skipped.push({ id, label: TARGET_LABELS[id], why })
+  }
+  for (const s of skipped) progress(`skipping ${s.label}: ${s.why}`)
+  const loadgen = options.loadgen ? buildLoadgen(workDir) : { path: undefined, why: '--no-loadgen' }
+  progress(loadgen.path === undefined ? `C load generator not used (${loadgen.why}): Node generators only, no stall meter` : 'C load generator and stall meter compiled')
   try {
-    const upstream = await startUpstream()
-    if (options.targets.some(id => id === 'full' || id === 'traced' || id === 'traced1')) redis = await startRedis()
-    const started = await Promise.allSettled(options.targets.map(id => startTarget(id, { upstream, redis, workDir, options })))
+    const upstream = await startUpstream(workDir)
+    const tlsUpstream = ids.some(needsTlsUpstream) ? await startTlsUpstream(workDir) : undefined
+    if (ids.some(needsRedis)) redis = await startRedis()
+    const started = await Promise.allSettled(ids.map(id => startTarget(id, { upstream, tlsUpstream, redis, workDir, options })))
     for (const s of started) if (s.status === 'fulfilled') targets.push(s.value)
     const failed = started.find(s => s.status === 'rejected')
     if (failed !== undefined) throw failed.reason
     progress(`started ${targets.map(t => `${t.id} (pid ${t.pid})`).join(', ')}; upstream pid ${upstream.pid}${redis ? `, redis pid ${redis.pid}` : ''}`)
     let pin
     if (options.pin && canPin()) {
-      const pids = [upstream.pid, ...targets.map(t => t.pid), ...(redis ? [redis.pid] : [])]
+      const pids = [upstream.pid, ...(tlsUpstream ? [tlsUpstream.pid] : []), ...targets.map(t => t.pid), ...(redis ? [redis.pid] : [])]
       pin = (targetPid) => pinFor(targetPid, pids)
       pinned = true
     } else if (options.pin) {
       progress('--pin: taskset or a second CPU is missing; running unpinned')
     }
-    result = await MODES[options.mode]({ options, targets, redis, pin })
+    result = await MODES[options.mode]({ options, targets, redis, pin, loadgen: loadgen.path })
+    result.skipped = skipped
+    result.loadgen = loadgen.path === undefined ? { used: false, why: loadgen.why } : { used: true }
   } finally {
     await stopEverything()
   }

@@ -14,6 +14,7 @@ import { clientErrorHandler, trackResponse } from './listener/client-error.js'
 import { handleConnect } from './listener/connect.js'
 import { handleCall, refuseCall } from './pipeline/index.js'
 import { deferContinue } from './pipeline/expect-continue.js'
+import { connectHandler } from './intercept/index.js'
 import type { ProxyRuntime } from './runtime/proxy-runtime.js'
 
 /** An absolute-form request target, kept aside while fastify routes on '/'. */
@@ -74,7 +75,8 @@ export function buildProxyApp (runtime: ProxyRuntime, opts: ProxyAppOptions): Fa
     handleCall(runtime, request.raw, reply.raw).catch(err => runtime.logger.error({ err }, 'unhandled proxy error'))
   })
 
-  app.server.on('connect', (req: IncomingMessage, socket, head: Buffer) => { handleConnect(runtime, req, socket as Socket, head) })
+  // CONNECT: intercepted when an interception CA is configured and the host is routed, else refused
+  app.server.on('connect', connectHandler<Socket>(runtime, app.server, (req, socket, head) => { handleConnect(runtime, req, socket, head) }))
   // 100 Continue only once the body is wanted, so a refusal comes before the body.
   app.server.on('checkContinue', deferContinue)
   return app

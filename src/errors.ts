@@ -1,4 +1,4 @@
-// Every answer sluice gives on its own behalf, in one catalogue (SPEC section 3).
+// Every answer sluice gives on its own behalf, in one catalogue.
 // Upstream answers are never rewritten; these are the only bodies sluice writes.
 // A test checks that each code here is documented in the README.
 
@@ -16,6 +16,7 @@ export const ERRORS = {
   // A defect in sluice: the stack goes to the log at error, the client sees only this.
   internal: { status: 500, message: 'sluice could not handle the request' },
   upstream_unreachable: { status: 502, message: 'the upstream could not be reached' },
+  upstream_tls: { status: 502, message: 'the TLS handshake with the upstream failed' },
   circuit_open: { status: 503, message: 'the circuit breaker for this vendor is open' },
   redis_unavailable: { status: 503, message: 'the rate limit store is unavailable' },
   credential_unavailable: { status: 503, message: 'a credential for this vendor cannot be had' },

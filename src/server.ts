@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { buildProxyApp } from './app.js'
 import { buildAdminApp } from './admin/app.js'
+import { InterceptCa } from './intercept/ca.js'
 import { formatProblem, loadPolicies } from './policy/load.js'
 import type { PolicyProblem } from './policy/types.js'
 import { flushSoon } from './observability/logger.js'
@@ -34,15 +35,21 @@ export interface Sluice {
 }
 
 export async function startSluice (settings: Settings, logger: Logger, opts: { processMetrics?: boolean } = {}): Promise<Sluice> {
-  const { set, problems } = await loadPolicies(settings.policies)
+  const { set, problems, warnings } = await loadPolicies(settings.policies)
   if (set === undefined) throw new PolicyLoadError(problems)
+  if (warnings.length > 0) logger.warn({ warnings: warnings.map(formatProblem) }, 'risky policy settings (sluice validate lists them)')
 
-  const redisTlsCa = settings.redisCaFile === undefined ? undefined : await readRedisCa(settings.redisCaFile)
+  const redisTlsCa = settings.redisCaFile === undefined ? undefined : await readPem('SLUICE_REDIS_CA_FILE', settings.redisCaFile)
+  const interceptCa = settings.interceptCaCert === undefined || settings.interceptCaKey === undefined
+    ? undefined
+    : await InterceptCa.load(settings.interceptCaCert, settings.interceptCaKey)
+  const extraCa = settings.caFile === undefined ? undefined : (await readPem('SLUICE_CA_FILE', settings.caFile)).toString('utf8')
   const metrics = new Metrics({ ...opts, redis: settings.redisUrl !== undefined || (settings.redisCluster !== undefined && settings.redisCluster.length > 0) })
   const limiter = createRateLimiter({
     ...(settings.redisUrl !== undefined ? { redisUrl: settings.redisUrl } : {}),
     ...(settings.redisCluster !== undefined ? { clusterNodes: settings.redisCluster } : {}),
     redisTlsCa,
+    redisCommandTimeoutMs: settings.redisTimeoutMs,
     metrics,
     logger,
   })
@@ -51,17 +58,21 @@ export async function startSluice (settings: Settings, logger: Logger, opts: { p
   // Each vendor's credentials log their unresolvable references (by name) as they are built.
   // The OpenTelemetry SDK is loaded only when tracing is on.
   const tracing = settings.tracing === undefined ? undefined : await startTracing(settings.tracing)
-  const runtime = new ProxyRuntime(set, { metrics, logger, limiter, clientTimeoutMs: settings.clientTimeoutMs, tracing })
+  const runtime = new ProxyRuntime(set, { metrics, logger, limiter, clientTimeoutMs: settings.clientTimeoutMs, extraCa, interceptCa, tracing })
 
   const proxy = buildProxyApp(runtime, { clientTimeoutMs: settings.clientTimeoutMs })
   const admin = buildAdminApp(runtime)
   let proxyUrl: string
   let adminUrl: string
+  let binding = `proxy listener (${settings.host}:${settings.port})`
   try {
     proxyUrl = await listen(proxy, settings.host, settings.port)
+    binding = `admin listener (${settings.adminHost}:${settings.adminPort})`
     adminUrl = await listen(admin, settings.adminHost, settings.adminPort)
   } catch (err) {
     await Promise.allSettled([proxy.close(), admin.close(), runtime.close()])
+    // Say which of the two could not bind: "address in use" alone does not.
+    if (err instanceof Error) err.message = `${binding}: ${err.message}`
     throw err
   }
   // Written whatever the log level: a caller that asked for port 0 learns the ports from it.
@@ -161,14 +172,14 @@ async function watchPolicies (path: string, onChange: () => void, logger: Logger
   }
 }
 
-/** SLUICE_REDIS_CA_FILE, read once at start: a file that is missing or holds no certificate stops sluice. */
-async function readRedisCa (path: string): Promise<Buffer> {
+/** A CA bundle named by a setting, read once at start: a file that is missing or holds no certificate stops sluice. */
+async function readPem (setting: string, path: string): Promise<Buffer> {
   let pem: Buffer
   try {
     pem = await readFile(path)
   } catch (err) {
-    throw new SettingsError(`SLUICE_REDIS_CA_FILE: cannot read ${path} (${(err as { code?: string }).code ?? 'error'})`)
+    throw new SettingsError(`${setting}: cannot read ${path} (${(err as { code?: string }).code ?? 'error'})`)
   }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new SettingsError(`SLUICE_REDIS_CA_FILE: ${path} holds no PEM certificate`)
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new SettingsError(`${setting}: ${path} holds no PEM certificate`)
   return pem
 }

@@ -1,4 +1,4 @@
-// Process settings: flags over SLUICE_* environment over defaults (SPEC section 1).
+// Process settings: flags over SLUICE_* environment over defaults; README "Run it" lists them.
 // Parsed once at start, frozen. Policies are not settings: they live in YAML.
 import { parseDuration } from './policy/units.js'
 import { parseClusterSeeds } from './ratelimit/redis-connection.js'
@@ -25,6 +25,11 @@ export interface Settings {
   redisCluster: string[] | undefined
   /** SLUICE_REDIS_CA_FILE: a PEM CA bundle trusted for rediss:// besides Node's own */
   redisCaFile: string | undefined
+  /** SLUICE_CA_FILE: a PEM CA bundle trusted for every vendor besides Node's own roots */
+  caFile: string | undefined
+  /** SLUICE_INTERCEPT_CA_CERT / SLUICE_INTERCEPT_CA_KEY: PEM files of the CA that signs intercepted hosts; both or neither */
+  interceptCaCert: string | undefined
+  interceptCaKey: string | undefined
   /** SLUICE_LOG_LEVEL / --log-level */
   logLevel: string
   /** SLUICE_DRAIN_TIMEOUT: how long SIGTERM waits for in-flight calls, ms */
@@ -39,6 +44,8 @@ export interface Settings {
    * the other OTEL_* variables itself.
    */
   tracing: OtlpProtocol | undefined
+  /** SLUICE_REDIS_TIMEOUT: a Redis command slower than this counts as an outage, ms */
+  redisTimeoutMs: number
 }
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
@@ -50,10 +57,14 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   redisUrl: undefined,
   redisCluster: undefined,
   redisCaFile: undefined,
+  caFile: undefined,
+  interceptCaCert: undefined,
+  interceptCaKey: undefined,
   logLevel: 'info',
   drainTimeoutMs: 25_000,
   clientTimeoutMs: 10_000,
   tracing: undefined,
+  redisTimeoutMs: 150,
 })
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -67,6 +78,8 @@ export function loadSettings (flags: Flags, env: NodeJS.ProcessEnv = process.env
     const v = flags[flag] ?? env[envName]
     return v === '' ? undefined : v
   }
+  // A bad value is reported as the user wrote it: the flag when given, else the variable.
+  const source = (flag: keyof Flags, envName: string): string => flags[flag] !== undefined ? `--${flag}` : envName
   const port = (name: string, v: string | undefined, dflt: number): number => {
     if (v === undefined) return dflt
     const n = Number(v)
@@ -82,10 +95,13 @@ export function loadSettings (flags: Flags, env: NodeJS.ProcessEnv = process.env
 
   const redisUrl = pick('redis', 'SLUICE_REDIS_URL')
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new SettingsError('SLUICE_REDIS_URL: must start with redis:// or rediss://')
+    throw new SettingsError(`${source('redis', 'SLUICE_REDIS_URL')}: must start with redis:// or rediss://`)
   }
   const cluster = env.SLUICE_REDIS_CLUSTER
   const redisCluster = cluster ? cluster.split(',').map(s => s.trim()).filter(Boolean) : undefined
+  if (redisUrl !== undefined && redisCluster !== undefined) {
+    throw new SettingsError(`${source('redis', 'SLUICE_REDIS_URL')} and SLUICE_REDIS_CLUSTER are both set: give one Redis server or one cluster, not both`)
+  }
   if (redisCluster !== undefined) {
     try {
       parseClusterSeeds(redisCluster)
@@ -95,23 +111,40 @@ export function loadSettings (flags: Flags, env: NodeJS.ProcessEnv = process.env
     }
   }
   const redisCaFile = env.SLUICE_REDIS_CA_FILE || undefined
+  const interceptCaCert = env.SLUICE_INTERCEPT_CA_CERT || undefined
+  const interceptCaKey = env.SLUICE_INTERCEPT_CA_KEY || undefined
+  if ((interceptCaCert === undefined) !== (interceptCaKey === undefined)) {
+    throw new SettingsError('SLUICE_INTERCEPT_CA_CERT and SLUICE_INTERCEPT_CA_KEY go together: set both or neither')
+  }
   const logLevel = pick('log-level', 'SLUICE_LOG_LEVEL') ?? DEFAULT_SETTINGS.logLevel
-  if (!LOG_LEVELS.has(logLevel)) throw new SettingsError(`SLUICE_LOG_LEVEL: "${logLevel}" is not a pino level`)
+  if (!LOG_LEVELS.has(logLevel)) throw new SettingsError(`${source('log-level', 'SLUICE_LOG_LEVEL')}: "${logLevel}" is not a pino level (${[...LOG_LEVELS].join(', ')})`)
 
   const host = pick('host', 'SLUICE_HOST') ?? DEFAULT_SETTINGS.host
+  const adminHost = pick('admin-host', 'SLUICE_ADMIN_HOST') ?? host
+  const proxyPort = port(source('port', 'SLUICE_PORT'), pick('port', 'SLUICE_PORT'), DEFAULT_SETTINGS.port)
+  const adminPort = port(source('admin-port', 'SLUICE_ADMIN_PORT'), pick('admin-port', 'SLUICE_ADMIN_PORT'), DEFAULT_SETTINGS.adminPort)
+  // Port 0 picks a free port for each; a wildcard host shares its port with every address.
+  const wildcard = (h: string): boolean => h === '0.0.0.0' || h === '::'
+  if (proxyPort !== 0 && proxyPort === adminPort && (host === adminHost || wildcard(host) || wildcard(adminHost))) {
+    throw new SettingsError(`${source('port', 'SLUICE_PORT')} and ${source('admin-port', 'SLUICE_ADMIN_PORT')} are both ${proxyPort}: the proxy listener and the admin listener need different ports`)
+  }
   return Object.freeze({
     policies: pick('policies', 'SLUICE_POLICIES') ?? DEFAULT_SETTINGS.policies,
-    port: port('SLUICE_PORT', pick('port', 'SLUICE_PORT'), DEFAULT_SETTINGS.port),
+    port: proxyPort,
     host,
-    adminHost: pick('admin-host', 'SLUICE_ADMIN_HOST') ?? host,
-    adminPort: port('SLUICE_ADMIN_PORT', pick('admin-port', 'SLUICE_ADMIN_PORT'), DEFAULT_SETTINGS.adminPort),
+    adminHost,
+    adminPort,
     redisUrl,
     redisCluster,
     redisCaFile,
+    caFile: env.SLUICE_CA_FILE || undefined,
+    interceptCaCert,
+    interceptCaKey,
     logLevel,
     drainTimeoutMs: duration('SLUICE_DRAIN_TIMEOUT', env.SLUICE_DRAIN_TIMEOUT, DEFAULT_SETTINGS.drainTimeoutMs),
     clientTimeoutMs: duration('SLUICE_CLIENT_TIMEOUT', env.SLUICE_CLIENT_TIMEOUT, DEFAULT_SETTINGS.clientTimeoutMs),
     tracing: tracingProtocol(env),
+    redisTimeoutMs: duration('SLUICE_REDIS_TIMEOUT', env.SLUICE_REDIS_TIMEOUT, DEFAULT_SETTINGS.redisTimeoutMs),
   })
 }
 

@@ -14,9 +14,10 @@ const running = new Set()
  * Starts `command args` and resolves once `findUrl(line)` returns a URL for a
  * line of its stdout. With `stdoutFile`, stdout goes to that file (appending)
  * and the file is polled: a busy logger then never writes into a pipe the
- * harness has to read.
+ * harness has to read. With `ready` (a server that prints no URL: nginx,
+ * haproxy), `ready(exited)` resolves with the URL once it answers, or undefined.
  */
-export async function startChild ({ name, command, args, env, stdoutFile, findUrl }) {
+export async function startChild ({ name, command, args, env, stdoutFile, findUrl, ready }) {
   let stdoutFd
   if (stdoutFile !== undefined) stdoutFd = openSync(stdoutFile, 'a')
   const child = spawn(command, args, {
@@ -26,6 +27,7 @@ export async function startChild ({ name, command, args, env, stdoutFile, findUr
   if (stdoutFd !== undefined) closeSync(stdoutFd) // the child holds its own copy
   let stderr = ''
   child.stderr.on('data', (c) => { stderr = (stderr + c.toString()).slice(-4000) })
+  child.once('error', (err) => { stderr += `\n${err.message}` }) // a missing binary: reported as "did not start"
   const exited = new Promise(resolve => child.once('exit', (code, signal) => resolve({ code, signal })))
   const handle = {
     name,
@@ -37,9 +39,12 @@ export async function startChild ({ name, command, args, env, stdoutFile, findUr
   }
   running.add(handle)
 
-  const url = stdoutFile === undefined
-    ? await urlFromPipe(child, findUrl)
-    : await urlFromFile(stdoutFile, findUrl, exited)
+  if (stdoutFd === undefined && ready !== undefined) child.stdout.resume() // nothing reads it
+  const url = ready !== undefined
+    ? await ready(exited)
+    : stdoutFile === undefined
+      ? await urlFromPipe(child, findUrl)
+      : await urlFromFile(stdoutFile, findUrl, exited)
   if (url === undefined) {
     await handle.stop()
     throw new Error(`${name} did not start: ${stderr.trim() || 'no listening line'}`)

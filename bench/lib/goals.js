@@ -1,4 +1,4 @@
-// The performance targets of issue 6, checked against one run's figures.
+// The performance targets of issues 6 and 19, checked against one run's figures.
 // Reporting only: a MISS is printed, never turned into a failing exit code.
 // A target the current mode cannot measure says which mode does.
 
@@ -10,6 +10,16 @@ export const GOALS = Object.freeze({
   rss: 'sluice full policy RSS < 150 MB',
   rssGrowth: 'sluice full policy RSS grows < 10 % over the soak (first vs last minute)',
   errors: 'zero errors through sluice (non-2xx + socket errors)',
+})
+
+/** Issue 19's targets: ratios to the floor and the baseline, one pinned run, medians over rounds. */
+export const GOALS_19 = Object.freeze({
+  calls: 'issue 19: saturation, full policy >= 1.40 x baseline calls/s',
+  cpu: 'issue 19: saturation, full policy CPU/call <= 1.35 x floor',
+  rateCpu: 'issue 19: 1,000 calls/s, full policy CPU/call <= 1.20 x floor',
+  p99: 'issue 19: 1,000 calls/s, full adds <= 1 ms at p99 over the floor (clean rounds)',
+  p999: 'issue 19: 1,000 calls/s, full p99.9 <= 2 x floor (clean rounds)',
+  mc: 'issue 19: 1,000 calls/s, full mark-compacts/min <= floor',
 })
 
 const RSS_LIMIT_MB = 150
@@ -51,5 +61,30 @@ export function checkGoals (mode, facts) {
     : notHere(GOALS.rssGrowth, 'run with --soak 300'))
   out.push(check(GOALS.errors, facts.sluiceErrors === null ? null : facts.sluiceErrors === 0,
     facts.sluiceErrors === null ? 'no sluice target ran' : `${facts.sluiceErrors} errors`))
+  if (mode === 'saturation') {
+    out.push(ratioGoal(GOALS_19.calls, facts.fullVsBaselineCalls, r => r >= 1.4, 'baseline'))
+    out.push(ratioGoal(GOALS_19.cpu, facts.fullVsFloorCpu, r => r <= 1.35, 'floor'))
+  }
+  if (mode === 'rate') {
+    out.push(ratioGoal(GOALS_19.rateCpu, facts.fullVsFloorCpu, r => r <= 1.2, 'floor'))
+    const p99 = facts.fullAddedP99OverFloorClean
+    out.push(check(GOALS_19.p99, p99 == null ? null : p99.median <= 1,
+      p99 == null ? 'no clean round with full and floor (or no stall meter)' : `${signed(p99.median)} ms (${signed(p99.min)} to ${signed(p99.max)}, ${p99.n} clean rounds)`))
+    out.push(ratioGoal(GOALS_19.p999, facts.fullP999VsFloorClean, r => r <= 2, 'floor', 'no clean round with full and floor (or no stall meter)'))
+    const a = facts.fullMarkCompactsPerMin
+    const b = facts.floorMarkCompactsPerMin
+    out.push(check(GOALS_19.mc, a == null || b == null ? null : a <= b,
+      a == null || b == null ? 'needs the full and floor targets' : `full ${a.toFixed(1)}, floor ${b.toFixed(1)} per minute (all rounds pooled)`))
+  }
   return out
+}
+
+function ratioGoal (goal, s, ok, ref, missing = `needs the full and ${ref} targets`) {
+  if (s == null) return check(goal, null, missing)
+  const range = s.n > 1 ? ` (${s.min.toFixed(2)}–${s.max.toFixed(2)}, ${s.n} rounds)` : ''
+  return check(goal, ok(s.median), `${s.median.toFixed(2)} x ${ref}${range}`)
+}
+
+function signed (x) {
+  return (x >= 0 ? '+' : '') + x.toFixed(3)
 }

@@ -3,6 +3,7 @@
 // script calls Redis served, before and after. CPU is the target process's
 // own (utime + stime), so the harness's work never counts against it.
 import { setTimeout as sleep } from 'node:timers/promises'
+import { startStallMeter } from './loadgen.js'
 import { cpuMicros, memory } from './proc-stats.js'
 import { scanLog, truncateLog } from './sluice-log.js'
 
@@ -18,13 +19,19 @@ const SETTLE_MS = 300
  * `drive(seconds)` runs the load and resolves with
  * { elapsedMs, sent, responses, non2xx, socketErrors, latency: { p50, p99, p999 } }.
  */
-export async function measureRun ({ target, round, redis, pin, warmupSec, durationSec, drive }) {
+/**
+ * With `stallMeter` (the compiled loadgen), a stall meter runs on the
+ * harness's core (the generator's) during the measured part.
+ */
+export async function measureRun ({ target, round, redis, pin, warmupSec, durationSec, drive, stallMeter }) {
   pin?.(target.pid)
   if (warmupSec > 0) {
     await drive(warmupSec)
     await sleep(SETTLE_MS)
   }
   if (target.logFile !== undefined) truncateLog(target.logFile)
+  if (target.gcFile !== undefined && target.gcFile !== target.logFile) truncateLog(target.gcFile)
+  const meter = stallMeter === undefined ? undefined : await startStallMeter(stallMeter)
 
   const usesRedis = target.id === 'full' && redis !== undefined
   const before = {
@@ -35,6 +42,7 @@ export async function measureRun ({ target, round, redis, pin, warmupSec, durati
   }
   const load = await drive(durationSec)
   const harness = process.cpuUsage(before.harness)
+  const stalls = meter === undefined ? null : await meter.stop()
   await sleep(SETTLE_MS)
   const cpu = cpuMicros(target.pid)
   const redisCounters = usesRedis ? await redis.counters() : null
@@ -42,6 +50,8 @@ export async function measureRun ({ target, round, redis, pin, warmupSec, durati
   const mem = memory(target.pid)
 
   const log = target.logFile === undefined ? null : await scanLog(target.logFile)
+  const gc = target.gcFile === undefined ? null : target.gcFile === target.logFile ? log.gc : (await scanLog(target.gcFile)).gc
+  const perMinute = (n) => (n === undefined ? null : n / (load.elapsedMs / 60_000))
 
   // Work is divided by the calls sent: those still in flight when the load stopped were served too.
   const calls = load.sent
@@ -63,7 +73,12 @@ export async function measureRun ({ target, round, redis, pin, warmupSec, durati
       // The harness's own INFO commands add two reads per run: noise below 0.001 per call.
       redisReadsPerCall: perCall(difference(redisCounters?.reads ?? null, before.redis?.reads ?? null)),
       redisCpuUsPerCall: perCall(difference(redisCpu, before.redisCpu)),
+      // --trace-gc lines of the target's process during the measured run (its settle time included)
+      scavengesPerMin: perMinute(gc?.scavenges),
+      markCompactsPerMin: perMinute(gc?.markCompacts),
     },
+    /** What the stall meter saw on the generator's core: { samples, stalls, maxOversleepMs, stalledMs }, or null. */
+    stalls,
     detail: {
       sent: load.sent,
       responses: load.responses,
@@ -72,6 +87,8 @@ export async function measureRun ({ target, round, redis, pin, warmupSec, durati
       elapsedMs: load.elapsedMs,
       // Share of one core the harness (load generator) used: near 100 % means it, not the target, set the pace.
       harnessCpuPct: (harness.user + harness.system) / 10 / load.elapsedMs,
+      /** --trace-gc counts of the measured run: { scavenges, markCompacts }, or null for a process that is not Node */
+      gc,
       log,
     },
   }

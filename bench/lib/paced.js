@@ -54,13 +54,15 @@ export async function paced ({ url, rate, durationSec, connections }) {
   const inFlight = () => sent - settled
   while (inFlight() > 0 && Date.now() < end) await new Promise(resolve => setTimeout(resolve, 5))
   const unanswered = sent - settled
+  // Read before destroy(): destroying the pool fails the unanswered calls, which would count them twice.
+  const failed = socketErrors
   await pool.destroy()
   return {
     elapsedMs,
     sent,
     responses: latency.count,
     non2xx,
-    socketErrors: socketErrors + unanswered,
+    socketErrors: failed + unanswered,
     latency: latency.summary(),
   }
 }

@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 
-const REDIS_SERVER = '/usr/bin/redis-server'
+// found on PATH, like any other program
+const REDIS_SERVER = 'redis-server'
 
 export async function startRedis () {
   const port = await freePort()

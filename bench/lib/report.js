@@ -1,6 +1,7 @@
 // The report: one markdown table per load generator (median over rounds with
 // min-max; below each target, its per-round ratios to direct and to the
 // baseline), a few notes, and the targets of issue 6 with PASS or MISS.
+import { pooledGcPerMin } from './stats.js'
 import { TARGET_LABELS } from './targets.js'
 
 const COLUMNS = [
@@ -10,7 +11,10 @@ const COLUMNS = [
   { key: 'p999', title: 'p99.9 ms', digits: 3 },
   { key: 'cpuUsPerCall', title: 'CPU µs/call', digits: 1 },
   { key: 'peakRssMb', title: 'peak RSS MB', digits: 1 },
+  { key: 'scavengesPerMin', title: 'scavenges/min', digits: 0 },
+  { key: 'markCompactsPerMin', title: 'mark-compacts/min', digits: 1 },
 ]
+const REFERENCES = ['direct', 'floor', 'baseline']
 
 export function renderReport (result, meta) {
   const parts = [`# sluice benchmark: ${title(result)}`, '', renderMeta(meta), '']
@@ -52,8 +56,8 @@ function renderTable (result, generator, summary) {
     const s = summary[id]
     const errors = samples.filter(x => x.target === id).reduce((n, x) => n + x.metrics.errors, 0)
     rows.push([TARGET_LABELS[id], ...COLUMNS.map(c => spreadCell(s.values[c.key], c.digits)), String(errors)])
-    for (const ref of ['direct', 'baseline']) {
-      if (ref === id || !result.targetIds.includes(ref)) continue
+    for (const ref of REFERENCES) {
+      if (ref === id || !result.targetIds.includes(ref) || s.ratios[ref] === undefined) continue
       rows.push([`  ÷ ${ref}`, ...COLUMNS.map(c => spreadCell(s.ratios[ref][c.key], 2, '×')), ''])
     }
   }
@@ -61,17 +65,32 @@ function renderTable (result, generator, summary) {
 }
 
 function renderAdded (result) {
-  const rows = [
-    ['target', 'added p50 ms vs direct', 'added p99 ms vs direct', 'added p50 ms vs baseline', 'added p99 ms vs baseline'],
-  ]
-  rows.push(rows[0].map(() => '---'))
+  const parts = [addedTable(result, result.added, '## added latency (per round, target minus reference; median (min–max))')]
+  const runs = Object.values(result.runs)[0]
+  const watched = runs.filter(s => s.stalls !== null && s.stalls !== undefined)
+  if (watched.length > 0) {
+    const clean = watched.filter(s => s.stalls.stalls === 0).length
+    parts.push('', addedTable(result, result.addedClean,
+      `## added latency, clean rounds only (the stall meter on the generator's core saw no stall over 2 ms in either run compared; ${clean} of ${watched.length} runs clean)`))
+  }
+  return parts.join('\n')
+}
+
+function addedTable (result, added, heading) {
+  const refs = ['direct', 'floor'].filter(r => result.targetIds.includes(r))
+  const header = ['target']
+  for (const ref of refs) header.push(`added p50 ms vs ${ref}`, `added p99 ms vs ${ref}`, `added p99.9 ms vs ${ref}`)
+  const rows = [header, header.map(() => '---')]
   for (const id of result.targetIds) {
     if (id === 'direct') continue
-    const a = result.added[id]
-    const vsBaseline = id === 'baseline' ? ['—', '—'] : [signedCell(a.baseline.p50), signedCell(a.baseline.p99)]
-    rows.push([TARGET_LABELS[id], signedCell(a.direct.p50), signedCell(a.direct.p99), ...vsBaseline])
+    const row = [TARGET_LABELS[id]]
+    for (const ref of refs) {
+      if (ref === id) row.push('—', '—', '—')
+      else row.push(signedCell(added[id][ref].p50), signedCell(added[id][ref].p99), signedCell(added[id][ref].p999))
+    }
+    rows.push(row)
   }
-  return ['## added latency (per round, target minus reference; median (min–max))', '', rows.map(r => `| ${r.join(' | ')} |`).join('\n')].join('\n')
+  return [heading, '', rows.map(r => `| ${r.join(' | ')} |`).join('\n')].join('\n')
 }
 
 function renderSoak (result) {
@@ -96,13 +115,21 @@ function renderSoak (result) {
 
 function renderNotes (result) {
   const lines = ['## notes', '']
+  for (const s of result.skipped ?? []) lines.push(`- skipped ${s.label}: ${s.why}`)
+  if (result.loadgen?.used === false) lines.push(`- C load generator not used (${result.loadgen.why}): Node generators only, no stall meter`)
   for (const [generator, samples] of Object.entries(result.runs)) {
     for (const id of result.targetIds) {
       const own = samples.filter(s => s.target === id)
       if (own.length === 0) continue
       const facts = []
       const harness = own.map(s => s.detail.harnessCpuPct)
-      if (generator !== 'wrk') facts.push(`harness CPU ${range(harness, 0)} % of a core`)
+      if (generator === 'autocannon' || generator === 'paced') facts.push(`harness CPU ${range(harness, 0)} % of a core`)
+      const stalls = own.map(s => s.stalls).filter(x => x !== null && x !== undefined)
+      if (stalls.length > 0) {
+        facts.push(`stall meter: ${stalls.filter(x => x.stalls === 0).length} of ${stalls.length} runs clean; stalls over 2 ms per run ${range(stalls.map(x => x.stalls), 0)}, longest ${range(stalls.map(x => x.maxOversleepMs), 1)} ms`)
+      }
+      const scavenges = pooledGcPerMin(samples, id, 'scavenges')
+      if (scavenges !== null) facts.push(`GC over all rounds pooled: ${fixed(scavenges, 0)} scavenges/min, ${fixed(pooledGcPerMin(samples, id, 'markCompacts'), 1)} mark-compacts/min`)
       const redisCalls = own.map(s => s.metrics.redisCallsPerCall)
       if (redisCalls.some(v => v !== null)) {
         facts.push(
@@ -118,6 +145,7 @@ function renderNotes (result) {
         const problems = logs.reduce((n, l) => n + l.problemLines, 0)
         // wrk counts completed calls only: the few in flight at its end are logged but not counted.
         facts.push(`request log lines ${logged} for ${sent} calls ${generator === 'wrk' ? 'completed' : 'sent'}`)
+        facts.push(`policy reloads ${logs.reduce((n, l) => n + (l.reloads ?? 0), 0)}`)
         if (problems > 0) facts.push(`${problems} warn/error log lines: ${[...new Set(logs.flatMap(l => l.problemMessages))].join('; ')}`)
       }
       const socketErrors = own.reduce((n, s) => n + s.detail.socketErrors, 0)
@@ -130,7 +158,7 @@ function renderNotes (result) {
 }
 
 function renderGoals (goals) {
-  const rows = [['target (issue 6)', 'result', 'figure'], ['---', '---', '---']]
+  const rows = [['target', 'result', 'figure'], ['---', '---', '---']]
   for (const g of goals) rows.push([g.goal, g.status, g.figure])
   return ['## targets', '', rows.map(r => `| ${r.join(' | ')} |`).join('\n')].join('\n')
 }

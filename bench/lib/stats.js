@@ -32,10 +32,14 @@ export function summarize (samples, targetId, metricNames, referenceIds) {
   return out
 }
 
-/** Per-round differences target minus reference, for a metric (e.g. added latency). */
-export function differences (samples, targetId, referenceId, name) {
+/**
+ * Per-round differences target minus reference, for a metric (e.g. added
+ * latency); with `keep`, only the rounds where `keep` holds for both runs.
+ */
+export function differences (samples, targetId, referenceId, name, keep = () => true) {
   return spread(samples.filter(s => s.target === targetId).map(s => {
     const r = samples.find(o => o.target === referenceId && o.round === s.round)
+    if (!keep(s) || r === undefined || !keep(r)) return null
     const a = s.metrics[name]
     const b = r?.metrics[name]
     return typeof a === 'number' && typeof b === 'number' ? a - b : null
@@ -70,4 +74,16 @@ export function sluiceFacts (samples) {
     peakRssMb: spread(full.map(s => s.metrics.peakRssMb))?.max ?? null,
     sluiceErrors: sluice.length === 0 ? null : sluice.reduce((n, s) => n + s.metrics.errors, 0),
   }
+}
+
+/**
+ * GCs per minute of `targetId` pooled over all its runs (total count ÷ total
+ * time): a short run sees 0 or 1 mark-compact, so a median of per-run rates is
+ * too coarse. Null when the target is not a Node process.
+ */
+export function pooledGcPerMin (samples, targetId, kind) {
+  const own = samples.filter(s => s.target === targetId && s.detail.gc !== null && s.detail.gc !== undefined)
+  if (own.length === 0) return null
+  const minutes = own.reduce((n, s) => n + s.detail.elapsedMs, 0) / 60_000
+  return minutes === 0 ? null : own.reduce((n, s) => n + s.detail.gc[kind], 0) / minutes
 }

@@ -1,4 +1,4 @@
-// The admin listener (SPEC section 7): health, readiness, metrics and the
+// The admin listener (README "Admin listener"): health, readiness, metrics and the
 // effective policies with every secret masked. Separate from the proxy
 // listener so a scrape or probe never queues behind vendor calls.
 import Fastify, { type FastifyInstance } from 'fastify'

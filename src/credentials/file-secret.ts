@@ -14,7 +14,7 @@
 import { realpathSync, statSync, watch, type FSWatcher } from 'node:fs'
 import { dirname } from 'node:path'
 import { readSecretFile, type SecretSource } from './secret-source.js'
-import type { SecretRef } from './template.js'
+import type { SecretRef } from '../policy/secret-refs.js'
 
 export const RECHECK_MS = 1000
 

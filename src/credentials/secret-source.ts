@@ -2,7 +2,7 @@
 // the process environment does not change at runtime. A file is watched (see
 // file-secret.ts). Both present the same small surface to vendor-credentials.ts.
 import { readFileSync } from 'node:fs'
-import type { SecretRef } from './template.js'
+import type { SecretRef } from '../policy/secret-refs.js'
 
 export interface SecretSource {
   readonly ref: SecretRef

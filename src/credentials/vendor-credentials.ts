@@ -6,11 +6,11 @@
 //
 // Values go to the vendor only: logs and errors name references, never values.
 import { SluiceError } from '../errors.js'
+import { renderTemplate, type SecretRef, type Template } from '../policy/secret-refs.js'
 import type { VendorPolicy } from '../policy/types.js'
 import { FileSecret, type FileSecretEvent } from './file-secret.js'
 import { OAuth2Token, type CredentialLogger } from './oauth2-token.js'
 import { EnvSecret, type SecretSource } from './secret-source.js'
-import { parseTemplate, renderTemplate, TemplateError, type SecretRef, type Template } from './template.js'
 import type { TokenTimeouts } from './token-request.js'
 import type { Injection, VendorCredentials } from './types.js'
 
@@ -78,36 +78,33 @@ class LiveCredentials implements VendorCredentials {
 
     // The policy loader refuses malformed references, so this is a last guard:
     // a bad template blocks its own vendor, never the whole policy set.
-    const compile = (template: string, field: string): Template => {
-      let parsed: Template
-      try {
-        parsed = parseTemplate(template)
-      } catch (err) {
-        if (!(err instanceof TemplateError)) throw err
+    const use = (template: Template, field: string): Template => {
+      if (template.problems.length > 0) {
         this.#malformed.push(field)
-        this.#logger.error({ vendor: this.#vendor, field, problem: err.message }, 'credential template is malformed')
-        return { parts: [], refs: [] }
+        this.#logger.error({ vendor: this.#vendor, field, problem: template.problems[0] }, 'credential template is malformed')
+        return { parts: [], refs: [], problems: template.problems }
       }
-      for (const ref of parsed.refs) this.#addSource(ref, env)
-      return parsed
+      for (const ref of template.refs) this.#addSource(ref, env)
+      return template
     }
     const oauth = inject.oauth2
-    this.#oauthHeader = oauth?.header.toLowerCase() ?? ''
+    const templates = inject.templates
+    this.#oauthHeader = oauth?.header ?? ''
     // With oauth2 the token header wins over a static header of the same name.
-    this.#headers = Object.entries(inject.headers)
-      .map(([name, t]) => [name.toLowerCase(), compile(t, `inject.headers.${name}`)] as const)
+    this.#headers = templates.headers
+      .map(([name, t]) => [name, use(t, `inject.headers.${name}`)] as const)
       .filter(([name]) => name !== this.#oauthHeader)
-    this.#query = Object.entries(inject.query)
-      .map(([key, t]) => [encodeURIComponent(key) + '=', compile(t, `inject.query.${key}`)] as const)
+    this.#query = templates.query
+      .map(([key, t]) => [encodeURIComponent(key) + '=', use(t, `inject.query.${key}`)] as const)
     this.#queryKeys = new Set(Object.keys(inject.query))
     const strip = new Set(inject.strip.map(h => h.toLowerCase()))
     for (const [name] of this.#headers) strip.add(name)
     if (oauth !== undefined) strip.add(this.#oauthHeader)
     this.#strip = strip
 
-    if (oauth !== undefined) {
-      const clientId = compile(oauth.clientId, 'inject.oauth2.clientId')
-      const clientSecret = compile(oauth.clientSecret, 'inject.oauth2.clientSecret')
+    if (oauth !== undefined && templates.oauth2 !== undefined) {
+      const clientId = use(templates.oauth2.clientId, 'inject.oauth2.clientId')
+      const clientSecret = use(templates.oauth2.clientSecret, 'inject.oauth2.clientSecret')
       this.#oauth = new OAuth2Token({
         vendor: this.#vendor,
         policy: oauth,
@@ -124,7 +121,7 @@ class LiveCredentials implements VendorCredentials {
 
     for (const source of this.#sources.values()) {
       if (source.value === undefined) {
-        this.#logger.error({ vendor: this.#vendor, reference: source.ref.text }, 'credential reference cannot be resolved')
+        this.#logger.error({ vendor: this.#vendor, reference: source.ref.text, fix: howToResolve(source.ref) }, 'credential reference cannot be resolved')
       }
     }
     this.#started = true
@@ -332,4 +329,11 @@ class LiveCredentials implements VendorCredentials {
 
 function firstMissing (template: Template, lookup: (ref: SecretRef) => string | undefined): SecretRef | undefined {
   return template.refs.find(ref => lookup(ref) === undefined)
+}
+
+/** What an operator does so the reference resolves: names the variable or file, never a value. */
+function howToResolve (ref: SecretRef): string {
+  return ref.kind === 'env'
+    ? `set the environment variable ${ref.name} for sluice`
+    : `create the file ${ref.path}, readable by sluice (a mounted Secret appears there once the mount is ready)`
 }

@@ -1,4 +1,4 @@
-// Every metric sluice exports, declared in one place (SPEC section 7). Each app
+// Every metric sluice exports, declared in one place (README "Admin listener"). Each app
 // owns its registry so several apps can live in one test process. Label sets
 // that a call touches are resolved once per vendor (vendorMetrics) so the hot
 // path does no label hashing for them: the two durations every call observes
@@ -10,9 +10,8 @@ import { CallWindow } from './call-window.js'
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
-export type UpstreamErrorKind = 'timeout' | 'connect' | 'reset' | '5xx' | 'body_rule'
+export type UpstreamErrorKind = 'timeout' | 'connect' | 'reset' | '5xx' | 'body_rule' | 'tls'
 export type RateLimitDecision = 'allowed' | 'queued' | 'rejected'
-export const CIRCUIT_STATE = { closed: 0, halfOpen: 1, open: 2 } as const
 
 export class Metrics {
   readonly registry = new Registry()
@@ -69,6 +68,13 @@ export class Metrics {
     name: 'sluice_upstream_errors_total',
     help: 'Failed upstream attempts, by kind',
     labelNames: ['vendor', 'kind'] as const,
+    registers: [this.registry],
+  })
+
+  readonly tunnels = new Counter({
+    name: 'sluice_tunnels_total',
+    help: 'CONNECT tunnels asked for while interception is on: intercepted, handshake_failed (the client did not accept the minted certificate) or refused (no policy routes the host)',
+    labelNames: ['vendor', 'result'] as const,
     registers: [this.registry],
   })
 
@@ -204,10 +210,6 @@ export class VendorMetrics {
 
   retry (reason: string): void {
     this.metrics.retries.inc({ vendor: this.vendor, reason })
-  }
-
-  rateLimit (bucket: string, decision: RateLimitDecision): void {
-    this.metrics.rateLimitDecisions.inc({ vendor: this.vendor, bucket, decision })
   }
 
   circuit (state: number): void {

@@ -1,4 +1,4 @@
-// The PII and secret patterns scrubbed out of free text (SPEC section 5). Every
+// The PII and secret patterns scrubbed out of free text (README "Logs"). Every
 // regex is built once, at module load; a policy picks which rules apply and
 // compileTextPatterns() closes over that choice once per policy load.
 //
@@ -36,13 +36,9 @@
 //   has both. Dashes and underscores end such a run, so UUIDs and slugs stay;
 //   32-character hex strings (trace ids, MD5 ETags) do not, as nothing tells
 //   them from a 32-hex API key.
-import { SCRUB_PATTERNS } from '../policy/schema.js'
-import type { LoggingPolicy } from '../policy/types.js'
+import type { ScrubPattern } from '../policy/schema.js'
 
-export type PatternName = LoggingPolicy['redact']['patterns'][number]
-
-/** Every pattern, the default when a policy does not choose (the schema's list). */
-export const PATTERN_NAMES: readonly PatternName[] = SCRUB_PATTERNS
+export type PatternName = ScrubPattern
 
 interface Rule {
   name: PatternName

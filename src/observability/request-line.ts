@@ -23,6 +23,8 @@ export interface RequestLine {
   wouldLimit?: true
   cutOff?: true
   clientGone?: true
+  /** bucket name -> key value, hashed, for buckets not keyed by vendor (`sluice replay` reads them) */
+  keys?: Record<string, string> | undefined
   reqBody?: unknown
   resBody?: unknown
 }
@@ -47,6 +49,7 @@ export function formatRequestLine (l: RequestLine, time: number): string {
   if (l.wouldLimit === true) s += ',"wouldLimit":true'
   if (l.cutOff === true) s += ',"cutOff":true'
   if (l.clientGone === true) s += ',"clientGone":true'
+  if (l.keys !== undefined) s += ',"keys":' + JSON.stringify(l.keys)
   if (l.reqBody !== undefined) s += ',"reqBody":' + JSON.stringify(l.reqBody)
   if (l.resBody !== undefined) s += ',"resBody":' + JSON.stringify(l.resBody)
   return s + ',"msg":"request"}\n'

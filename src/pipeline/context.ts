@@ -9,6 +9,7 @@ import type { ClientHeaders, ResponseHeaderSink } from '../proxy/headers.js'
 import type { BodyCapture } from '../observability/body-capture.js'
 import type { QueueWaiter, RateDecision } from '../ratelimit/index.js'
 import type { CallTrace } from '../observability/tracing.js'
+import { tunnelOrigin } from '../intercept/tunnel-socket.js'
 
 export type CallBody =
   | { kind: 'none' }
@@ -41,6 +42,8 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   cause: unknown = undefined
   /** the shadow limiter would have refused */
   wouldLimit = false
+  /** each bucket's key value (header values hashed), for the log line's keys */
+  bucketKeys: readonly string[] | undefined = undefined
   /** the upstream response started reaching the client */
   relayed = false
   /** the response body was cut off midway */
@@ -76,9 +79,8 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   abortAttempt: ((err: Error) => void) | undefined = undefined
   /** ends the call's wait in the rate-limit queue, if it is queued (set by the limiter) */
   cancelWait: (() => void) | undefined = undefined
-  /** the rate-limit tokens taken for the next attempt, and with which key values */
+  /** the rate-limit tokens taken for the next attempt (their key values: bucketKeys) */
   tokens: RateDecision | undefined = undefined
-  tokenKeys: readonly string[] = []
   /** ctx.attempts when `tokens` were taken: unchanged at the end, the attempt was never sent */
   tokensAtAttempt = 0
 
@@ -111,6 +113,9 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
    * authority), whose name is one of the policy's routes.hosts.
    */
   rewriteTarget (): string {
+    // inside an intercepted tunnel the client reached the vendor's own https URL
+    const tunnel = tunnelOrigin(this.req)
+    if (tunnel !== undefined) return tunnel
     if (this.viaHost) {
       const url = this.url
       if (url.charCodeAt(0) !== 47 /* / */) {

@@ -13,6 +13,7 @@ export function takeTokens (ctx: CallContext): Promise<void> | undefined {
   const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
   if (policy.rateLimit.buckets.length === 0) return undefined
   const keys = bucketKeyValues(policy, (name) => ctx.header(name), ctx.clientIp)
+  ctx.bucketKeys = keys
   return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline, ctx).then(decision => applyDecision(ctx, decision, keys))
 }
 
@@ -26,7 +27,7 @@ export function returnUnsentTokens (ctx: CallContext): void {
   if (tokens === undefined) return
   ctx.tokens = undefined
   if (ctx.attempts !== ctx.tokensAtAttempt && ctx.error?.code !== 'forbidden_destination') return
-  ctx.runtime.limiter.giveBack((ctx.vendor as NonNullable<CallContext['vendor']>).policy, ctx.tokenKeys, tokens)
+  ctx.runtime.limiter.giveBack((ctx.vendor as NonNullable<CallContext['vendor']>).policy, ctx.bucketKeys ?? [], tokens)
 }
 
 function applyDecision (ctx: CallContext, decision: RateDecision, keys: readonly string[]): void {
@@ -43,7 +44,6 @@ function applyDecision (ctx: CallContext, decision: RateDecision, keys: readonly
   }
   if (decision.ok) {
     ctx.tokens = decision
-    ctx.tokenKeys = keys
     ctx.tokensAtAttempt = ctx.attempts
     return
   }

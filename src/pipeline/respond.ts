@@ -1,4 +1,4 @@
-// Answers sluice gives itself (SPEC section 3): JSON body, x-sluice-error,
+// Answers sluice gives itself (README "What sluice answers itself"): JSON body, x-sluice-error,
 // x-request-id, Retry-After where it has one. Nothing else is ever written by
 // sluice in place of an upstream answer.
 import { STATUS_CODES, type ServerResponse } from 'node:http'

@@ -5,6 +5,8 @@ import { SluiceError } from '../errors.js'
 import { isSafePath, splitQuery } from '../proxy/path.js'
 import { isHostPort } from '../proxy/target.js'
 import type { CallContext } from './context.js'
+import { tunnelHost } from '../intercept/tunnel-socket.js'
+import type { AllowRule } from '../policy/types.js'
 
 /** More header lines than this is 431: none is ever dropped and the rest forwarded. */
 export const MAX_HEADER_LINES = 256
@@ -37,7 +39,8 @@ export function checkHead (ctx: CallContext): void {
 
 export function route (ctx: CallContext): void {
   const url = ctx.url
-  const target = ctx.runtime.current.targets.match(url, ctx.req.headers.host)
+  // inside an intercepted tunnel the host is the one the tunnel was opened for
+  const target = ctx.runtime.current.targets.match(url, tunnelHost(ctx.req) ?? ctx.req.headers.host)
   if (target === null) throw new SluiceError('bad_request', 'malformed request target')
   if (target === undefined) throw new SluiceError('no_route', 'no policy matches this host or path')
   const vendor = target.vendor
@@ -65,4 +68,17 @@ export function checkAllowed (ctx: CallContext, path: string): void {
     for (const re of rule.paths) if (re.test(p)) return
   }
   throw new SluiceError('not_allowed', `${method} ${p} is not allowed by the policy`)
+}
+
+/** The allow rule above as a pure test, for `sluice replay` (keep the two in step). */
+export function allowedBy (allow: readonly AllowRule[] | undefined, method: string, path: string): boolean {
+  if (NEVER.has(method)) return false
+  if (allow === undefined) return true
+  const p = path === '' ? '/' : path
+  for (const rule of allow) {
+    if (rule.methods !== undefined && !rule.methods.has(method)) continue
+    if (rule.paths === undefined) return true
+    for (const re of rule.paths) if (re.test(p)) return true
+  }
+  return false
 }

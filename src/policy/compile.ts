@@ -4,7 +4,9 @@
 // result is frozen so no call can change what the next one sees.
 import { isIP } from 'node:net'
 import { BUCKET_DEFAULTS, OAUTH2_HEADER_DEFAULT, type EffectivePolicyInput } from './defaults.js'
+import { deepFreeze } from './freeze.js'
 import { compileGlob } from './glob.js'
+import { parseTemplate } from './secret-refs.js'
 import type { AllowRule, BucketKey, BucketPolicy, VendorPolicy } from './types.js'
 import { parseDuration, parsePercent, parseRate, parseSize } from './units.js'
 
@@ -48,6 +50,14 @@ export function compilePolicy (p: EffectivePolicyInput, file: string): VendorPol
     timeouts: { connectMs: ms(p.timeouts.connect), readMs: ms(p.timeouts.read), totalMs: ms(p.timeouts.total) },
     limits: { bodyBytes: bytes(p.limits.body), concurrency: p.limits.concurrency },
     network: { allowPrivate: p.network.allowPrivate },
+    tls: {
+      ca: p.tls.ca,
+      cert: p.tls.cert,
+      key: p.tls.key,
+      servername: p.tls.servername?.toLowerCase(),
+      minVersion: p.tls.minVersion,
+    },
+    http2: p.http2,
     rateLimit: {
       mode: p.rateLimit.mode,
       failMode: p.rateLimit.failMode,
@@ -109,6 +119,13 @@ export function compilePolicy (p: EffectivePolicyInput, file: string): VendorPol
             audience: oauth2.audience,
             header: oauth2Header,
           },
+      templates: {
+        headers: Object.entries(injectHeaders).map(([name, t]) => [name, parseTemplate(t)] as const),
+        query: Object.entries(p.inject.query).map(([key, t]) => [key, parseTemplate(t)] as const),
+        oauth2: oauth2 === undefined
+          ? undefined
+          : { clientId: parseTemplate(oauth2.clientId), clientSecret: parseTemplate(oauth2.clientSecret) },
+      },
     },
     logging: {
       bodies: p.logging.bodies,
@@ -127,23 +144,4 @@ export function compilePolicy (p: EffectivePolicyInput, file: string): VendorPol
 function bucketKey (key: string): BucketKey {
   if (key === 'vendor' || key === 'ip') return { kind: key }
   return { kind: 'header', name: key.slice('header:'.length).toLowerCase() }
-}
-
-function readOnly (): never {
-  throw new TypeError('a compiled policy is read-only')
-}
-
-/**
- * Freezes plain objects and arrays, and makes Sets refuse changes (freezing a
- * Set does not). RegExps are left alone: a frozen RegExp drops off V8's fast
- * path, and a non-global one is never written to.
- */
-function deepFreeze<T> (value: T): T {
-  if (typeof value !== 'object' || value === null || value instanceof RegExp || Object.isFrozen(value)) return value
-  if (value instanceof Set) {
-    for (const method of ['add', 'delete', 'clear']) Object.defineProperty(value, method, { value: readOnly })
-  } else {
-    for (const v of Object.values(value)) deepFreeze(v)
-  }
-  return Object.freeze(value)
 }

@@ -11,7 +11,14 @@ export interface LoadedVendor {
   defaults: SourceFile | undefined
 }
 
-export function crossProblems (vendors: readonly LoadedVendor[]): PolicyProblem[] {
+/** What the rules across files read: a vendor's name and routing, also of a file with problems of its own. */
+export interface RoutedVendor {
+  policy: { vendor: string, routes: Pick<VendorPolicy['routes'], 'prefix' | 'hosts'> }
+  src: SourceFile
+  defaults: SourceFile | undefined
+}
+
+export function crossProblems (vendors: readonly RoutedVendor[]): PolicyProblem[] {
   const problems: PolicyProblem[] = []
   vendors.forEach((later, i) => {
     const { policy, src, defaults } = later
@@ -25,6 +32,8 @@ export function crossProblems (vendors: readonly LoadedVendor[]): PolicyProblem[
 
     const prefix = policy.routes.prefix
     for (const e of earlier) {
+      // Two files of one vendor share its default prefix: the duplicate name says it all.
+      if (e === twin && policy.routes.prefix === `/${policy.vendor}`) continue
       const other = e.policy.routes.prefix
       const whose = `vendor "${e.policy.vendor}" (${e.src.file})`
       if (other === prefix) at([['routes', 'prefix']], `routes.prefix "${prefix}" is also the prefix of ${whose}`)

@@ -2,7 +2,8 @@
 // below, then the folder's defaults.yaml, then the vendor's own file. Objects
 // merge field by field at every depth; a list is replaced whole (a vendor that
 // lists two buckets gets those two, not the defaults' plus its own).
-import type { DefaultsFileInput, PolicyFileInput } from './schema.js'
+import { deepFreeze } from './freeze.js'
+import { SCRUB_PATTERNS, type DefaultsFileInput, type PolicyFileInput } from './schema.js'
 
 type Def<T> = Exclude<T, undefined>
 type Shared = Required<DefaultsFileInput>
@@ -21,6 +22,8 @@ export interface EffectivePolicyInput {
   timeouts: Required<Shared['timeouts']>
   limits: Required<Shared['limits']>
   network: Required<Shared['network']>
+  tls: Omit<Def<Shared['tls']>, 'minVersion'> & { minVersion: Def<Def<Shared['tls']>['minVersion']> }
+  http2: boolean
   rateLimit: {
     mode: Def<Shared['rateLimit']['mode']>
     failMode: Def<Shared['rateLimit']['failMode']>
@@ -55,6 +58,8 @@ export const BUILT_IN_DEFAULTS: Omit<EffectivePolicyInput, 'vendor' | 'upstream'
   timeouts: { connect: '5s', read: '30s', total: '60s' },
   limits: { body: '10mb', concurrency: 256 },
   network: { allowPrivate: false },
+  tls: { minVersion: 'TLSv1.2' },
+  http2: false,
   rateLimit: {
     mode: 'enforce',
     failMode: 'open',
@@ -87,7 +92,7 @@ export const BUILT_IN_DEFAULTS: Omit<EffectivePolicyInput, 'vendor' | 'upstream'
       headers: [],
       fields: [],
       query: [],
-      patterns: ['email', 'card', 'ssn', 'phone', 'iban', 'jwt', 'bearer', 'apikey'],
+      patterns: [...SCRUB_PATTERNS],
     },
   },
 })
@@ -112,12 +117,4 @@ export function merge (base: unknown, over: unknown): unknown {
     Object.defineProperty(out, key, { value: merged, enumerable: true, writable: true, configurable: true })
   }
   return out
-}
-
-function deepFreeze<T> (value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const v of Object.values(value)) deepFreeze(v)
-    Object.freeze(value)
-  }
-  return value
 }

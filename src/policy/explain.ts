@@ -28,6 +28,15 @@ export function explainPolicy (v: VendorPolicy): object {
     timeouts: { connect: dur(timeouts.connectMs), read: dur(timeouts.readMs), total: dur(timeouts.totalMs) },
     limits: { body: size(limits.bodyBytes), concurrency: limits.concurrency },
     network: { allowPrivate: v.network.allowPrivate },
+    // references only (the schema allows nothing else); masked all the same
+    tls: defined({
+      ca: v.tls.ca === undefined ? undefined : maskTemplate(v.tls.ca),
+      cert: v.tls.cert === undefined ? undefined : maskTemplate(v.tls.cert),
+      key: v.tls.key === undefined ? undefined : maskTemplate(v.tls.key),
+      servername: v.tls.servername,
+      minVersion: v.tls.minVersion,
+    }),
+    http2: v.http2,
     rateLimit: {
       mode: rateLimit.mode,
       failMode: rateLimit.failMode,

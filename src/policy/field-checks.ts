@@ -1,12 +1,12 @@
 // Rules the JSON Schema cannot say: URLs that parse, units in sane ranges,
-// secret references of the right form, globs, names unique within a file.
+// globs, names unique within a file (secret references: template-checks.ts).
 // fileProblems() runs on one schema-valid file alone (vendor or defaults);
 // mergedProblems() on a vendor with its defaults applied, for rules that relate
 // two fields which may come from different files.
 import { globProblem } from './glob.js'
-import type { DefaultsFileInput } from './schema.js'
-import { OAUTH2_HEADER_DEFAULT, type EffectivePolicyInput } from './defaults.js'
+import { HEADER_NAME as HEADER_NAME_PATTERN, type DefaultsFileInput } from './schema.js'
 import { secretRefProblems } from './secret-refs.js'
+import { OAUTH2_HEADER_DEFAULT, type EffectivePolicyInput } from './defaults.js'
 import { fieldName, problemAt, problemOnWritten, type FieldPath, type SourceFile } from './source.js'
 import type { PolicyProblem } from './types.js'
 import { formatDuration, parseDuration, parsePercent, parseRate, parseSize } from './units.js'
@@ -17,7 +17,7 @@ const MAX_BUFFERED_BODY = 100 * 1024 ** 2
 const MAX_LOGGED_BODY = 1024 ** 2
 // A client must not choose these: they frame the message or name its target.
 const NOT_INJECTABLE = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'proxy-connection'])
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+const HEADER_NAME = new RegExp(HEADER_NAME_PATTERN)
 
 type Report = (path: FieldPath, message: string, anchor?: 'value' | 'key') => void
 
@@ -75,32 +75,31 @@ export function fileProblems (src: SourceFile, value: DefaultsFileInput & { upst
   }
 
   if (inject !== undefined) injectProblems(report, inject)
+  for (const field of ['ca', 'cert', 'key'] as const) {
+    const template = value.tls?.[field]
+    if (template !== undefined) for (const message of secretRefProblems(template)) report(['tls', field], message)
+  }
   if (logging?.maxBodyBytes !== undefined) size(report, ['logging', 'maxBodyBytes'], logging.maxBodyBytes, MAX_LOGGED_BODY)
   return problems
 }
 
 function injectProblems (report: Report, inject: NonNullable<DefaultsFileInput['inject']>): void {
   const seen = new Map<string, string>()
-  for (const [name, template] of Object.entries(inject.headers ?? {})) {
+  for (const name of Object.keys(inject.headers ?? {})) {
     const path = ['inject', 'headers', name]
     const lower = name.toLowerCase()
     if (!HEADER_NAME.test(name)) report(path, `${JSON.stringify(name)} is not an HTTP header name`, 'key')
     else if (NOT_INJECTABLE.has(lower)) report(path, `${JSON.stringify(name)} cannot be injected`, 'key')
     else if (seen.has(lower)) report(path, `header ${JSON.stringify(name)} is also set as ${JSON.stringify(seen.get(lower))}`, 'key')
     seen.set(lower, name)
-    for (const message of secretRefProblems(template)) report(path, message)
   }
-  for (const [name, template] of Object.entries(inject.query ?? {})) {
+  for (const name of Object.keys(inject.query ?? {})) {
     const path = ['inject', 'query', name]
     if (name === '') report(path, 'a query parameter name must not be empty', 'key')
-    for (const message of secretRefProblems(template)) report(path, message)
   }
   const oauth2 = inject.oauth2
   if (oauth2 !== undefined) {
     checkUrl(report, ['inject', 'oauth2', 'tokenUrl'], oauth2.tokenUrl, true)
-    for (const field of ['clientId', 'clientSecret'] as const) {
-      for (const message of secretRefProblems(oauth2[field])) report(['inject', 'oauth2', field], message)
-    }
     if (oauth2.header !== undefined && NOT_INJECTABLE.has(oauth2.header.toLowerCase())) {
       report(['inject', 'oauth2', 'header'], `${JSON.stringify(oauth2.header)} cannot be injected`)
     }
@@ -113,7 +112,7 @@ function checkUrl (report: Report, path: FieldPath, text: string, queryAllowed: 
   try {
     url = new URL(text)
   } catch {
-    report(path, 'is not a valid URL')
+    report(path, `${JSON.stringify(text)} is not a valid URL: ${urlFault(text)}`)
     return
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') report(path, 'must be an http:// or https:// URL')
@@ -121,6 +120,26 @@ function checkUrl (report: Report, path: FieldPath, text: string, queryAllowed: 
   else if (url.hash !== '' || text.includes('#')) report(path, 'must not have a #fragment')
   else if (!queryAllowed && (url.search !== '' || text.includes('?'))) report(path, 'must not have a ?query (use inject.query)')
   else if (url.hostname === '' || /^\.|\.\./.test(url.hostname)) report(path, 'has no valid host name')
+}
+
+/** Why WHATWG URL refused `text`, in words (it only says "Invalid URL"). */
+export function urlFault (text: string): string {
+  const m = /^([^:/?#]+):\/\/([^/?#]*)/.exec(text)
+  if (m === null) return 'it must start with http:// or https://'
+  const authority = (m[2] as string).replace(/^.*@/, '')
+  const hostPort = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(authority)
+  const host = hostPort?.[1] ?? ''
+  const port = hostPort?.[2]
+  if (host === '') return 'it has no host name'
+  if (port !== undefined && port !== '') {
+    if (!/^[0-9]+$/.test(port)) return `port ${JSON.stringify(port)} is not a number`
+    if (Number(port) > 65535) return `port ${port} is out of range (0-65535)`
+  }
+  if (host.startsWith('[')) return `${host} is not an IPv6 address`
+  const bad = /[^A-Za-z0-9.\-_~%]/.exec(host)
+  if (bad !== null) return `the host name has a character a host name cannot have (${JSON.stringify(bad[0])})`
+  if (/^[0-9.]+$/.test(host)) return `${host} is not an IPv4 address`
+  return 'it does not parse as a URL'
 }
 
 function duration (report: Report, path: FieldPath, text: string | undefined, min: number): void {
@@ -152,11 +171,6 @@ export function mergedProblems (p: EffectivePolicyInput, vendor: SourceFile, def
   if (ms(t.read) > ms(t.total)) {
     report([['timeouts', 'read'], ['timeouts', 'total']], `timeouts.read (${t.read}) is longer than timeouts.total (${t.total})`)
   }
-  p.rateLimit.buckets.forEach((bucket, i) => {
-    if (bucket.maxWait !== undefined && ms(bucket.maxWait) > ms(t.total)) {
-      report([['rateLimit', 'buckets', i, 'maxWait'], ['timeouts', 'total']], `rateLimit.buckets[${i}].maxWait (${bucket.maxWait}) is longer than timeouts.total (${t.total}): no call could wait that long`)
-    }
-  })
   const { initial, max } = p.retry.backoff
   if (ms(initial) > ms(max)) {
     report([['retry', 'backoff', 'initial'], ['retry', 'backoff', 'max']], `retry.backoff.initial (${initial}) is more than retry.backoff.max (${max})`)
@@ -168,6 +182,10 @@ export function mergedProblems (p: EffectivePolicyInput, vendor: SourceFile, def
     if (clash !== undefined) {
       report([['inject', 'headers', clash], ['inject', 'oauth2']], `inject.headers.${clash} is also set by inject.oauth2 (header ${header})`)
     }
+  }
+  // A client certificate without its key (or the reverse) could never be presented.
+  if ((p.tls.cert === undefined) !== (p.tls.key === undefined)) {
+    report([['tls', p.tls.cert === undefined ? 'key' : 'cert']], 'tls.cert and tls.key go together: set both or neither')
   }
   return problems
 }

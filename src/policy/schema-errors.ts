@@ -5,7 +5,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import type { TSchema } from '@sinclair/typebox'
 import {
-  Bucket, DefaultsFile, Duration, Idempotency, OAuth2, Percent, PolicyFile, Rate, Routes, Size,
+  Bucket, DefaultsFile, Duration, Idempotency, OAuth2, Percent, PolicyFile, Rate, Routes, Size, Tls,
 } from './schema.js'
 import { fieldName, problemAt, type FieldPath, type SourceFile } from './source.js'
 import type { PolicyProblem } from './types.js'
@@ -28,10 +28,12 @@ const PATTERN_LABELS = new Map<string | undefined, string>([
   [Bucket.properties.key.pattern, 'is not a bucket key (vendor, ip, header:<name>)'],
   [Idempotency.properties.header.pattern, 'is not an HTTP header name'],
   [OAuth2.properties.tokenUrl.pattern, 'is not an http(s) URL'],
+  [Tls.properties.key.pattern, 'is not one secret reference (${file:/path} or ${env:NAME}): PEM text never goes in a policy'],
 ])
 
 /** Fields whose values are credentials: a message never repeats them. */
 export function isSecretField (path: FieldPath): boolean {
+  if (path[0] === 'tls') return path[1] === 'ca' || path[1] === 'cert' || path[1] === 'key'
   if (path[0] !== 'inject') return false
   if (path[1] === 'headers' || path[1] === 'query') return true
   return path[1] === 'oauth2' && (path[2] === 'clientId' || path[2] === 'clientSecret')
@@ -160,4 +162,37 @@ function distance (a: string, b: string): number {
     prev = row
   }
   return prev[b.length] as number
+}
+
+/**
+ * A copy of a schema-invalid file's value without the fields the schema
+ * refused (a list item becomes a hole, so the others keep their index and
+ * their LINE:COL), for the field rules to check the rest in the same run.
+ * Undefined when the file is not a map at all.
+ */
+export function pruneInvalid (value: unknown, kind: 'vendor' | 'defaults'): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+  const check = kind === 'vendor' ? checkPolicy : checkDefaults
+  const copy = structuredClone(value) as Record<string, unknown>
+  for (const error of check.Errors(value)) {
+    let path = parsePointer(error.path)
+    // A map missing a required key is left out whole; a file missing one is still checked.
+    if (error.type === ValueErrorType.ObjectRequiredProperty) path = path.slice(0, -1)
+    if (path.length === 0) {
+      if (error.type === ValueErrorType.ObjectRequiredProperty) continue
+      return undefined
+    }
+    removeAt(copy, path)
+  }
+  return copy
+}
+
+function removeAt (root: unknown, path: FieldPath): void {
+  let node = root
+  for (const seg of path.slice(0, -1)) {
+    if (typeof node !== 'object' || node === null) return
+    node = (node as Record<string | number, unknown>)[seg]
+  }
+  if (typeof node !== 'object' || node === null) return
+  delete (node as Record<string | number, unknown>)[path[path.length - 1] as string | number]
 }

@@ -8,7 +8,9 @@ const DURATION = '^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$'
 const SIZE = '^[0-9]+(\\.[0-9]+)?(b|kb|mb|gb)$'
 const RATE = '^[0-9]+(\\.[0-9]+)?/(s|sec|second|m|min|minute|h|hour|d|day)$'
 const PERCENT = '^[0-9]+(\\.[0-9]+)?%$'
-const HEADER_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+// An HTTP header name (RFC 9110 token); field-checks.ts tests keys against it too.
+const HEADER_TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+export const HEADER_NAME = `^${HEADER_TOKEN}$`
 
 // Every object rejects unknown keys: a typo in a policy must fail the pull request.
 const Obj = <T extends TProperties>(props: T, description?: string): TObject<T> =>
@@ -48,11 +50,22 @@ export const Network = Obj({
   allowPrivate: Opt(Type.Boolean({ description: 'a host-name upstream may resolve to private addresses' })),
 })
 
+// A PEM file or value: exactly one secret reference, never the PEM itself in the policy.
+const PemRef = (description: string) => Type.String({ pattern: '^\\$\\{(env|file):[^}]+\\}$', description })
+
+export const Tls = Obj({
+  ca: Opt(PemRef('extra CAs for this vendor (PEM), besides Node\'s roots and SLUICE_CA_FILE: ${file:/path}')),
+  cert: Opt(PemRef('client certificate (PEM) for mTLS, re-read when the file changes: ${file:/path}')),
+  key: Opt(PemRef('the client certificate\'s private key (PEM): ${file:/path}')),
+  servername: Opt(Type.String({ pattern: '^[A-Za-z0-9.-]+$', description: 'SNI and the name the certificate must carry; default: the upstream host' })),
+  minVersion: Opt(Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], { description: 'the oldest TLS version accepted; default TLSv1.2' })),
+})
+
 export const Bucket = Obj({
   name: Type.String({ pattern: '^[a-z0-9-]+$' }),
   capacity: Type.Integer({ minimum: 1 }),
   refill: Rate,
-  key: Opt(Type.String({ pattern: '^(vendor|ip|header:[!#$%&\'*+.^_`|~0-9A-Za-z-]+)$', description: 'vendor | ip | header:<name>' })),
+  key: Opt(Type.String({ pattern: `^(vendor|ip|header:${HEADER_TOKEN})$`, description: 'vendor | ip | header:<name>' })),
   onLimit: Opt(Type.Union([Type.Literal('queue'), Type.Literal('reject')])),
   maxWait: Opt(Duration),
 })
@@ -133,6 +146,7 @@ export const Inject = Obj({
 })
 
 export const SCRUB_PATTERNS = ['email', 'card', 'ssn', 'phone', 'iban', 'jwt', 'bearer', 'apikey'] as const
+export type ScrubPattern = typeof SCRUB_PATTERNS[number]
 
 export const Logging = Obj({
   bodies: Opt(Type.Boolean()),
@@ -151,6 +165,8 @@ const sharedFields = {
   timeouts: Opt(Timeouts),
   limits: Opt(Limits),
   network: Opt(Network),
+  tls: Opt(Tls),
+  http2: Opt(Type.Boolean({ description: 'offer HTTP/2 to the vendor by ALPN, falling back to HTTP/1.1' })),
   rateLimit: Opt(RateLimit),
   retry: Opt(Retry),
   idempotency: Opt(Idempotency),

@@ -4,7 +4,8 @@
 import { realpath } from 'node:fs/promises'
 import { dirname, sep } from 'node:path'
 import { LineCounter, parseDocument, isAlias, isMap, isPair, isScalar, isSeq, visit, type Document, type Node } from 'yaml'
-import { compileTextPatterns, PATTERN_NAMES } from '../observability/patterns.js'
+import { compileTextPatterns } from '../observability/patterns.js'
+import { SCRUB_PATTERNS } from './schema.js'
 import type { PolicyProblem } from './types.js'
 
 export type FieldPath = ReadonlyArray<string | number>
@@ -101,7 +102,7 @@ function short (s: string): string {
 
 // A value quoted by a check (`vendor: "..." is not a vendor name`) may be a
 // credential pasted in the wrong place; it is printed scrubbed, like a log line.
-const scrub = compileTextPatterns(PATTERN_NAMES)
+const scrub = compileTextPatterns(SCRUB_PATTERNS)
 
 export function problemAtOffset (src: Pick<SourceFile, 'file' | 'lines'>, offset: number, message: string): PolicyProblem {
   const pos = src.lines.linePos(offset)

@@ -1,6 +1,8 @@
 // A policy after defaults are merged and units are parsed: what the request
 // pipeline reads. Every duration is in milliseconds, every size in bytes, every
 // rate in tokens per millisecond. Built once per policy load, then frozen.
+import type { ScrubPattern } from './schema.js'
+import type { Template } from './secret-refs.js'
 
 export type BucketKey = { kind: 'vendor' } | { kind: 'ip' } | { kind: 'header', name: string }
 
@@ -70,6 +72,13 @@ export interface InjectPolicy {
   /** client header names (lower case) removed before injection */
   strip: string[]
   oauth2: OAuth2Policy | undefined
+  /** the templates above, parsed once here: what `validate` checked is what credentials render */
+  templates: {
+    /** lower-case header name -> template, in policy order */
+    headers: ReadonlyArray<readonly [string, Template]>
+    query: ReadonlyArray<readonly [string, Template]>
+    oauth2: { clientId: Template, clientSecret: Template } | undefined
+  }
 }
 
 export interface LoggingPolicy {
@@ -79,8 +88,18 @@ export interface LoggingPolicy {
     headers: string[]
     fields: string[]
     query: string[]
-    patterns: Array<'email' | 'card' | 'ssn' | 'phone' | 'iban' | 'jwt' | 'bearer' | 'apikey'>
+    patterns: ScrubPattern[]
   }
+}
+
+export interface TlsPolicy {
+  /** secret references (${file:/p} or ${env:X}), unresolved */
+  ca: string | undefined
+  cert: string | undefined
+  key: string | undefined
+  /** SNI and the name checked; undefined = the upstream host */
+  servername: string | undefined
+  minVersion: 'TLSv1.2' | 'TLSv1.3'
 }
 
 export interface AllowRule {
@@ -117,6 +136,9 @@ export interface VendorPolicy {
   timeouts: { connectMs: number, readMs: number, totalMs: number }
   limits: { bodyBytes: number, concurrency: number }
   network: { allowPrivate: boolean }
+  tls: TlsPolicy
+  /** offer h2 by ALPN */
+  http2: boolean
   rateLimit: RateLimitPolicy
   retry: RetryPolicy
   idempotency: { header: string, generate: Set<string> }
@@ -138,4 +160,6 @@ export interface PolicyProblem {
   line: number
   col: number
   message: string
+  /** a risky setting that does not refuse the set; unset = an error */
+  severity?: 'warning'
 }

@@ -3,10 +3,14 @@
 // host-name upstream from being steered at internal addresses.
 import dns from 'node:dns'
 import net from 'node:net'
-import { Pool, buildConnector } from 'undici'
+import { Client, Pool, buildConnector } from 'undici'
 import type { VendorPolicy } from '../policy/types.js'
+import type { VendorTls } from './tls.js'
 import { FORBIDDEN_DESTINATION } from './upstream-errors.js'
 import { readingConnector } from './early-answer.js'
+
+/** concurrent streams on one h2 connection (Node's h2 servers allow 100 by default) */
+const H2_STREAMS = 100
 
 const blocked = new net.BlockList()
 for (const [addr, bits] of [
@@ -43,12 +47,16 @@ function publicOnlyLookup (hostname: string, options: dns.LookupOptions, callbac
   })
 }
 
-export function createVendorPool (policy: VendorPolicy): Pool {
+export function createVendorPool (policy: VendorPolicy, tls?: VendorTls): Pool {
   const guard = !policy.ipLiteral && !policy.network.allowPrivate
-  const connect = buildConnector({
+  const base = {
     timeout: policy.timeouts.connectMs,
     ...(guard ? { lookup: publicOnlyLookup } : {}),
-  } as buildConnector.BuildOptions)
+    ...(policy.tls.servername === undefined ? {} : { servername: policy.tls.servername }),
+    allowH2: policy.http2,
+  } as buildConnector.BuildOptions
+  let connect = tls === undefined ? buildConnector(base) : rotatingConnector(base, tls)
+  if (policy.origin.startsWith('https:')) connect = keepingTlsAlerts(connect)
   return new Pool(policy.origin, {
     // A vendor's early answer (a 401 to a large upload) must not be lost to a write error.
     connect: readingConnector(connect),
@@ -58,5 +66,65 @@ export function createVendorPool (policy: VendorPolicy): Pool {
     bodyTimeout: policy.timeouts.readMs,
     keepAliveTimeout: 4_000,
     keepAliveMaxTimeout: 60_000,
+    ...(policy.http2 ? { allowH2: true, factory: h2Client } : {}),
   })
+}
+
+/**
+ * Under TLS 1.3 a vendor refuses a client certificate after the client thinks
+ * the handshake is done: the alert arrives as a socket error, then the end of
+ * the stream, and undici reports the end ("other side closed") instead of the
+ * alert. Once an alert is seen the end carries no news, so undici is not told of
+ * it and the request fails with the alert, which names the reason.
+ */
+function keepingTlsAlerts (connect: buildConnector.connector): buildConnector.connector {
+  return (opts, callback) => {
+    const socket = connect(opts, callback) as unknown as import('node:net').Socket | undefined
+    socket?.prependOnceListener('error', (err: NodeJS.ErrnoException) => {
+      if (err.code?.startsWith('ERR_SSL_') === true) socket.removeAllListeners('end')
+    })
+    return socket
+  }
+}
+
+/**
+ * A connector whose TLS context follows rotated files: each new connection
+ * asks for the current context, and a new one gets a new connector (whose
+ * session cache is empty, so no session of the old identity is resumed).
+ */
+function rotatingConnector (base: buildConnector.BuildOptions, tls: VendorTls): buildConnector.connector {
+  let version = -1
+  let connect: buildConnector.connector | undefined
+  return (opts, callback) => {
+    let secureContext
+    try {
+      secureContext = tls.context()
+    } catch (err) {
+      callback(err as Error, null)
+      return
+    }
+    if (connect === undefined || version !== tls.version) {
+      connect = buildConnector({ ...base, secureContext } as buildConnector.BuildOptions)
+      version = tls.version
+    }
+    return connect(opts, callback)
+  }
+}
+
+/**
+ * undici runs one request at a time on a client whose pipelining is 1, h2 or
+ * not. A connection that negotiated h2 is let carry many streams; one that fell
+ * back to HTTP/1.1 stays at one request at a time (no HTTP/1.1 pipelining).
+ */
+function h2Client (origin: URL, opts: object): Client {
+  const o = opts as Client.Options & { connect: buildConnector.connector }
+  const connect = o.connect
+  const client: Client = new Client(origin, {
+    ...o,
+    connect: (co, callback) => connect(co, (err, socket) => {
+      if (err === null && socket !== null) client.pipelining = (socket as { alpnProtocol?: string | false }).alpnProtocol === 'h2' ? H2_STREAMS : 1
+      ;(callback as (e: Error | null, s: typeof socket) => void)(err, socket)
+    }),
+  })
+  return client
 }

@@ -1,4 +1,4 @@
-// Header handling both ways (SPEC section 2). Works on flat [name, value, ...]
+// Header handling both ways. Works on flat [name, value, ...]
 // arrays, the shape node and undici both use natively, so no header object is
 // built per call.
 
@@ -30,10 +30,8 @@ function connectionNamed (value: string | undefined): Set<string> | undefined {
 export interface ClientHeaders {
   /** flat [name, value, ...] for the upstream, without injected headers */
   out: string[]
-  /** lower-cased values sluice reads itself (undefined when absent) */
-  requestId: string | undefined
+  /** values sluice reads itself (undefined when absent) */
   idempotencyKey: string | undefined
-  contentLength: string | undefined
   contentType: string | undefined
 }
 
@@ -50,7 +48,7 @@ export function clientHeadersForUpstream (raw: readonly string[], strip: Readonl
       break
     }
   }
-  const res: ClientHeaders = { out: [], requestId: undefined, idempotencyKey: undefined, contentLength: undefined, contentType: undefined }
+  const res: ClientHeaders = { out: [], idempotencyKey: undefined, contentType: undefined }
   const out = res.out
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase()
@@ -58,9 +56,9 @@ export function clientHeadersForUpstream (raw: readonly string[], strip: Readonl
     // Proxy-* are all meant for a proxy on the way (sluice), never for the vendor.
     if (REQUEST_DROP.has(name) || strip.has(name) || name.startsWith('x-forwarded-') || name.startsWith('proxy-')) continue
     if (named !== undefined && named.has(name)) continue
-    if (name === 'x-request-id') { res.requestId = value; continue }
+    // sluice sends its own request id (the pipeline reads the client's one earlier)
+    if (name === 'x-request-id') continue
     if (name === idempotencyHeader) res.idempotencyKey = value
-    else if (name === 'content-length') res.contentLength = value
     else if (name === 'content-type') res.contentType = value
     out.push(name, value)
   }

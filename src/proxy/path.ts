@@ -1,4 +1,4 @@
-// The forwarded path must never leave the vendor's base path (SPEC section 2).
+// The forwarded path must never leave the vendor's base path.
 // A dot-segment in any spelling (`..`, `%2e%2e`, `.%2E`, double-encoded
 // `%252e`), a backslash in any spelling, or a NUL is refused rather than
 // normalised: no vendor API needs one, and a proxy that normalises differently

@@ -1,7 +1,7 @@
 // Where a call goes: which vendor, and the path below its prefix. Compiled once
 // per policy load into maps, so a call costs one or two Map lookups.
 //
-// Three ways in (SPEC section 2): an absolute-form target (`GET http://api.x.com/p`,
+// Three ways in (README "Point a client at it"): an absolute-form target (`GET http://api.x.com/p`,
 // from clients configured with HTTP_PROXY), a Host header naming one of the
 // vendor's `routes.hosts` (port ignored), or the `/<prefix>` path.
 
@@ -31,10 +31,6 @@ export class TargetTable<V extends Routable> {
       else this.deepPrefixes.push([prefix, v])
     }
     this.deepPrefixes.sort((a, b) => b[0].length - a[0].length)
-  }
-
-  get size (): number {
-    return this.byFirstSegment.size + this.deepPrefixes.length
   }
 
   /** The vendor whose routes.hosts names this host (any port), e.g. a CONNECT authority. */

@@ -1,4 +1,4 @@
-// Learning from the vendor when to hold off (SPEC section 4, rateLimit.upstream):
+// Learning from the vendor when to hold off (`rateLimit.upstream`):
 // a 429 or 503 with Retry-After, or a "remaining: 0" header with its reset
 // time, becomes a pause of the vendor's buckets on every replica.
 import type { VendorPolicy } from '../policy/types.js'

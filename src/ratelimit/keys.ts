@@ -48,6 +48,24 @@ export function bucketKeyValues (policy: VendorPolicy, header: (name: string) =>
   return values
 }
 
+/**
+ * The key values a log line carries, by bucket name, for the buckets not keyed
+ * by vendor; undefined when there are none. A header value is hashed already;
+ * a client address is hashed here, so the line holds no address either.
+ */
+export function loggedKeys (policy: VendorPolicy, values: readonly string[]): Record<string, string> | undefined {
+  const sources = keySources(policy)
+  let out: Record<string, string> | undefined
+  for (let i = 0; i < sources.length; i++) {
+    const kind = (sources[i] as KeySource).kind
+    if (kind === 'vendor') continue
+    const v = values[i] ?? MISSING_KEY_VALUE
+    out ??= {}
+    out[(policy.rateLimit.buckets[i] as { name: string }).name] = kind === 'ip' && v !== MISSING_KEY_VALUE ? hashKeyValue(v) : v
+  }
+  return out
+}
+
 /** 64 bits of sha256, hex: enough to keep tenants apart, useless for reading a key back. */
 export function hashKeyValue (value: string): string {
   return createHash('sha256').update(value).digest('hex').slice(0, 16)

@@ -1,4 +1,4 @@
-// How sluice reaches Redis (SPEC section 8): one server by URL, or a Redis
+// How sluice reaches Redis (README "Redis"): one server by URL, or a Redis
 // Cluster by its seeds; either with a password (AUTH or an ACL user) and TLS.
 // A managed cluster (ElastiCache, Memorystore, Azure Cache) requires both, so
 // a seed may be a URL as well as host:port: the scheme and credentials of the

@@ -1,5 +1,5 @@
-// The rate limiter as the request pipeline sees it (SPEC sections 4 rateLimit
-// and 8). Stores (memory, Redis) sit behind it and are internal.
+// The rate limiter as the request pipeline sees it (`rateLimit`,
+// README "Redis"). Stores (memory, Redis) sit behind it and are internal.
 import type { VendorPolicy } from '../policy/types.js'
 
 export interface RateDecision {

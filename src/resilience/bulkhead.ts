@@ -12,10 +12,6 @@ export class Bulkhead {
     this.limit = limit
   }
 
-  get inFlight (): number {
-    return this.#inFlight
-  }
-
   /** Takes a slot if one is free. Every true must be paired with one leave(). */
   tryEnter (): boolean {
     if (this.#inFlight >= this.limit) return false

@@ -1,7 +1,7 @@
 // The live state of one sluice process: the policy set in force and what is
 // shared by every vendor. A reload builds a whole new Generation and swaps it in
 // with one assignment; a call holds the generation it started with, so it
-// finishes under the policy it began with (SPEC section 6).
+// finishes under the policy it began with.
 import type { Logger } from 'pino'
 import type { LoggingPolicy, PolicySet } from '../policy/types.js'
 import { SCRUB_PATTERNS } from '../policy/schema.js'
@@ -10,6 +10,7 @@ import type { Metrics } from '../observability/metrics.js'
 import type { RateLimiter } from '../ratelimit/index.js'
 import type { Tracing } from '../observability/tracing.js'
 import { TargetTable } from '../proxy/target.js'
+import type { InterceptCa } from '../intercept/ca.js'
 import { VendorRuntime, fingerprint } from './vendor-runtime.js'
 
 export class Generation {
@@ -37,6 +38,10 @@ export interface ProxyRuntimeOptions {
   clientTimeoutMs: number
   /** set only when tracing is on */
   tracing?: Tracing | undefined
+  /** SLUICE_CA_FILE's PEM, trusted for every vendor */
+  extraCa?: string | undefined
+  /** set: CONNECT tunnels to routed hosts are intercepted */
+  interceptCa?: InterceptCa | undefined
 }
 
 export class ProxyRuntime {
@@ -45,7 +50,9 @@ export class ProxyRuntime {
   readonly limiter: RateLimiter
   readonly clientTimeoutMs: number
   readonly tracing: Tracing | undefined
-  readonly defaultScrubber: Scrubber = compileScrubber({ logging: UNMATCHED_LOGGING, injectedHeaders: [] })
+  readonly extraCa: string | undefined
+  readonly interceptCa: InterceptCa | undefined
+  readonly defaultScrubber: Scrubber = compileScrubber({ logging: UNMATCHED_LOGGING })
   current: Generation
   draining = false
   /** the last reload after start (SIGHUP or a change in the policy folder), for the status page */
@@ -60,6 +67,8 @@ export class ProxyRuntime {
     this.limiter = opts.limiter
     this.clientTimeoutMs = opts.clientTimeoutMs
     this.tracing = opts.tracing
+    this.extraCa = opts.extraCa
+    this.interceptCa = opts.interceptCa
     this.current = this.build(policies)
   }
 
@@ -71,7 +80,7 @@ export class ProxyRuntime {
     return new Generation(policies, policies.vendors.map(p => {
       const old = previous?.byName.get(p.vendor)
       if (old !== undefined && old.fingerprint === fingerprint(p)) return old
-      return new VendorRuntime(p, { metrics: this.metrics, logger: this.logger })
+      return new VendorRuntime(p, { metrics: this.metrics, logger: this.logger, extraCa: this.extraCa })
     }))
   }
 

@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { VendorPolicy } from '../policy/types.js'
 import type { Metrics, VendorMetrics } from '../observability/metrics.js'
 import { createVendorPool } from '../proxy/dispatcher.js'
+import { VendorTls } from '../proxy/tls.js'
 import { VendorBreaker } from '../resilience/breaker.js'
 import { Bulkhead } from '../resilience/bulkhead.js'
 import { RetryBudget } from '../resilience/retry-budget.js'
@@ -20,6 +21,8 @@ export class VendorRuntime {
   readonly bulkhead: Bulkhead
   readonly retryBudget: RetryBudget
   readonly credentials: VendorCredentials
+  /** the TLS context and its files; undefined when Node's defaults serve */
+  readonly tls: VendorTls | undefined
   readonly scrubber: Scrubber
   /** lower-case name of the idempotency header */
   readonly idempotencyHeader: string
@@ -31,11 +34,14 @@ export class VendorRuntime {
   inFlight = 0
   private closing: (() => void) | undefined
 
-  constructor (readonly policy: VendorPolicy, deps: { metrics: Metrics, logger: Logger }) {
+  constructor (readonly policy: VendorPolicy, deps: { metrics: Metrics, logger: Logger, extraCa?: string | undefined }) {
     this.name = policy.vendor
     this.fingerprint = fingerprint(policy)
     this.metrics = deps.metrics.vendor(policy.vendor)
-    this.pool = createVendorPool(policy)
+    this.tls = policy.origin.startsWith('https:') && VendorTls.needed(policy, deps.extraCa)
+      ? new VendorTls(policy, { extraCa: deps.extraCa, logger: deps.logger })
+      : undefined
+    this.pool = createVendorPool(policy, this.tls)
     this.breaker = new VendorBreaker(policy.circuitBreaker, (s) => this.metrics.circuit(s))
     this.bulkhead = new Bulkhead(policy.limits.concurrency)
     this.retryBudget = new RetryBudget(policy.retry.budget)
@@ -43,7 +49,6 @@ export class VendorRuntime {
     this.metrics.watchCredentials(this.probeCredentials)
     this.scrubber = compileScrubber({
       logging: policy.logging,
-      injectedHeaders: [...Object.keys(policy.inject.headers), ...(policy.inject.oauth2 ? [policy.inject.oauth2.header.toLowerCase()] : [])],
       injectedQuery: Object.keys(policy.inject.query),
       secrets: () => this.credentials.secrets(),
     })
@@ -67,6 +72,7 @@ export class VendorRuntime {
     this.breaker.shutdown()
     this.metrics.unwatchCredentials(this.probeCredentials)
     this.credentials.close()
+    this.tls?.close()
     await this.pool.close()
   }
 
@@ -75,6 +81,7 @@ export class VendorRuntime {
     this.breaker.shutdown()
     this.metrics.unwatchCredentials(this.probeCredentials)
     this.credentials.close()
+    this.tls?.close()
     await this.pool.destroy()
   }
 }

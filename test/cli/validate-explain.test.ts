@@ -35,7 +35,7 @@ describe('sluice validate', () => {
     const r = await cli(['validate', dir])
     expect(r.code).toBe(1)
     const lines = r.stdout.trim().split('\n')
-    expect(lines.length).toBe(2)
+    expect(lines.length).toBe(3)
     for (const l of lines) expect(l).toMatch(new RegExp(`^${dir}/[ab]\\.yaml:\\d+:\\d+: .+`))
     expect(r.stdout).toMatch(/b\.yaml:7:15: .*refill/)
   })

@@ -1,4 +1,3 @@
-/* eslint-disable no-template-curly-in-string */
 import { describe, expect, it } from 'vitest'
 import { createCredentials, type Injection } from '../../src/credentials/index.js'
 import { SluiceError } from '../../src/errors.js'
@@ -77,7 +76,7 @@ describe('an env reference that cannot be resolved', () => {
       expect((err as SluiceError).message).toBe('credential ${env:MISSING_KEY} for vendor acme is unavailable')
     }
     const errors = rec.lines.filter(l => l.level === 'error')
-    expect(errors).toEqual([{ level: 'error', obj: { vendor: 'acme', reference: '${env:MISSING_KEY}' }, msg: 'credential reference cannot be resolved' }])
+    expect(errors).toEqual([{ level: 'error', obj: { vendor: 'acme', reference: '${env:MISSING_KEY}', fix: 'set the environment variable MISSING_KEY for sluice' }, msg: 'credential reference cannot be resolved' }])
     expect(creds.unavailable()).toEqual(['${env:MISSING_KEY}'])
     expect(rec.text()).not.toContain('sk_test_123')
     creds.close()

@@ -31,7 +31,7 @@ describe('a file secret that appears after start', () => {
       expect(err).toMatchObject({ code: 'credential_unavailable', message: `credential ${ref} for vendor acme is unavailable` })
     }
     expect(creds.unavailable()).toEqual([ref])
-    expect(rec.lines).toEqual([{ level: 'error', obj: { vendor: 'acme', reference: ref }, msg: 'credential reference cannot be resolved' }])
+    expect(rec.lines).toEqual([{ level: 'error', obj: { vendor: 'acme', reference: ref, fix: `create the file ${path}, readable by sluice (a mounted Secret appears there once the mount is ready)` }, msg: 'credential reference cannot be resolved' }])
 
     writeFileSync(path, 'late-value\n')
     const c = creds

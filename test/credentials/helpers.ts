@@ -16,7 +16,7 @@ export function vendorPolicy (inject: InjectSection, vendor = 'acme'): VendorPol
 
 /** The `inject.oauth2` section of a policy file, client credentials from the environment. */
 export function oauth2Section (tokenUrl: string, more: Partial<OAuth2Section> = {}): OAuth2Section {
-  return { tokenUrl, clientId: '${env:CLIENT_ID}', clientSecret: '${env:CLIENT_SECRET}', ...more } // eslint-disable-line no-template-curly-in-string
+  return { tokenUrl, clientId: '${env:CLIENT_ID}', clientSecret: '${env:CLIENT_SECRET}', ...more }
 }
 
 /** That section compiled, for tests of the token schedule alone. */

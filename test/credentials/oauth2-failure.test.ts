@@ -1,7 +1,6 @@
 // A failing token endpoint: waiting calls get credential_unavailable, nothing
 // the endpoint sent (nor the client secret) reaches an error or a log line,
 // and the endpoint is retried with a backoff, never in a loop.
-/* eslint-disable no-template-curly-in-string */
 import { inspect } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createCredentials, type VendorCredentials } from '../../src/credentials/index.js'

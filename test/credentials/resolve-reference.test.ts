@@ -1,10 +1,8 @@
-/* eslint-disable no-template-curly-in-string */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { resolveReference, vendorReferences } from '../../src/credentials/index.js'
-import { oauth2Section, vendorPolicy } from './helpers.js'
+import { resolveReference } from '../../src/credentials/index.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-resolve-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -27,16 +25,5 @@ describe('resolveReference (validate --resolve-secrets)', () => {
     expect(resolveReference('Bearer ${env:K}', { K: 'v' })).toBeUndefined()
     expect(resolveReference('${env:}', { K: 'v' })).toBeUndefined()
     expect(resolveReference('plain', {})).toBeUndefined()
-  })
-})
-
-describe('vendorReferences', () => {
-  it('lists each distinct reference of headers, query and oauth2 once', () => {
-    const policy = vendorPolicy({
-      headers: { a: 'Bearer ${env:K}', b: '${env:K}' },
-      query: { q: '${file:/run/q}' },
-      oauth2: oauth2Section('https://auth.test/token'),
-    })
-    expect(vendorReferences(policy)).toEqual(['${env:K}', '${file:/run/q}', '${env:CLIENT_ID}', '${env:CLIENT_SECRET}'])
   })
 })

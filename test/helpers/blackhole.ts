@@ -4,6 +4,7 @@
 // connection; further SYNs are dropped and the dialler waits.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { connect, type Socket } from 'node:net'
+import { requireBinary } from './binaries.js'
 
 const SCRIPT = `
 import socket, sys, time
@@ -20,7 +21,7 @@ export interface Blackhole {
 }
 
 export async function startBlackhole (): Promise<Blackhole> {
-  const child: ChildProcess = spawn('python3', ['-c', SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const child: ChildProcess = spawn(requireBinary('python3', 'install Python 3: apt-get install python3'), ['-c', SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] })
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout?.once('data', (c: Buffer) => resolve(Number(c.toString().trim())))
     child.once('error', reject)

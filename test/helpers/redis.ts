@@ -9,10 +9,9 @@ import { connect as tlsConnect } from 'node:tls'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { redisCli, redisServer } from './binaries.js'
 import type { TestCertificates } from './tls.js'
 
-const REDIS_SERVER = '/usr/bin/redis-server'
-const REDIS_CLI = '/usr/bin/redis-cli'
 const execFileP = promisify(execFile)
 
 export interface RedisSecurity {
@@ -39,6 +38,7 @@ export interface RedisClusterHandle {
 
 /** A standalone redis-server on a free port (or on `port`, to restart one that was stopped). */
 export async function startRedis (opts: { port?: number, security?: RedisSecurity } = {}): Promise<RedisHandle> {
+  redisServer()
   const port = opts.port ?? await freePort()
   const dir = await mkdtemp(join(tmpdir(), 'sluice-redis-'))
   const security = opts.security ?? {}
@@ -84,10 +84,10 @@ export async function startRedisCluster (n = 3, security: RedisSecurity = {}): P
     await Promise.all(ports.map((p, i) => waitForPing(p, procs[i] as ChildProcess, security)))
     const nodes = ports.map(p => `127.0.0.1:${p}`)
     const cli = cliArgs(security)
-    await execFileP(REDIS_CLI, [...cli, '--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'])
+    await execFileP(redisCli(), [...cli, '--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'])
     await waitFor(async () => {
       for (const p of ports) {
-        const { stdout } = await execFileP(REDIS_CLI, [...cli, '-p', String(p), 'cluster', 'info'])
+        const { stdout } = await execFileP(redisCli(), [...cli, '-p', String(p), 'cluster', 'info'])
         if (!stdout.includes('cluster_state:ok')) return false
       }
       return true
@@ -124,7 +124,7 @@ function securityArgs (security: RedisSecurity, cluster: boolean): string[] {
 function spawnServer (port: number, dir: string, extra: string[]): ChildProcess {
   // With TLS, the port given serves TLS only (the plain port is closed).
   const tls = extra.includes('--tls-cert-file')
-  const proc = spawn(REDIS_SERVER, [
+  const proc = spawn(redisServer(), [
     ...(tls ? ['--port', '0', '--tls-port', String(port)] : ['--port', String(port)]),
     '--bind', '127.0.0.1',
     '--save', '',

@@ -3,7 +3,8 @@
 // match: the shortest string each rule can find is found, and one character
 // less (where the rule has nothing else to find) is not scanned at all.
 import { describe, expect, it } from 'vitest'
-import { compileTextPatterns, PATTERN_NAMES, type PatternName } from '../../src/observability/patterns.js'
+import { compileTextPatterns, type PatternName } from '../../src/observability/patterns.js'
+import { SCRUB_PATTERNS as PATTERN_NAMES } from '../../src/policy/schema.js'
 
 // The shortest string each rule recognises, by construction of its regex.
 const SHORTEST: ReadonlyArray<[PatternName, string]> = [

@@ -1,6 +1,7 @@
 // One describe per pattern: what it takes, and the near misses it must leave.
 import { describe, expect, test } from 'vitest'
-import { compileTextPatterns, PATTERN_NAMES, type PatternName } from '../../src/observability/patterns.js'
+import { compileTextPatterns, type PatternName } from '../../src/observability/patterns.js'
+import { SCRUB_PATTERNS as PATTERN_NAMES } from '../../src/policy/schema.js'
 import { ibanFor, jwtFor, luhnComplete } from './factories.js'
 
 const scrub = compileTextPatterns(PATTERN_NAMES)

@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest'
 import { compileScrubber } from '../../src/observability/scrubber.js'
 import { loggingPolicy } from './factories.js'
 
-const scrubber = compileScrubber({ logging: loggingPolicy({ maxBodyBytes: 64 }), injectedHeaders: [] })
+const scrubber = compileScrubber({ logging: loggingPolicy({ maxBodyBytes: 64 }) })
 
 function hash16 (buf: Buffer): string {
   return createHash('sha256').update(buf).digest('hex').slice(0, 16)

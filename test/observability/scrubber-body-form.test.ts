@@ -4,7 +4,6 @@ import { loggingPolicy } from './factories.js'
 
 const scrubber = compileScrubber({
   logging: loggingPolicy({ redact: { fields: ['card[number]', 'memo'] } }),
-  injectedHeaders: [],
 })
 
 function scrub (raw: string, type: string | undefined): string {

@@ -5,7 +5,6 @@ import { loggingPolicy } from './factories.js'
 
 const scrubber = compileScrubber({
   logging: loggingPolicy({ redact: { fields: ['card.number', 'pin'] } }),
-  injectedHeaders: [],
 })
 
 function scrubJson (value: unknown, contentType = 'application/json'): unknown {

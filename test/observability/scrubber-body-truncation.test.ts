@@ -4,7 +4,7 @@ import { compileScrubber } from '../../src/observability/scrubber.js'
 import { loggingPolicy } from './factories.js'
 
 function scrubberWith (maxBodyBytes: number, secrets: string[] = []) {
-  return compileScrubber({ logging: loggingPolicy({ maxBodyBytes }), injectedHeaders: [], secrets: () => secrets })
+  return compileScrubber({ logging: loggingPolicy({ maxBodyBytes }), secrets: () => secrets })
 }
 
 describe('truncation at maxBodyBytes', () => {

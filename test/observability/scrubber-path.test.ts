@@ -5,7 +5,6 @@ import { loggingPolicy } from './factories.js'
 describe('path and query', () => {
   const scrubber = compileScrubber({
     logging: loggingPolicy({ redact: { query: ['session', 'auth.code'] } }),
-    injectedHeaders: [],
     injectedQuery: ['vendor_key'],
   })
 

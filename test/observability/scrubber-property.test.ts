@@ -81,7 +81,7 @@ function expectNoneSurvive (output: string, hidden: Hidden): void {
 }
 
 function scrubberFor (hidden: Hidden, maxBodyBytes: number) {
-  return compileScrubber({ logging: loggingPolicy({ maxBodyBytes }), injectedHeaders: [], secrets: () => hidden.secrets })
+  return compileScrubber({ logging: loggingPolicy({ maxBodyBytes }), secrets: () => hidden.secrets })
 }
 
 function checkBody (body: string, contentType: string | undefined, hidden: Hidden, maxBodyBytes: number): void {

@@ -1,4 +1,3 @@
-/* eslint-disable no-template-curly-in-string -- policy values hold ${env:...} references */
 import { describe, expect, it } from 'vitest'
 import { compilePolicy } from '../../src/policy/compile.js'
 import { applyDefaults } from '../../src/policy/defaults.js'
@@ -88,7 +87,7 @@ describe('compile: units and names', () => {
       audience: undefined,
       header: 'authorization',
     })
-    expect(compile().inject).toEqual({ headers: {}, query: {}, strip: [], oauth2: undefined })
+    expect(compile().inject).toEqual({ headers: {}, query: {}, strip: [], oauth2: undefined, templates: { headers: [], query: [], oauth2: undefined } })
   })
 
   it('defaults the prefix to /<vendor> and splits the body rule path', () => {

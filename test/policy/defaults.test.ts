@@ -54,8 +54,8 @@ describe('defaults merge', () => {
 
   it('merges maps of injected headers key by key', () => {
     const p = applyDefaults(
-      { ...vendor, inject: { headers: { Authorization: 'Bearer ${env:A}' } } }, // eslint-disable-line no-template-curly-in-string
-      { inject: { headers: { 'X-Team': '${env:TEAM}' } } } // eslint-disable-line no-template-curly-in-string
+      { ...vendor, inject: { headers: { Authorization: 'Bearer ${env:A}' } } },
+      { inject: { headers: { 'X-Team': '${env:TEAM}' } } }
     )
     expect(Object.keys(p.inject.headers)).toEqual(['X-Team', 'Authorization'])
   })

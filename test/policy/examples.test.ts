@@ -29,7 +29,7 @@ describe('example policies', () => {
     expect(byName.stripe).toMatchObject({ origin: 'https://api.stripe.com', routes: { prefix: '/stripe', hosts: ['api.stripe.com'] } })
     expect([...(byName.stripe?.idempotency.generate ?? [])]).toEqual(['POST'])
     expect(byName.stripe?.rateLimit.buckets[0]).toMatchObject({ name: 'burst', capacity: 100, refillPerMs: 0.025 })
-    expect(explainPolicy(byName.stripe!)).toMatchObject({ inject: { headers: { authorization: 'Bearer ${env:STRIPE_API_KEY}' } } }) // eslint-disable-line no-template-curly-in-string
+    expect(explainPolicy(byName.stripe!)).toMatchObject({ inject: { headers: { authorization: 'Bearer ${env:STRIPE_API_KEY}' } } })
     expect(byName.openai).toMatchObject({ basePath: '/v1', timeouts: { readMs: 120_000, totalMs: 300_000 } })
     expect(byName.github?.rateLimit).toMatchObject({
       buckets: [{ refill: '5000/h' }],

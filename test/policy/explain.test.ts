@@ -1,4 +1,3 @@
-/* eslint-disable no-template-curly-in-string -- policy values hold ${env:...} references */
 import { describe, expect, it } from 'vitest'
 import { compilePolicy } from '../../src/policy/compile.js'
 import { applyDefaults } from '../../src/policy/defaults.js'

@@ -20,7 +20,9 @@ describe('upstream and token URLs', () => {
   it.each([
     ['https://api.acme.test', []],
     ['http://10.0.0.7:8080/base/', []],
-    ['https://api.acme.test:99999', ['upstream: is not a valid URL']],
+    ['https://api.acme.test:99999', ['upstream: "https://api.acme.test:99999" is not a valid URL: port 99999 is out of range (0-65535)']],
+    ['https://api.acme.test:8o8o/', ['upstream: "https://api.acme.test:8o8o/" is not a valid URL: port "8o8o" is not a number']],
+    ['https://api<acme.test/', ['upstream: "https://api<acme.test/" is not a valid URL: the host name has a character a host name cannot have ("<")']],
     ['https://:pass@api.acme.test', ['upstream: must not contain user:password@ (use inject for credentials)']],
     ['https://api..acme.test', ['upstream: has no valid host name']],
     ['ftp://files.acme.test', ['upstream: "ftp://files.acme.test" is not an upstream URL (http(s)://host[:port][/base-path])']],

@@ -1,4 +1,3 @@
-/* eslint-disable no-template-curly-in-string -- fuzz input holds ${...} references */
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -66,7 +65,7 @@ describe('loadPolicies: which files', () => {
 
   it('checks a defaults file given alone as a defaults file', async () => {
     const dir = folder({ 'defaults.yaml': 'timeouts:\n  connect: 1s\n' })
-    expect(await loadPolicies(join(dir, 'defaults.yaml'))).toEqual({ set: { vendors: [], files: [join(dir, 'defaults.yaml')] }, problems: [] })
+    expect(await loadPolicies(join(dir, 'defaults.yaml'))).toEqual({ set: { vendors: [], files: [join(dir, 'defaults.yaml')] }, problems: [], warnings: [] })
     writeFileSync(join(dir, 'defaults.yaml'), 'timeouts:\n  connect: soon\n')
     const { problems } = await loadPolicies(join(dir, 'defaults.yaml'))
     expect(problems.map(p => p.message)).toEqual(['timeouts.connect: "soon" is not a duration (250ms, 5s, 2m, 1h, 1d)'])

@@ -1,4 +1,3 @@
-/* eslint-disable no-template-curly-in-string -- these tests are about ${...} references */
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -6,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { compilePolicy } from '../../src/policy/compile.js'
 import { applyDefaults } from '../../src/policy/defaults.js'
 import { formatProblem, validatePath } from '../../src/policy/load.js'
-import { findSecretRefs, maskTemplate, parseTemplate, secretRefProblems } from '../../src/policy/secret-refs.js'
+import { maskTemplate, parseTemplate, renderTemplate, secretRefFields, secretRefProblems } from '../../src/policy/secret-refs.js'
 
 describe('secret reference form', () => {
   it.each([
@@ -20,6 +19,9 @@ describe('secret reference form', () => {
     ['${env:1ABC}', 'malformed ${env:...} reference'],
     ['${env:}', 'malformed ${env:...} reference'],
     ['${env:A B}', 'malformed ${env:...} reference'],
+    ['Bearer ${env:ACME KEY}', 'malformed ${env:...} reference'],
+    ['${ENV:FOO}', 'malformed secret reference'],
+    ['${file:/run/a\u0001b}', 'malformed ${file:...} reference'],
     ['${file:key.txt}', 'malformed ${file:...} reference'],
     ['${file:/}', 'malformed ${file:...} reference'],
     ['${file:/dir/}', 'malformed ${file:...} reference'],
@@ -39,19 +41,45 @@ describe('secret reference form', () => {
     }
   })
 
-  it('parses a template into literals and references', () => {
-    expect(parseTemplate('Bearer ${env:KEY} and ${file:/a/b}')).toEqual([
-      { literal: 'Bearer ' },
-      { ref: '${env:KEY}', kind: 'env', name: 'KEY' },
-      { literal: ' and ' },
-      { ref: '${file:/a/b}', kind: 'file', name: '/a/b' },
+  it('parses a template into literals and references, in order', () => {
+    const t = parseTemplate('Bearer ${env:KEY} and ${file:/a/b}!')
+    expect(t.parts).toEqual([
+      'Bearer ',
+      { kind: 'env', name: 'KEY', text: '${env:KEY}' },
+      ' and ',
+      { kind: 'file', path: '/a/b', text: '${file:/a/b}' },
+      '!',
     ])
+    expect(t.refs.map(r => r.text)).toEqual(['${env:KEY}', '${file:/a/b}'])
+    expect(t.problems).toEqual([])
     expect(maskTemplate('${env:A} ${env:B}')).toBe('${env:A} ${env:B}')
+  })
+
+  it('takes a string without references as one literal, a lone "$" included', () => {
+    expect(parseTemplate('price $5 {ok}').parts).toEqual(['price $5 {ok}'])
+    expect(parseTemplate('').parts).toEqual([])
+  })
+
+  it('keeps a malformed reference as literal text, so it is masked and never resolved', () => {
+    const t = parseTemplate('Bearer ${sk_live_pasted} ${env:OK}')
+    expect(t.refs.map(r => r.text)).toEqual(['${env:OK}'])
+    expect(t.problems).toHaveLength(1)
+    expect(maskTemplate('Bearer ${sk_live_pasted}')).toBe('Bearer ***')
   })
 })
 
-describe('findSecretRefs', () => {
-  it('lists every reference with its place', () => {
+describe('renderTemplate', () => {
+  const t = parseTemplate('Bearer ${env:A}-${env:B}')
+  it('concatenates parts with looked-up values', () => {
+    expect(renderTemplate(t, ref => ref.kind === 'env' ? ref.name.toLowerCase() : undefined)).toBe('Bearer a-b')
+  })
+  it('is undefined as soon as one reference has no value', () => {
+    expect(renderTemplate(t, ref => ref.kind === 'env' && ref.name === 'A' ? 'a' : undefined)).toBeUndefined()
+  })
+})
+
+describe('secretRefFields', () => {
+  it('lists every template the compiled policy parsed, with its place', () => {
     const policy = compilePolicy(applyDefaults({
       vendor: 'acme',
       upstream: 'https://api.acme.test',
@@ -61,12 +89,12 @@ describe('findSecretRefs', () => {
         oauth2: { tokenUrl: 'https://auth.acme.test/t', clientId: '${env:ACME_ID}', clientSecret: '${file:/run/secrets/acme}' },
       },
     }, undefined), 'acme.yaml')
-    expect(findSecretRefs(policy)).toEqual([
-      { ref: '${env:ACME_KEY}', kind: 'env', name: 'ACME_KEY', where: 'inject.headers.authorization' },
-      { ref: '${file:/run/secrets/sig}', kind: 'file', name: '/run/secrets/sig', where: 'inject.query.sig' },
-      { ref: '${env:SALT}', kind: 'env', name: 'SALT', where: 'inject.query.sig' },
-      { ref: '${env:ACME_ID}', kind: 'env', name: 'ACME_ID', where: 'inject.oauth2.clientId' },
-      { ref: '${file:/run/secrets/acme}', kind: 'file', name: '/run/secrets/acme', where: 'inject.oauth2.clientSecret' },
+    expect(secretRefFields(policy).map(({ path, template }) => [path.join('.'), template.refs.map(r => r.text)])).toEqual([
+      ['inject.headers.authorization', ['${env:ACME_KEY}']],
+      ['inject.headers.x-static', []],
+      ['inject.query.sig', ['${file:/run/secrets/sig}', '${env:SALT}']],
+      ['inject.oauth2.clientId', ['${env:ACME_ID}']],
+      ['inject.oauth2.clientSecret', ['${file:/run/secrets/acme}']],
     ])
   })
 })

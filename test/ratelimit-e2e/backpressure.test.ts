@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { redisCli } from '../helpers/binaries.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
@@ -55,7 +56,7 @@ upstream:
 }
 
 async function pauseKeyExists (vendor: string): Promise<boolean> {
-  const { stdout } = await execFileP('/usr/bin/redis-cli', ['-p', String(redis.port), 'exists', `sluice:{${vendor}}:pause`])
+  const { stdout } = await execFileP(redisCli(), ['-p', String(redis.port), 'exists', `sluice:{${vendor}}:pause`])
   return stdout.trim() === '1'
 }
 

@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { redisCli } from '../helpers/binaries.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { burst, countStatus, metric, rateLimitedPolicy, sleep, startStoreSluice, STORES } from './harness.js'
@@ -45,7 +46,7 @@ buckets:
       expect(countStatus(await burst(url, 2, { 'x-tenant': 'tenant-a-sk_live_0123456789abcdef' }), 429)).toBe(2)
 
       if (store === 'redis') {
-        const keys = (await execFileP('/usr/bin/redis-cli', ['-p', String(redis.port), '--scan', '--pattern', `sluice:{${vendor}}:*`])).stdout.trim().split('\n')
+        const keys = (await execFileP(redisCli(), ['-p', String(redis.port), '--scan', '--pattern', `sluice:{${vendor}}:*`])).stdout.trim().split('\n')
         expect(keys.length).toBe(3)
         // The header value may be a credential: only a hash of it names the key.
         expect(keys.join(' ')).not.toContain('tenant-a')

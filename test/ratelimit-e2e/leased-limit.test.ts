@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { redisCli } from '../helpers/binaries.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
@@ -60,7 +61,7 @@ afterAll(async () => {
 })
 
 async function scriptCalls (): Promise<number> {
-  const { stdout } = await execFileP('/usr/bin/redis-cli', ['-p', String(redis.port), 'info', 'commandstats'])
+  const { stdout } = await execFileP(redisCli(), ['-p', String(redis.port), 'info', 'commandstats'])
   let n = 0
   for (const name of ['evalsha', 'eval']) {
     const m = new RegExp(`^cmdstat_${name}:calls=(\\d+)`, 'm').exec(stdout)

@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { redisCli } from '../helpers/binaries.js'
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis.js'
 import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
@@ -76,7 +77,7 @@ it('shares each vendor\'s buckets exactly between two sluices, whichever node ho
   // The buckets are spread over more than one node, each vendor's in one slot.
   const nodesWithKeys = new Set<number>()
   for (const port of cluster.ports) {
-    const { stdout } = await execFileP('/usr/bin/redis-cli', ['-p', String(port), '--scan', '--pattern', 'sluice:*'])
+    const { stdout } = await execFileP(redisCli(), ['-p', String(port), '--scan', '--pattern', 'sluice:*'])
     if (stdout.trim() !== '') nodesWithKeys.add(port)
   }
   expect(nodesWithKeys.size).toBeGreaterThan(1)

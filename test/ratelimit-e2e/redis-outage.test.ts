@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
+import { redisCli } from '../helpers/binaries.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
@@ -24,13 +25,13 @@ async function setUp (vendor: string, failMode: 'open' | 'closed'): Promise<{ re
   running.push(redis)
   const upstream = await startUpstream()
   running.push({ stop: () => upstream.close() })
-  const s = await startRedisSluice({ 'v.yaml': failModePolicy(vendor, upstream.url, failMode) }, redis, { logLevel: 'warn' })
+  const s = await startRedisSluice({ 'v.yaml': failModePolicy(vendor, upstream.url, failMode) }, redis, { logLevel: 'warn', redisTimeout: '150ms' })
   running.push(s)
   return { redis, upstream, s }
 }
 
 async function redisKeys (port: number): Promise<string[]> {
-  const { stdout } = await execFileP('/usr/bin/redis-cli', ['-p', String(port), '--scan', '--pattern', 'sluice:*'])
+  const { stdout } = await execFileP(redisCli(), ['-p', String(port), '--scan', '--pattern', 'sluice:*'])
   return stdout.trim().split('\n').filter(Boolean)
 }
 
@@ -161,7 +162,7 @@ buckets:
     await redisReady(b)
     // a tells Redis as soon as it is back (the Redis on the old port started empty).
     await eventually(async () => {
-      const { stdout } = await execFileP('/usr/bin/redis-cli', ['-p', String(redis.port), 'PTTL', 'sluice:{outage-pause}:pause'])
+      const { stdout } = await execFileP(redisCli(), ['-p', String(redis.port), 'PTTL', 'sluice:{outage-pause}:pause'])
       return Number(stdout) > 20_000
     }, 3000, 'the pause in Redis')
     const r = await call(`${b.url}/outage-pause/x`)

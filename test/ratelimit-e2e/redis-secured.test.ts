@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { redisCli } from '../helpers/binaries.js'
 import { cliArgs, startRedis, startRedisCluster, type RedisClusterHandle, type RedisHandle, type RedisSecurity } from '../helpers/redis.js'
 import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
 import { makeTestCertificates, type TestCertificates } from '../helpers/tls.js'
@@ -69,7 +70,7 @@ describe('a Redis Cluster with a password and TLS', () => {
   afterAll(async () => { await cluster?.stop() })
 
   it('is shared exactly by two sluices given URL seeds and the CA file', async () => {
-    const env = { SLUICE_REDIS_CLUSTER: seeds, SLUICE_REDIS_CA_FILE: certs.caFile }
+    const env = { SLUICE_REDIS_CLUSTER: seeds, SLUICE_REDIS_CA_FILE: certs.caFile, SLUICE_REDIS_TIMEOUT: '3s' }
     const a = await sluiceWith(env)
     const b = await sluiceWith(env)
     await redisReady(a)
@@ -82,7 +83,7 @@ describe('a Redis Cluster with a password and TLS', () => {
     // The buckets are in the cluster, over more than one node.
     const holding = new Set<number>()
     for (const port of cluster.ports) {
-      const { stdout } = await execFileP('/usr/bin/redis-cli', [...cliArgs(security), '-p', String(port), '--scan', '--pattern', 'sluice:*'])
+      const { stdout } = await execFileP(redisCli(), [...cliArgs(security), '-p', String(port), '--scan', '--pattern', 'sluice:*'])
       if (stdout.trim() !== '') holding.add(port)
     }
     expect(holding.size).toBeGreaterThan(1)
@@ -117,7 +118,7 @@ describe('a standalone Redis with a password and TLS', () => {
     await redisReady(s)
     const results = await burst(`${s.url}/bravo/x`, 8)
     expect(countStatus(results, 200)).toBe(CAPACITY)
-    const { stdout } = await execFileP('/usr/bin/redis-cli', [...cliArgs(security), '-p', String(redis.port), '--scan', '--pattern', 'sluice:*'])
+    const { stdout } = await execFileP(redisCli(), [...cliArgs(security), '-p', String(redis.port), '--scan', '--pattern', 'sluice:*'])
     expect(stdout).toContain('bravo')
     expectNoPassword(s)
   })

@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { redisCli } from '../helpers/binaries.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
@@ -86,8 +87,8 @@ it('three sluices sharing one Redis admit capacity + refill × elapsed between t
   // Every replica took part; none had a private bucket of its own.
   for (const n of perSluice) expect(n).toBeGreaterThan(0)
 
-  const keys = (await execFileP('/usr/bin/redis-cli', ['-p', String(redis.port), '--scan', '--pattern', 'sluice:*'])).stdout.trim().split('\n')
+  const keys = (await execFileP(redisCli(), ['-p', String(redis.port), '--scan', '--pattern', 'sluice:*'])).stdout.trim().split('\n')
   expect(keys).toEqual(['sluice:{shared}:b:burst:all'])
-  const ttl = Number((await execFileP('/usr/bin/redis-cli', ['-p', String(redis.port), 'pttl', keys[0] as string])).stdout)
+  const ttl = Number((await execFileP(redisCli(), ['-p', String(redis.port), 'pttl', keys[0] as string])).stdout)
   expect(ttl).toBeGreaterThan(0)
 })

@@ -2,7 +2,7 @@
 // test/helpers/policy.ts, which compiles a policy file through the real
 // defaults and compiler. Buckets are still described in the numbers these tests
 // think in (tokens per second, ms) and written out as the policy file would say it.
-import type { BucketKey, BucketPolicy, RateLimitPolicy, VendorPolicy } from '../../src/policy/types.js'
+import type { BucketKey, RateLimitPolicy, VendorPolicy } from '../../src/policy/types.js'
 import { vendorPolicy, type RawPolicy } from '../helpers/policy.js'
 
 type RateLimitSection = NonNullable<RawPolicy['rateLimit']>
@@ -33,12 +33,6 @@ function bucketSection (spec: BucketSpec): BucketSection {
     onLimit: spec.onLimit ?? 'reject',
     maxWait: `${spec.maxWaitMs ?? 0}ms`,
   }
-}
-
-export function bucket (spec: BucketSpec): BucketPolicy {
-  const [compiled] = vendorPolicy({ rateLimit: { buckets: [bucketSection(spec)] } }).rateLimit.buckets
-  if (compiled === undefined) throw new Error('a bucket compiled to nothing')
-  return compiled
 }
 
 let seq = 0

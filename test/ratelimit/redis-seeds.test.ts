@@ -68,3 +68,11 @@ describe('SLUICE_REDIS_CLUSTER and SLUICE_REDIS_CA_FILE settings', () => {
     }
   })
 })
+
+describe('SLUICE_REDIS_TIMEOUT', () => {
+  it('is how slow a Redis command may be before Redis counts as down: 150 ms unless set', () => {
+    expect(loadSettings({}, {}).redisTimeoutMs).toBe(150)
+    expect(loadSettings({}, { SLUICE_REDIS_TIMEOUT: '2s' }).redisTimeoutMs).toBe(2000)
+    expect(() => loadSettings({}, { SLUICE_REDIS_TIMEOUT: 'soon' })).toThrow(/SLUICE_REDIS_TIMEOUT/)
+  })
+})
