@@ -47,7 +47,7 @@ describe('npm run bench, smoke', () => {
     expect(readFileSync(join(out, 'smoke.md'), 'utf8')).toBe(stdout)
     const json = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8')) as { runs: { autocannon: unknown[] } }
     expect(json.runs.autocannon).toHaveLength(LABELS.length)
-  }, 120_000) // 8 targets × 2 generators, on a loaded CI box
+  }, 150_000) // 10 targets × 2 generators, on a loaded CI box
 
   it('fixed rate: reports the latency sluice adds over direct', async () => {
     const { code, stdout, stderr } = await runBench(['--rate', '200', '--only', 'direct,full'])
