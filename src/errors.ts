@@ -37,13 +37,16 @@ export class SluiceError extends Error {
   readonly status: number
   /** whole seconds for Retry-After, when the answer has one */
   readonly retryAfterSec: number | undefined
+  /** the rate-limit bucket that refused the call (rate_limited) */
+  readonly bucket: string | undefined
 
-  constructor (code: ErrorCode, message?: string, opts?: { cause?: unknown, retryAfterSec?: number }) {
+  constructor (code: ErrorCode, message?: string, opts?: { cause?: unknown, retryAfterSec?: number, bucket?: string }) {
     super(message ?? ERRORS[code].message, opts?.cause === undefined ? undefined : { cause: opts.cause })
     this.name = 'SluiceError'
     this.code = code
     this.status = ERRORS[code].status
     this.retryAfterSec = opts?.retryAfterSec
+    this.bucket = opts?.bucket
   }
 }
 
@@ -53,5 +56,7 @@ export function isSluiceError (err: unknown): err is SluiceError {
 
 /** The JSON body of an error answer. */
 export function errorBody (err: SluiceError, vendor: string | undefined, requestId: string): string {
-  return JSON.stringify({ error: err.code, message: err.message, vendor: vendor ?? null, requestId })
+  const body: Record<string, unknown> = { error: err.code, message: err.message, vendor: vendor ?? null, requestId }
+  if (err.bucket !== undefined) body.bucket = err.bucket
+  return JSON.stringify(body)
 }

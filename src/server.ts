@@ -34,7 +34,11 @@ export interface Sluice {
   drain (): Promise<void>
 }
 
-export async function startSluice (settings: Settings, logger: Logger, opts: { processMetrics?: boolean } = {}): Promise<Sluice> {
+export async function startSluice (settings: Settings, logger: Logger, opts: {
+  processMetrics?: boolean
+  /** for tests: the replica announcement's intervals (ms) */
+  announce?: { everyMs: number, ttlMs: number }
+} = {}): Promise<Sluice> {
   const { set, problems, warnings } = await loadPolicies(settings.policies)
   if (set === undefined) throw new PolicyLoadError(problems)
   if (warnings.length > 0) logger.warn({ warnings: warnings.map(formatProblem) }, 'risky policy settings (sluice validate lists them)')
@@ -52,6 +56,7 @@ export async function startSluice (settings: Settings, logger: Logger, opts: { p
     redisCommandTimeoutMs: settings.redisTimeoutMs,
     metrics,
     logger,
+    ...(opts.announce !== undefined ? { announceEveryMs: opts.announce.everyMs, announceTtlMs: opts.announce.ttlMs } : {}),
   })
   // Listening before the first Redis connection is up would treat the first calls as an outage.
   await limiter.ready()

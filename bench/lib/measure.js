@@ -33,7 +33,7 @@ export async function measureRun ({ target, round, redis, pin, warmupSec, durati
   if (target.gcFile !== undefined && target.gcFile !== target.logFile) truncateLog(target.gcFile)
   const meter = stallMeter === undefined ? undefined : await startStallMeter(stallMeter)
 
-  const usesRedis = target.id === 'full' && redis !== undefined
+  const usesRedis = (target.id === 'full' || target.id === 'weighted') && redis !== undefined
   const before = {
     cpu: cpuMicros(target.pid),
     harness: process.cpuUsage(),

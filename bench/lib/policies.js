@@ -1,4 +1,4 @@
-// The two sluice policies under test, as YAML text for one vendor, "bench",
+// The sluice policies under test, as YAML text for one vendor, "bench",
 // in front of the benchmark's upstream.
 
 /** The env variable the full policy injects as a bearer token (a dummy value, never a secret). */
@@ -38,4 +38,24 @@ inject:
 logging:
   bodies: false
 `
+}
+
+/**
+ * The full policy with a cost-weighted bucket beside its token bucket, as an
+ * LLM API's tokens-per-minute limit: each call reserves an estimate (the
+ * default: the load generators send no body) and settles against the actual
+ * cost the response states (its Content-Length here, which differs from the
+ * estimate, so every call is settled): two Redis script calls per call.
+ */
+export function weightedPolicy (upstreamUrl) {
+  return fullPolicy(upstreamUrl).replace('      onLimit: reject\n', `      onLimit: reject
+    - name: tokens
+      capacity: 1000000000000
+      refill: 1000000000000/s
+      key: vendor
+      onLimit: reject
+      cost:
+        default: 100
+        response: header:content-length
+`)
 }

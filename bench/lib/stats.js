@@ -68,7 +68,7 @@ export function * interleavedRuns (targets, rounds) {
 /** What the goals read off the sluice runs, whatever drove them: Redis calls and RSS of the full policy, errors of both sluice targets. */
 export function sluiceFacts (samples) {
   const full = samples.filter(s => s.target === 'full')
-  const sluice = samples.filter(s => s.target === 'full' || s.target === 'passthrough')
+  const sluice = samples.filter(s => s.target === 'full' || s.target === 'weighted' || s.target === 'passthrough')
   return {
     redisCallsPerCall: spread(full.map(s => s.metrics.redisCallsPerCall))?.median ?? null,
     peakRssMb: spread(full.map(s => s.metrics.peakRssMb))?.max ?? null,

@@ -10,7 +10,7 @@ import { delimiter, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { jsonLineUrl, startChild } from './children.js'
-import { API_KEY_ENV, fullPolicy, passthroughPolicy } from './policies.js'
+import { API_KEY_ENV, fullPolicy, passthroughPolicy, weightedPolicy } from './policies.js'
 import { freePort } from './redis.js'
 
 const BENCH = fileURLToPath(new URL('..', import.meta.url))
@@ -30,6 +30,8 @@ const TARGETS = [
   // The full policy with OpenTelemetry tracing, exported to bench/otlp-sink.js: what a span per call costs, sampled at 100 % and 1 %.
   { id: 'full-traced', label: 'sluice full policy, tracing 100 %', needsRedis: true, start: (ctx) => startTraced('full-traced', '1', ctx) },
   { id: 'full-traced1', label: 'sluice full policy, tracing 1 %', needsRedis: true, start: (ctx) => startTraced('full-traced1', '0.01', ctx) },
+  // A cost-weighted bucket beside the full policy's: reserve and settle, two Redis script calls a call.
+  { id: 'weighted', label: 'sluice full policy, cost-weighted', needsRedis: true, start: (ctx) => startSluice('weighted', weightedPolicy, ctx) },
   // HTTPS upstream (bench/upstream.js --tls, a throwaway CA): what TLS, and h2, to the vendor cost.
   {
     id: 'floor-tls',

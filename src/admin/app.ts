@@ -27,6 +27,11 @@ export function buildAdminApp (runtime: ProxyRuntime): FastifyInstance {
     vendors: runtime.current.vendors.map(v => explainPolicy(v.policy)),
   }))
 
+  // Each vendor's buckets now: level, capacity and refill; keyed buckets as a
+  // count of keys and the lowest levels, key values hashed.
+  app.get('/ratelimit', async () => ({
+    vendors: await Promise.all(runtime.current.vendors.map(async v => ({ vendor: v.name, ...await runtime.limiter.levels(v.policy) }))),
+  }))
   // For people: a page that redraws itself from /status.json every second.
   app.get('/status', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(STATUS_PAGE))
   app.get('/status.json', async (_req, reply) => reply.header('cache-control', 'no-store').send(await statusReport(runtime)))

@@ -5,8 +5,17 @@
 // while there is no job store). Nothing secret: credentials are named by
 // their reference, never a value.
 import type { BreakerState } from '../resilience/breaker.js'
-import type { BucketLevel } from '../ratelimit/index.js'
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
+
+/** One bucket as a person reads it: how full, against its capacity. */
+interface BucketLevel {
+  bucket: string
+  capacity: number
+  /** tokens now; for a bucket keyed per client (ip, header), the lowest of its keys */
+  tokens: number | null
+  /** a keyed bucket: how many keys hold state (absent keys are full); null for a bucket keyed by vendor */
+  keys: number | null
+}
 
 export interface VendorStatus {
   name: string
@@ -45,7 +54,12 @@ export async function statusReport (runtime: ProxyRuntime): Promise<StatusReport
     return {
       name: v.name,
       breaker: v.breaker.state,
-      buckets: await runtime.limiter.levels(v.policy),
+      buckets: (await runtime.limiter.levels(v.policy)).buckets.map((b): BucketLevel => ({
+        bucket: b.name,
+        capacity: b.capacity,
+        tokens: b.level ?? (b.keys === 0 ? b.capacity : b.lowest?.[0]?.level ?? null),
+        keys: b.keys ?? null,
+      })),
       callsPerSecond: round(window.perSecond),
       callsLastMinute: window.calls,
       errorShare: round(window.errorShare),

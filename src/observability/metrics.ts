@@ -105,11 +105,18 @@ export class Metrics {
 
   /** exported only when Redis is configured: a replica without it is healthy on local buckets */
   readonly redisUp: Gauge
+  /** replicas sharing the Redis at its last answer (Redis configured only, as redis_up) */
+  readonly replicasSeen: Gauge
 
   constructor (opts: { processMetrics?: boolean, redis?: boolean } = {}) {
     this.redisUp = new Gauge({
       name: 'sluice_redis_up',
       help: '1 when the rate limit store in Redis answers, 0 when sluice runs on local buckets',
+      registers: opts.redis === true ? [this.registry] : [],
+    })
+    this.replicasSeen = new Gauge({
+      name: 'sluice_replicas_seen',
+      help: 'Replicas sharing the Redis at its last answer; while it is down each replica\'s local buckets get this share of capacity and refill',
       registers: opts.redis === true ? [this.registry] : [],
     })
     // unprefixed (process_*, nodejs_*), as dashboards and alerts for any Node service expect

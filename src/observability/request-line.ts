@@ -23,6 +23,10 @@ export interface RequestLine {
   wouldLimit?: true
   cutOff?: true
   clientGone?: true
+  /** the rate-limit bucket that refused the call or made it wait */
+  bucket?: string
+  /** what the call cost (its first weighted bucket), when not 1 */
+  cost?: number
   /** bucket name -> key value, hashed, for buckets not keyed by vendor (`sluice replay` reads them) */
   keys?: Record<string, string> | undefined
   reqBody?: unknown
@@ -50,6 +54,8 @@ export function formatRequestLine (l: RequestLine, time: number): string {
   if (l.cutOff === true) s += ',"cutOff":true'
   if (l.clientGone === true) s += ',"clientGone":true'
   if (l.keys !== undefined) s += ',"keys":' + JSON.stringify(l.keys)
+  if (l.bucket !== undefined) s += ',"bucket":' + JSON.stringify(l.bucket)
+  if (l.cost !== undefined) s += ',"cost":' + l.cost
   if (l.reqBody !== undefined) s += ',"reqBody":' + JSON.stringify(l.reqBody)
   if (l.resBody !== undefined) s += ',"resBody":' + JSON.stringify(l.resBody)
   return s + ',"msg":"request"}\n'

@@ -7,7 +7,7 @@ import type { VendorRuntime } from '../runtime/vendor-runtime.js'
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
 import type { ClientHeaders, ResponseHeaderSink } from '../proxy/headers.js'
 import type { BodyCapture } from '../observability/body-capture.js'
-import type { QueueWaiter, RateDecision } from '../ratelimit/index.js'
+import type { CostTap, QueueWaiter, RateDecision } from '../ratelimit/index.js'
 import type { CallTrace } from '../observability/tracing.js'
 import { tunnelOrigin } from '../intercept/tunnel-socket.js'
 
@@ -83,6 +83,14 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   tokens: RateDecision | undefined = undefined
   /** ctx.attempts when `tokens` were taken: unchanged at the end, the attempt was never sent */
   tokensAtAttempt = 0
+  /** the rate-limit bucket that refused the call or made it wait, for the log */
+  rateBucket: string | undefined = undefined
+  /** what the call cost its first weighted bucket (estimate, then actual), for the log */
+  cost: number | undefined = undefined
+  /** reads the actual cost from the relayed response, when the policy settles costs */
+  costTap: CostTap | undefined = undefined
+  /** the request body stage has run (it may run early, when a cost estimate reads the body) */
+  bodyRead = false
 
   constructor (
     readonly runtime: ProxyRuntime,

@@ -9,7 +9,7 @@ import type { CallContext } from './context.js'
 import { bodyRuleMatches } from '../resilience/breaker.js'
 import { decodeBody } from '../resilience/decode-body.js'
 import { writeRequestLine, type RequestLine } from '../observability/request-line.js'
-import { returnUnsentTokens } from './rate-limit.js'
+import { rateLimitFields, returnUnsentTokens } from './rate-limit.js'
 import { loggedKeys } from '../ratelimit/keys.js'
 
 /** nginx's convention for "the client closed the connection before the answer" */
@@ -69,6 +69,7 @@ export function finish (ctx: CallContext): void {
   if (ctx.cutOff) line.cutOff = true
   if (ctx.clientGone) line.clientGone = true
   if (vendor !== undefined && ctx.bucketKeys !== undefined) line.keys = loggedKeys(vendor.policy, ctx.bucketKeys)
+  if (vendor !== undefined) rateLimitFields(ctx, line)
   if (vendor?.policy.logging.bodies === true) {
     const max = vendor.policy.logging.maxBodyBytes
     if (ctx.body.kind === 'buffered') {

@@ -18,7 +18,7 @@ import { UpstreamAttempt, type AttemptResult } from '../proxy/attempt.js'
 import { mapUpstreamError, totalTimeoutError } from '../proxy/upstream-errors.js'
 import type { CallContext } from './context.js'
 import { injectCredentials, upstreamHeaders } from './inject.js'
-import { takeTokens } from './rate-limit.js'
+import { syncFromVendor, takeTokens } from './rate-limit.js'
 
 const DEADLINE_OUTCOME: AttemptOutcome = Object.freeze({ kind: 'timeout', phase: 'headers' })
 
@@ -100,6 +100,7 @@ function planAfterStatus (ctx: CallContext, status: number, raw: Buffer[]): Atte
   if (rl.buckets.length > 0 && (status === 429 || status === 503 || rl.upstream.remainingHeader !== undefined)) {
     const until = learnBackpressure(policy, status, (name) => rawHeader(raw, name), Date.now())
     if (until !== undefined) ctx.runtime.limiter.pause(vendor.name, until)
+    if (rl.upstream.sync !== undefined) syncFromVendor(ctx, rawHeader(raw, rl.upstream.remainingHeader as string))
   }
   ctx.trace?.attemptStatus(status)
   const outcome: AttemptOutcome = { kind: 'status', status }

@@ -37,6 +37,7 @@ export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, r
     // Refusals that need no token come first: a call never sent takes none.
     checkBreaker(ctx) //                           breaker open, or half-open with its probe out 503 circuit_open
     checkCredentials(ctx) //                       a secret missing, an OAuth2 token failing    503 credential_unavailable
+    // A cost estimated from the request body reads the body here (whole, up to limits.body).
     const tokens = takeTokens(ctx) //              rate limit: shared buckets, queue or refuse  429 / 503
     if (tokens !== undefined) await tokens
     // From here a refusal gives the tokens back (finish), and the next queued call moves up.

@@ -4,9 +4,16 @@
 // A call that is never sent takes nothing: one refused after this stage gives
 // its tokens back when it ends (returnUnsentTokens), one whose client leaves
 // while it is queued leaves the queue at once.
+//
+// With costs, a call reserves its estimate from each bucket (read from the
+// request: its body is then read first, whole up to limits.body) and, once it
+// was sent, settles against the actual cost read from the response as it was
+// relayed (CostTap).
 import { SluiceError } from '../errors.js'
-import { bucketKeyValues, type RateDecision } from '../ratelimit/index.js'
+import type { RequestLine } from '../observability/request-line.js'
+import { bucketKeyValues, costPlan, CostTap, estimateCosts, type RateDecision } from '../ratelimit/index.js'
 import type { CallContext } from './context.js'
+import { readRequestBody } from './request-body.js'
 
 /** Undefined when the vendor has no buckets (nothing to wait for), else a promise settled once the call may go. */
 export function takeTokens (ctx: CallContext): Promise<void> | undefined {
@@ -14,26 +21,75 @@ export function takeTokens (ctx: CallContext): Promise<void> | undefined {
   if (policy.rateLimit.buckets.length === 0) return undefined
   const keys = bucketKeyValues(policy, (name) => ctx.header(name), ctx.clientIp)
   ctx.bucketKeys = keys
-  return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline, ctx).then(decision => applyDecision(ctx, decision, keys))
+  const costs = costPlan(policy)
+  if (costs === undefined) {
+    return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline, ctx).then(decision => applyDecision(ctx, decision, keys))
+  }
+  const body = costs.needsBody ? readRequestBody(ctx, policy.limits.bodyBytes) : undefined
+  const reserve = (): Promise<void> => {
+    const estimate = estimateCosts(costs, (name) => ctx.header(name), ctx.body.kind === 'buffered' ? ctx.body.data : undefined)
+    return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline, ctx, estimate).then(decision => applyDecision(ctx, decision, keys))
+  }
+  return body === undefined ? reserve() : body.then(reserve)
+}
+
+/**
+ * At the relayed response's headers: a reader of its actual cost, when the
+ * call reserved costs that settle from the response. `header` is called with
+ * lower-case names.
+ */
+export function openCostTap (ctx: CallContext, header: (name: string) => string | undefined): CostTap | undefined {
+  if (ctx.tokens?.costs === undefined) return undefined
+  const plan = costPlan((ctx.vendor as NonNullable<CallContext['vendor']>).policy)
+  return plan?.settles === true ? new CostTap(plan, header) : undefined
 }
 
 /**
  * When the call ends: tokens taken for an attempt that was never sent (a
  * later stage refused the call, or sluice refused the destination) go back,
- * and a call queued behind moves up.
+ * and a call queued behind moves up. A call sent with costs settles them
+ * against what the response said it cost.
  */
 export function returnUnsentTokens (ctx: CallContext): void {
   const tokens = ctx.tokens
   if (tokens === undefined) return
   ctx.tokens = undefined
-  if (ctx.attempts !== ctx.tokensAtAttempt && ctx.error?.code !== 'forbidden_destination') return
-  ctx.runtime.limiter.giveBack((ctx.vendor as NonNullable<CallContext['vendor']>).policy, ctx.bucketKeys ?? [], tokens)
+  const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
+  if (ctx.attempts !== ctx.tokensAtAttempt && ctx.error?.code !== 'forbidden_destination') {
+    const tap = ctx.costTap
+    if (tap !== undefined) {
+      const actual = tap.result()
+      ctx.runtime.limiter.settleCost(policy, (ctx.bucketKeys ?? []), tokens, actual)
+      const first = costPlan(policy)?.first ?? -1
+      if (first >= 0 && actual[first] !== undefined) ctx.cost = actual[first]
+    }
+    return
+  }
+  ctx.runtime.limiter.giveBack(policy, (ctx.bucketKeys ?? []), tokens)
+}
+
+/** upstream.sync: the vendor's remaining count (its remainingHeader) lowers the synced bucket, never raises it. */
+export function syncFromVendor (ctx: CallContext, remaining: string | undefined): void {
+  if (remaining === undefined) return
+  const v = remaining.trim()
+  const n = v === '' ? NaN : Number(v)
+  if (!Number.isFinite(n) || n < 0) return
+  ctx.runtime.limiter.sync((ctx.vendor as NonNullable<CallContext['vendor']>).policy, (ctx.bucketKeys ?? []), Math.floor(n))
+}
+
+/** The log line's rate-limit fields: the bucket that refused or queued the call, and its cost when not 1. */
+export function rateLimitFields (ctx: CallContext, line: RequestLine): void {
+  if (ctx.rateBucket !== undefined) line.bucket = ctx.rateBucket
+  if (ctx.cost !== undefined && ctx.cost !== 1) line.cost = ctx.cost
 }
 
 function applyDecision (ctx: CallContext, decision: RateDecision, keys: readonly string[]): void {
   const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
   ctx.waitMs += decision.waitMs
   if (decision.waitMs > 0) ctx.trace?.waited(decision.waitMs, decision.bucket)
+  if (decision.bucket !== undefined && (!decision.ok || decision.waitMs > 0 || decision.wouldLimit === true)) ctx.rateBucket = decision.bucket
+  const first = decision.costs === undefined ? -1 : costPlan(vendor.policy)?.first ?? -1
+  if (first >= 0) ctx.cost = decision.costs?.[first]
   if (decision.wouldLimit === true) ctx.wouldLimit = true
   // A client that left while its call queued must not have it sent anyway:
   // nobody reads the answer, and a client that retries would have it made twice.
@@ -47,10 +103,18 @@ function applyDecision (ctx: CallContext, decision: RateDecision, keys: readonly
     ctx.tokensAtAttempt = ctx.attempts
     return
   }
+  if (decision.overCapacity !== undefined) {
+    const { cost, capacity } = decision.overCapacity
+    // No wait would admit it: no Retry-After.
+    throw new SluiceError('rate_limited', `the call's cost of ${cost} is over the capacity of bucket ${decision.bucket ?? ''} (${capacity}) of ${vendor.name}: it can never be admitted`, {
+      ...(decision.bucket !== undefined ? { bucket: decision.bucket } : {}),
+    })
+  }
   if (decision.code === 'redis_unavailable') {
     throw new SluiceError('redis_unavailable', 'the shared rate limit store is unreachable and the policy fails closed')
   }
   throw new SluiceError('rate_limited', `rate limit of ${vendor.name} reached${decision.bucket ? ` (bucket ${decision.bucket})` : ''}`, {
     retryAfterSec: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
+    ...(decision.bucket !== undefined ? { bucket: decision.bucket } : {}),
   })
 }

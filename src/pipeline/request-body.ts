@@ -26,8 +26,15 @@ export function checkDeclaredBody (ctx: CallContext, limit: number): void {
   }
 }
 
-/** Undefined when there is nothing to wait for (no body, or one that will stream), else a promise of the buffered body. */
-export function readRequestBody (ctx: CallContext): Promise<void> | undefined {
+/**
+ * Undefined when there is nothing to wait for (no body, or one that will
+ * stream, or it was read already), else a promise of the buffered body.
+ * `bufferUpTo`: read whole up to this size rather than retry.maxBufferedBody
+ * (a rate-limit cost estimated from the body).
+ */
+export function readRequestBody (ctx: CallContext, bufferUpTo?: number): Promise<void> | undefined {
+  if (ctx.bodyRead) return undefined
+  ctx.bodyRead = true
   const req = ctx.req
   const length = declaredLength(ctx)
   const chunked = req.headers['transfer-encoding'] !== undefined
@@ -36,7 +43,7 @@ export function readRequestBody (ctx: CallContext): Promise<void> | undefined {
   inviteBody(req, ctx.res)
   const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
   const limit = policy.limits.bodyBytes
-  const bufferable = Math.min(policy.retry.maxBufferedBodyBytes, limit)
+  const bufferable = Math.min(bufferUpTo ?? policy.retry.maxBufferedBodyBytes, limit)
   if (length !== undefined && length > bufferable) {
     ctx.body = { kind: 'stream', source: streamBody(ctx, [], 0, limit) }
     return undefined

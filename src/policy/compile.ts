@@ -7,7 +7,7 @@ import { BUCKET_DEFAULTS, OAUTH2_HEADER_DEFAULT, type EffectivePolicyInput } fro
 import { deepFreeze } from './freeze.js'
 import { compileGlob } from './glob.js'
 import { parseTemplate } from './secret-refs.js'
-import type { AllowRule, BucketKey, BucketPolicy, VendorPolicy } from './types.js'
+import type { AllowRule, BucketKey, BucketPolicy, CostSource, VendorPolicy } from './types.js'
 import { parseDuration, parsePercent, parseRate, parseSize } from './units.js'
 
 // Inputs are schema-checked before they get here; a unit that does not parse is a bug.
@@ -69,11 +69,20 @@ export function compilePolicy (p: EffectivePolicyInput, file: string): VendorPol
         key: bucketKey(b.key ?? BUCKET_DEFAULTS.key),
         onLimit: b.onLimit ?? BUCKET_DEFAULTS.onLimit,
         maxWaitMs: ms(b.maxWait ?? BUCKET_DEFAULTS.maxWait),
+        cost: b.cost === undefined
+          ? undefined
+          : {
+              request: b.cost.request === undefined ? undefined : costSource(b.cost.request),
+              default: b.cost.default ?? 1,
+              response: b.cost.response === undefined ? undefined : costSource(b.cost.response) as Exclude<CostSource, { kind: 'constant' }>,
+            },
       })),
+      headers: p.rateLimit.headers,
       upstream: {
         retryAfter: p.rateLimit.upstream.retryAfter,
         remainingHeader: p.rateLimit.upstream.remainingHeader?.toLowerCase(),
         resetHeader: p.rateLimit.upstream.resetHeader?.toLowerCase(),
+        sync: p.rateLimit.upstream.sync,
       },
     },
     retry: {
@@ -144,4 +153,10 @@ export function compilePolicy (p: EffectivePolicyInput, file: string): VendorPol
 function bucketKey (key: string): BucketKey {
   if (key === 'vendor' || key === 'ip') return { kind: key }
   return { kind: 'header', name: key.slice('header:'.length).toLowerCase() }
+}
+
+function costSource (source: string | number): CostSource {
+  if (typeof source === 'number') return { kind: 'constant', value: source }
+  if (source.startsWith('json:')) return { kind: 'json', path: source.slice('json:'.length).split('.') }
+  return { kind: 'header', name: source.slice('header:'.length).toLowerCase() }
 }

@@ -28,7 +28,8 @@ export interface EffectivePolicyInput {
     mode: Def<Shared['rateLimit']['mode']>
     failMode: Def<Shared['rateLimit']['failMode']>
     buckets: Def<Shared['rateLimit']['buckets']>
-    upstream: { retryAfter: boolean, remainingHeader?: string, resetHeader?: string }
+    headers: boolean
+    upstream: { retryAfter: boolean, remainingHeader?: string, resetHeader?: string, sync?: string }
   }
   retry: Required<Omit<Shared['retry'], 'backoff'>> & { backoff: Required<Def<Shared['retry']['backoff']>> }
   idempotency: Required<Shared['idempotency']>
@@ -64,6 +65,7 @@ export const BUILT_IN_DEFAULTS: Omit<EffectivePolicyInput, 'vendor' | 'upstream'
     mode: 'enforce',
     failMode: 'open',
     buckets: [],
+    headers: false,
     upstream: { retryAfter: true },
   },
   retry: {

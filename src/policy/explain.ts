@@ -4,7 +4,7 @@
 // their references only, every other literal part masked as "***".
 import { globSource } from './glob.js'
 import { maskTemplate } from './secret-refs.js'
-import type { BucketKey, VendorPolicy } from './types.js'
+import type { BucketKey, CostSource, VendorPolicy } from './types.js'
 import { formatDuration as dur, formatPercent as pct, formatSize as size } from './units.js'
 
 export function explainPolicy (v: VendorPolicy): object {
@@ -47,11 +47,22 @@ export function explainPolicy (v: VendorPolicy): object {
         key: keyText(b.key),
         onLimit: b.onLimit,
         maxWait: dur(b.maxWaitMs),
+        ...(b.cost === undefined
+          ? {}
+          : {
+              cost: defined({
+                request: b.cost.request === undefined ? undefined : costText(b.cost.request),
+                default: b.cost.default,
+                response: b.cost.response === undefined ? undefined : costText(b.cost.response),
+              }),
+            }),
       })),
+      headers: rateLimit.headers,
       upstream: defined({
         retryAfter: rateLimit.upstream.retryAfter,
         remainingHeader: rateLimit.upstream.remainingHeader,
         resetHeader: rateLimit.upstream.resetHeader,
+        sync: rateLimit.upstream.sync,
       }),
     },
     retry: {
@@ -106,6 +117,11 @@ export function explainPolicy (v: VendorPolicy): object {
       },
     },
   }
+}
+
+function costText (source: CostSource): string | number {
+  if (source.kind === 'constant') return source.value
+  return source.kind === 'json' ? `json:${source.path.join('.')}` : `header:${source.name}`
 }
 
 function keyText (key: BucketKey): string {

@@ -55,6 +55,14 @@ export function fileProblems (src: SourceFile, value: DefaultsFileInput & { upst
     const rate = parseRate(bucket.refill)
     if (rate === 0) report(['rateLimit', 'buckets', i, 'refill'], 'must be more than 0')
     duration(report, ['rateLimit', 'buckets', i, 'maxWait'], bucket.maxWait, 0)
+    // An estimate above capacity could never be admitted: every such call would be refused.
+    const cost = bucket.cost
+    if (typeof cost?.request === 'number' && cost.request > bucket.capacity) {
+      report(['rateLimit', 'buckets', i, 'cost', 'request'], `a cost of ${cost.request} is over the bucket's capacity of ${bucket.capacity}: no call could be admitted`)
+    }
+    if (cost?.default !== undefined && cost.default > bucket.capacity) {
+      report(['rateLimit', 'buckets', i, 'cost', 'default'], `a cost of ${cost.default} is over the bucket's capacity of ${bucket.capacity}: no call without an estimate could be admitted`)
+    }
   })
 
   duration(report, ['retry', 'backoff', 'initial'], retry?.backoff?.initial, 0)
@@ -170,6 +178,12 @@ export function mergedProblems (p: EffectivePolicyInput, vendor: SourceFile, def
   // every short total an error.
   if (ms(t.read) > ms(t.total)) {
     report([['timeouts', 'read'], ['timeouts', 'total']], `timeouts.read (${t.read}) is longer than timeouts.total (${t.total})`)
+  }
+  const sync = p.rateLimit.upstream.sync
+  if (sync !== undefined && !p.rateLimit.buckets.some(b => b.name === sync)) {
+    report([['rateLimit', 'upstream', 'sync']], `rateLimit.upstream.sync names no bucket of this vendor (${JSON.stringify(sync)})`)
+  } else if (sync !== undefined && p.rateLimit.upstream.remainingHeader === undefined) {
+    report([['rateLimit', 'upstream', 'sync'], ['rateLimit', 'upstream', 'remainingHeader']], 'rateLimit.upstream.sync needs rateLimit.upstream.remainingHeader: the header it reads')
   }
   const { initial, max } = p.retry.backoff
   if (ms(initial) > ms(max)) {

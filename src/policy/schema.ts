@@ -11,6 +11,7 @@ const PERCENT = '^[0-9]+(\\.[0-9]+)?%$'
 // An HTTP header name (RFC 9110 token); field-checks.ts tests keys against it too.
 const HEADER_TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 export const HEADER_NAME = `^${HEADER_TOKEN}$`
+const COST_SOURCE = `^(json:[^.\\s]+(\\.[^.\\s]+)*|header:${HEADER_TOKEN})$`
 
 // Every object rejects unknown keys: a typo in a policy must fail the pull request.
 const Obj = <T extends TProperties>(props: T, description?: string): TObject<T> =>
@@ -68,16 +69,26 @@ export const Bucket = Obj({
   key: Opt(Type.String({ pattern: `^(vendor|ip|header:${HEADER_TOKEN})$`, description: 'vendor | ip | header:<name>' })),
   onLimit: Opt(Type.Union([Type.Literal('queue'), Type.Literal('reject')])),
   maxWait: Opt(Duration),
+  cost: Opt(Obj({
+    request: Opt(Type.Union([
+      Type.String({ pattern: COST_SOURCE, description: 'json:<path> of the request body | header:<name>' }),
+      Type.Integer({ minimum: 0, description: 'a fixed cost' }),
+    ], { description: 'the estimate reserved before the call: json:<path> | header:<name> | <integer>' })),
+    default: Opt(Type.Integer({ minimum: 0, description: 'the estimate when the request does not carry it; default 1' })),
+    response: Opt(Type.String({ pattern: COST_SOURCE, description: 'the actual cost, settled after the response: json:<path> of the body (or of the last server-sent event that carries it) | header:<name>' })),
+  }, 'what a call costs this bucket; default: every call costs 1')),
 })
 
 export const RateLimit = Obj({
   mode: Opt(Type.Union([Type.Literal('enforce'), Type.Literal('shadow')])),
   failMode: Opt(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
   buckets: Opt(Type.Array(Bucket)),
+  headers: Opt(Type.Boolean({ description: 'send RateLimit-Policy and RateLimit headers (IETF httpapi draft) with relayed answers' })),
   upstream: Opt(Obj({
     retryAfter: Opt(Type.Boolean()),
     remainingHeader: Opt(HeaderName),
     resetHeader: Opt(HeaderName),
+    sync: Opt(Type.String({ pattern: '^[a-z0-9-]+$', description: 'lower this bucket to the vendor\'s remainingHeader, for every replica (never raised)' })),
   })),
 })
 

@@ -4,6 +4,18 @@
 import type { ScrubPattern } from './schema.js'
 import type { Template } from './secret-refs.js'
 
+/** Where a call's cost is read: a dotted path into a JSON body, a header (lower case), or a constant. */
+export type CostSource = { kind: 'json', path: string[] } | { kind: 'header', name: string } | { kind: 'constant', value: number }
+
+export interface BucketCost {
+  /** the estimate reserved before the call; undefined: `default` */
+  request: CostSource | undefined
+  /** the estimate when the request does not carry one */
+  default: number
+  /** the actual cost read from the response; undefined: the estimate stands */
+  response: Exclude<CostSource, { kind: 'constant' }> | undefined
+}
+
 export type BucketKey = { kind: 'vendor' } | { kind: 'ip' } | { kind: 'header', name: string }
 
 export interface BucketPolicy {
@@ -16,16 +28,22 @@ export interface BucketPolicy {
   key: BucketKey
   onLimit: 'queue' | 'reject'
   maxWaitMs: number
+  /** undefined: every call costs 1 */
+  cost: BucketCost | undefined
 }
 
 export interface RateLimitPolicy {
   mode: 'enforce' | 'shadow'
   failMode: 'open' | 'closed'
   buckets: BucketPolicy[]
+  /** send RateLimit-Policy / RateLimit with relayed answers */
+  headers: boolean
   upstream: {
     retryAfter: boolean
     remainingHeader: string | undefined
     resetHeader: string | undefined
+    /** the bucket lowered to the vendor's remainingHeader */
+    sync: string | undefined
   }
 }
 

@@ -12,6 +12,8 @@ import { errors, type Dispatcher } from 'undici'
 import type { CallContext } from '../pipeline/context.js'
 import { BodyCapture } from '../observability/body-capture.js'
 import { upstreamHeadersForClient } from './headers.js'
+import { openCostTap } from '../pipeline/rate-limit.js'
+import { pushRateLimitHeaders } from '../ratelimit/index.js'
 import { drainAfterAnswer } from '../pipeline/linger.js'
 
 /** How an attempt ended. */
@@ -116,6 +118,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
 
     const headers = upstreamHeadersForClient(raw, ctx.requestId, vendor.upstreamUrls, ctx)
+    pushRateLimitHeaders(vendor.policy, ctx.tokens, headers)
     // writeHead throws on a header node will not send; undici then ends the
     // attempt through onError, and nothing has reached the client yet.
     ctx.res.writeHead(status, statusText, headers)
@@ -126,6 +129,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       this.ruleCapture = new BodyCapture(BODY_RULE_BYTES)
     }
     if (policy.logging.bodies) this.logCapture = new BodyCapture(policy.logging.maxBodyBytes)
+    ctx.costTap = openCostTap(ctx, (name) => rawHeader(raw, name))
     this.resume = resume
     return true
   }
@@ -136,7 +140,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     ctx.resBytes += chunk.length
     this.ruleCapture?.push(chunk)
     this.logCapture?.push(chunk)
-    if (ctx.res.write(chunk)) return true
+    const written = ctx.res.write(chunk)
+    ctx.costTap?.push(chunk)
+    if (written) return true
     // The client reads slower than the vendor sends: pause the upstream until it catches up.
     ctx.res.once('drain', this.resume as () => void)
     return false
@@ -216,4 +222,13 @@ function readTimedOut (attempt: UpstreamAttempt): void {
 
 function isJson (contentType: string | undefined): boolean {
   return contentType !== undefined && contentType.includes('json')
+}
+
+/** One header from undici's raw [name, value, ...] buffers; `name` is lower case. */
+function rawHeader (raw: Buffer[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i] as Buffer
+    if (n.length === name.length && n.toString('latin1').toLowerCase() === name) return (raw[i + 1] as Buffer).toString('latin1')
+  }
+  return undefined
 }

@@ -4,4 +4,6 @@
 export { createRateLimiter } from './limiter.js'
 export { bucketKeyValues } from './keys.js'
 export { learnBackpressure } from './backpressure.js'
-export type { BucketLevel, QueueWaiter, RateDecision, RateLimiter } from './types.js'
+export { pushRateLimitHeaders } from './advertise.js'
+export { CostTap, costPlan, estimateCosts } from './cost.js'
+export type { QueueWaiter, RateDecision, RateLimiter } from './types.js'

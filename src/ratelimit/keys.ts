@@ -80,6 +80,9 @@ export function bucketKeyPrefix (vendor: string, bucket: string): string {
   return `sluice:{${vendor}}:b:${bucket}:`
 }
 
+/** The sorted set every replica announces itself in (one key: one Cluster slot). */
+export const REPLICAS_KEY = 'sluice:{replicas}'
+
 /** The key whose presence (and TTL) pauses a vendor after it asked for a break. */
 export function pauseKey (vendor: string): string {
   return `sluice:{${vendor}}:pause`

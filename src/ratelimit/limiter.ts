@@ -6,13 +6,15 @@
 // shadow mode and counts every decision.
 import type { Metrics } from '../observability/metrics.js'
 import type { VendorPolicy } from '../policy/types.js'
-import { pauseKey } from './keys.js'
+import { randomUUID } from 'node:crypto'
+import { pauseKey, REPLICAS_KEY } from './keys.js'
 import { LeaseBook, leaseKey } from './lease.js'
 import { MemoryStore } from './memory.js'
 import { compilePlan, type Plan } from './plan.js'
 import { WaitQueue, type LineStore } from './queue.js'
 import { RedisStore } from './redis-store.js'
-import type { BucketLevel, LimiterLogger, QueueWaiter, RateDecision, RateLimiter } from './types.js'
+import type { BucketLevels, LimiterLogger, QueueWaiter, RateDecision, RateLimiter } from './types.js'
+import { hashKeyValue, MISSING_KEY_VALUE, VENDOR_KEY_VALUE } from './keys.js'
 import { isQueued, type Verdict } from './verdict.js'
 
 export interface RateLimiterOptions {
@@ -28,7 +30,14 @@ export interface RateLimiterOptions {
   redisCommandTimeoutMs?: number
   /** how often to PING Redis while it is down (default 1000) */
   redisProbeEveryMs?: number
+  /** how often this replica announces itself in Redis (default 5000) */
+  announceEveryMs?: number
+  /** how long an announcement lasts (default 15000) */
+  announceTtlMs?: number
 }
+
+const ANNOUNCE_EVERY_MS = 5000
+const ANNOUNCE_TTL_MS = 15_000
 
 /** The longest ready() waits for the first connection: past the store's connect timeout. */
 const READY_WAIT_MS = 2000
@@ -40,7 +49,7 @@ const REDIS_RETRY_AFTER_MS = 1000
 const GIVE_BACK_WAIT_MS = 200
 
 /** A call served from a lease: every bucket gave a token at once. */
-const LEASED: Verdict = Object.freeze({ refused: false, waitMs: 0, retryAfterMs: 0, bucket: -1, queuedMask: 0 })
+const LEASED: Verdict = Object.freeze({ refused: false, waitMs: 0, retryAfterMs: 0, bucket: -1, queuedMask: 0, closest: -1, remaining: 0 })
 
 const ALLOWED: RateDecision = Object.freeze({ ok: true, waitMs: 0, retryAfterMs: 0 })
 const ALLOWED_NOW = Promise.resolve(ALLOWED)
@@ -69,8 +78,12 @@ class TokenBucketLimiter implements RateLimiter {
   private readonly leases: LeaseBook
   /** give-backs in flight, awaited (briefly) on close */
   private readonly givingBack = new Set<Promise<void>>()
+  /** replicas seen in Redis at its last answer: an outage divides the local buckets by this */
+  private replicas = 1
+  private readonly shares = new WeakMap<Plan, { replicas: number, plan: Plan }>()
+  private announcer: NodeJS.Timeout | undefined
   private readonly queue = new WaitQueue({
-    giveBack: (plan, keyValues, store) => this.toStore(plan, keyValues, store),
+    giveBack: (plan, keyValues, store, costs) => this.toStore(plan, keyValues, store, costs),
     pausedUntil: (vendor) => this.memory.pauseEnd(vendor),
   })
 
@@ -79,7 +92,21 @@ class TokenBucketLimiter implements RateLimiter {
     const { logger } = opts
     this.metrics.redisUp.set(0)
     this.leases = new LeaseBook((plan, keyValues, tokens) => this.giveBackToRedis(plan, keyValues, tokens))
+    this.metrics.replicasSeen.set(1)
     if (opts.redisUrl === undefined && (opts.clusterNodes === undefined || opts.clusterNodes.length === 0)) return
+    const id = randomUUID()
+    const ttl = opts.announceTtlMs ?? ANNOUNCE_TTL_MS
+    const announce = (): void => {
+      const redis = this.redis
+      if (redis === undefined || !redis.up) return
+      // Failure is handled by the store marking itself down; the last count stands.
+      redis.announce(REPLICAS_KEY, id, ttl).then(n => {
+        this.replicas = Math.max(1, n)
+        this.metrics.replicasSeen.set(this.replicas)
+      }, () => {})
+    }
+    this.announcer = setInterval(announce, opts.announceEveryMs ?? ANNOUNCE_EVERY_MS)
+    this.announcer.unref()
     this.redis = new RedisStore({
       url: opts.redisUrl,
       clusterNodes: opts.clusterNodes,
@@ -89,6 +116,7 @@ class TokenBucketLimiter implements RateLimiter {
     }, {
       up: () => {
         this.metrics.redisUp.set(1)
+        announce()
         this.sharePauses()
         logger.info({}, 'redis available: rate limits are shared again')
       },
@@ -109,24 +137,24 @@ class TokenBucketLimiter implements RateLimiter {
     return this.redis !== undefined
   }
 
-  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter): Promise<RateDecision> {
+  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): Promise<RateDecision> {
     if (policy.rateLimit.buckets.length === 0) return ALLOWED_NOW
     const plan = this.plan(policy)
     const redis = this.redis
-    if (redis === undefined) return this.settle(plan, this.local(plan, keyValues, deadlineMs), 'memory', keyValues, waiter)
-    if (!redis.up) return this.withoutRedis(plan, keyValues, deadlineMs, waiter)
-    if (plan.leaseCap < 2) return this.inRedis(redis, plan, keyValues, deadlineMs, waiter)
+    if (redis === undefined) return this.settle(plan, this.local(plan, keyValues, deadlineMs, costs), 'memory', keyValues, waiter, costs)
+    if (!redis.up) return this.withoutRedis(plan, keyValues, deadlineMs, waiter, costs)
+    if (plan.leaseCap < 2) return this.inRedis(redis, plan, keyValues, deadlineMs, waiter, costs)
     const now = Date.now()
     const key = leaseKey(plan, keyValues)
     if (this.leases.take(key, now)) return this.settle(plan, LEASED, 'lease', keyValues, waiter)
     const want = this.leases.want(plan, key, keyValues, now)
-    if (want < 2) return this.inRedis(redis, plan, keyValues, deadlineMs, waiter)
+    if (want < 2) return this.inRedis(redis, plan, keyValues, deadlineMs, waiter, undefined)
     return redis.decide(plan, keyValues, deadlineMs - now, want).then(
       verdict => {
         this.leases.granted(plan, key, keyValues, verdict.refused ? 0 : verdict.taken, Date.now())
         return this.settle(plan, verdict, 'redis', keyValues, waiter)
       },
-      () => this.withoutRedis(plan, keyValues, deadlineMs, waiter)
+      () => this.withoutRedis(plan, keyValues, deadlineMs, waiter, undefined)
     )
   }
 
@@ -142,6 +170,12 @@ class TokenBucketLimiter implements RateLimiter {
     const store = decision.store
     if (store === undefined) return
     const plan = this.plan(policy)
+    if (decision.costs !== undefined) {
+      // A weighted turn is not one token: the whole reservation goes back to
+      // the store, for whichever call asks next.
+      this.toStore(plan, keyValues, store === 'memory' ? 'memory' : 'redis', decision.costs)
+      return
+    }
     const now = Date.now()
     // The call's turn is now (it was allowed, at once or after its wait): a
     // call queued behind it here takes it, and its own later turn is the token
@@ -151,6 +185,79 @@ class TokenBucketLimiter implements RateLimiter {
     // A leased token nobody queued for goes back to the lease, for the next call here.
     if (store === 'lease' && !moved && this.leases.putBack(leaseKey(plan, keyValues), now)) return
     this.toStore(plan, keyValues, lineStore)
+  }
+
+  settleCost (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision, actual: ReadonlyArray<number | undefined>): void {
+    const reserved = decision.costs
+    const store = decision.store
+    if (reserved === undefined || store === undefined) return
+    const plan = this.plan(policy)
+    let amounts: number[] | undefined
+    for (let i = 0; i < plan.size; i++) {
+      const a = actual[i]
+      if (a === undefined || a === reserved[i]) continue
+      amounts ??= new Array<number>(plan.size).fill(0)
+      amounts[i] = (reserved[i] as number) - a
+    }
+    if (amounts === undefined) return
+    if (store === 'memory') this.memory.adjust(this.localShare(plan), keyValues, amounts, Date.now())
+    else this.adjustInRedis(plan, keyValues, amounts)
+  }
+
+  sync (policy: VendorPolicy, keyValues: readonly string[], remaining: number): void {
+    if (policy.rateLimit.buckets.length === 0) return
+    const plan = this.plan(policy)
+    const i = plan.syncBucket
+    if (i < 0) return
+    const keyValue = keyValues[i] ?? '-'
+    const redis = this.redis
+    if (redis === undefined || !redis.up) {
+      this.memory.lower(this.localShare(plan), i, keyValue, remaining, Date.now())
+      return
+    }
+    // Failure is handled by the store marking itself down.
+    redis.lower(plan, i, keyValue, remaining).catch(() => {})
+  }
+
+  async levels (policy: VendorPolicy): Promise<{ store: 'memory' | 'redis', buckets: BucketLevels[] }> {
+    const buckets = policy.rateLimit.buckets
+    if (buckets.length === 0) return { store: this.redis?.up === true ? 'redis' : 'memory', buckets: [] }
+    const plan = this.plan(policy)
+    const redis = this.redis
+    const inRedis = redis !== undefined && redis.up
+    const local = this.localShare(plan)
+    const out: BucketLevels[] = []
+    for (let i = 0; i < plan.size; i++) {
+      const b = buckets[i] as (typeof buckets)[number]
+      const cap = (inRedis ? plan : local).capacity[i] as number
+      const rate = (inRedis ? plan : local).refillPerMs[i] as number
+      let now = Date.now()
+      let entries: Array<[string, number, number]>
+      const scanned = inRedis ? await redis.scan(plan.prefixes[i] as string, LEVELS_SCAN_MAX).catch(() => undefined) : undefined
+      if (scanned !== undefined) {
+        now = scanned.now
+        entries = scanned.entries
+      } else {
+        entries = [...this.memory.entries(plan.prefixes[i] as string)]
+      }
+      const levels = entries.map(([key, t, at]): [string, number] => [key, round(Math.min(cap, t + (now > at ? (now - at) * rate : 0)))])
+      const row: BucketLevels = {
+        name: b.name,
+        capacity: plan.capacity[i] as number,
+        refill: b.refill,
+        key: b.key.kind === 'header' ? `header:${b.key.name}` : b.key.kind,
+      }
+      if (b.key.kind === 'vendor') {
+        row.level = levels.find(([k]) => k === VENDOR_KEY_VALUE)?.[1] ?? round(cap)
+      } else {
+        // Header values are hashed in the key names already; a client address is hashed here.
+        const hashed = (k: string): string => b.key.kind === 'ip' && k !== MISSING_KEY_VALUE ? hashKeyValue(k) : k
+        row.keys = levels.length
+        row.lowest = levels.sort((x, y) => x[1] - y[1]).slice(0, LEVELS_LOWEST).map(([k, level]) => ({ key: hashed(k), level }))
+      }
+      out.push(row)
+    }
+    return { store: inRedis ? 'redis' : 'memory', buckets: out }
   }
 
   pause (vendor: string, untilMs: number): void {
@@ -164,20 +271,8 @@ class TokenBucketLimiter implements RateLimiter {
     if (ms > 0) redis.pause(pauseKey(vendor), ms).catch(() => {})
   }
 
-  async levels (policy: VendorPolicy): Promise<BucketLevel[]> {
-    const plan = this.plan(policy)
-    const vendorKeyed = policy.rateLimit.buckets.map(b => b.key.kind === 'vendor')
-    const redis = this.redis
-    if (redis === undefined) return this.memory.levels(plan, Date.now())
-    if (redis.up) {
-      try {
-        return await redis.levels(plan, vendorKeyed)
-      } catch { /* the store has marked itself down */ }
-    }
-    return plan.names.map((bucket, i) => ({ bucket, capacity: plan.capacity[i] as number, tokens: null, keys: null }))
-  }
-
   async close (): Promise<void> {
+    clearInterval(this.announcer)
     this.leases.close()
     if (this.givingBack.size > 0) {
       let timer: NodeJS.Timeout | undefined
@@ -203,18 +298,34 @@ class TokenBucketLimiter implements RateLimiter {
   }
 
   /** One decision in Redis for this call alone. */
-  private inRedis (redis: RedisStore, plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined): Promise<RateDecision> {
-    return redis.decide(plan, keyValues, deadlineMs - Date.now(), 1).then(
-      verdict => this.settle(plan, verdict, 'redis', keyValues, waiter),
+  private inRedis (redis: RedisStore, plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined,
+    costs: readonly number[] | undefined): Promise<RateDecision> {
+    return redis.decide(plan, keyValues, deadlineMs - Date.now(), 1, costs).then(
+      verdict => this.settle(plan, verdict, 'redis', keyValues, waiter, costs),
       // The store has marked itself down: this call, and the next ones at once, go without it.
-      () => this.withoutRedis(plan, keyValues, deadlineMs, waiter)
+      () => this.withoutRedis(plan, keyValues, deadlineMs, waiter, costs)
     )
   }
 
-  /** One token back to each bucket of the store that took it (Redis: lost if it is down since). */
-  private toStore (plan: Plan, keyValues: readonly string[], store: LineStore): void {
+  /** A call's tokens (one from each bucket, or its costs) back to the store that took them (Redis: lost if it is down since). */
+  private toStore (plan: Plan, keyValues: readonly string[], store: LineStore, costs?: readonly number[]): void {
+    if (costs !== undefined) {
+      if (store === 'redis') this.adjustInRedis(plan, keyValues, costs)
+      else this.memory.adjust(this.localShare(plan), keyValues, costs, Date.now())
+      return
+    }
     if (store === 'redis') this.giveBackToRedis(plan, keyValues, 1)
-    else this.memory.giveBack(plan, keyValues, 1, Date.now())
+    else this.memory.giveBack(this.localShare(plan), keyValues, 1, Date.now())
+  }
+
+  /** Tokens into (or out of) the shared buckets, one script call; lost if Redis is down. */
+  private adjustInRedis (plan: Plan, keyValues: readonly string[], amounts: readonly number[]): void {
+    const redis = this.redis
+    if (redis === undefined || !redis.up) return
+    // Failure is handled by the store marking itself down.
+    const sent = redis.adjust(plan, keyValues, amounts).catch(() => {})
+    this.givingBack.add(sent)
+    sent.finally(() => this.givingBack.delete(sent)).catch(() => {})
   }
 
   /** Unused leased tokens back to the shared buckets; lost if Redis is down. */
@@ -236,43 +347,76 @@ class TokenBucketLimiter implements RateLimiter {
     return plan
   }
 
-  private local (plan: Plan, keyValues: readonly string[], deadlineMs: number): Verdict {
+  private local (plan: Plan, keyValues: readonly string[], deadlineMs: number, costs: readonly number[] | undefined): Verdict {
     const now = Date.now()
-    return this.memory.decide(plan, keyValues, deadlineMs - now, now)
+    return this.memory.decide(this.localShare(plan), keyValues, deadlineMs - now, now, costs)
   }
 
-  private withoutRedis (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined): Promise<RateDecision> {
-    if (plan.failOpen) return this.settle(plan, this.local(plan, keyValues, deadlineMs), 'memory', keyValues, waiter)
+  /**
+   * The plan the local buckets follow: as written without Redis; while Redis
+   * is down, this replica's share of it (capacity and refill divided by the
+   * replicas last seen), so the fleet together stays near the vendor's limit.
+   */
+  private localShare (plan: Plan): Plan {
+    const n = this.replicas
+    if (this.redis === undefined || n <= 1) return plan
+    const known = this.shares.get(plan)
+    if (known !== undefined && known.replicas === n) return known.plan
+    const share: Plan = { ...plan, capacity: plan.capacity.map(c => c / n), refillPerMs: plan.refillPerMs.map(r => r / n) }
+    this.shares.set(plan, { replicas: n, plan: share })
+    return share
+  }
+
+  private withoutRedis (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined,
+    costs: readonly number[] | undefined): Promise<RateDecision> {
+    if (plan.failOpen) return this.settle(plan, this.local(plan, keyValues, deadlineMs, costs), 'memory', keyValues, waiter, costs)
     return plan.shadow ? REDIS_DOWN_SHADOW : REDIS_DOWN
   }
 
   /** Count the verdict, then answer: refuse, let through, or sleep out the wait first. */
   private settle (plan: Plan, v: Verdict, store: 'memory' | 'redis' | 'lease', keyValues: readonly string[],
-    waiter: QueueWaiter | undefined): Promise<RateDecision> {
+    waiter: QueueWaiter | undefined, costs?: readonly number[]): Promise<RateDecision> {
     const counters = plan.decisions
     if (v.refused) {
       counters[v.bucket]?.rejected.inc()
-      return Promise.resolve({
+      const refused: RateDecision = {
         ok: plan.shadow,
         waitMs: 0,
         retryAfterMs: v.retryAfterMs,
         bucket: plan.names[v.bucket] as string,
         code: 'rate_limited',
         ...(plan.shadow ? { wouldLimit: true } : {}),
-      })
+        ...(v.overCapacity === true ? { overCapacity: { cost: costs?.[v.bucket] ?? 1, capacity: plan.capacity[v.bucket] as number } } : {}),
+        ...(plan.headers && v.closest >= 0 ? { closest: v.closest, remaining: v.remaining } : {}),
+      }
+      return Promise.resolve(refused)
     }
     for (let i = 0; i < plan.size; i++) {
       const c = counters[i]!
       if (v.queuedMask > 0 && isQueued(v.queuedMask, i)) c.queued.inc()
       else c.allowed.inc()
     }
-    if (v.waitMs <= 0) return ALLOWED_BY_STORE[store]
-    const bucket = plan.names[v.bucket] as string
-    if (plan.shadow) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, bucket, store, wouldLimit: true })
+    if (v.waitMs <= 0 && costs === undefined && (v.closest < 0 || !plan.headers)) return ALLOWED_BY_STORE[store]
+    const bucket = v.bucket >= 0 ? plan.names[v.bucket] as string : undefined
+    const extra = {
+      ...(bucket !== undefined ? { bucket } : {}),
+      ...(costs !== undefined ? { costs } : {}),
+      ...(plan.headers && v.closest >= 0 ? { closest: v.closest, remaining: v.remaining } : {}),
+    }
+    if (v.waitMs <= 0) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, store, ...extra })
+    if (plan.shadow) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, store, wouldLimit: true, ...extra })
     // Only a call every bucket serves at once is leased: a queued one decided in a store.
     const lineStore: LineStore = store === 'memory' ? 'memory' : 'redis'
-    return this.queue.wait(lineKey(lineStore, plan, keyValues), plan, keyValues, lineStore, bucket, v.waitMs, waiter)
+    return this.queue.wait(lineKey(lineStore, plan, keyValues), plan, keyValues, lineStore, bucket as string, v.waitMs, waiter, extra)
   }
+}
+
+/** GET /ratelimit: at most this many keys of one bucket are read, and this many lowest shown. */
+const LEVELS_SCAN_MAX = 10_000
+const LEVELS_LOWEST = 10
+
+function round (tokens: number): number {
+  return Math.round(tokens * 100) / 100
 }
 
 /** The queue line of calls drawing on these buckets and key values in one store. */

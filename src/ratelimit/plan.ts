@@ -32,9 +32,15 @@ export interface Plan {
   maxWaitMs: number[]
   shadow: boolean
   failOpen: boolean
-  /** the largest lease this policy's buckets allow; below 2, calls are never leased */
+  /** the bucket upstream.sync lowers to the vendor's remaining count; -1 for none */
+  syncBucket: number
+  /** rateLimit.headers: decisions carry the level of the bucket closest to refusing */
+  headers: boolean
+  /** the largest lease this policy's buckets allow; below 2, calls are never leased (never with costs) */
   leaseCap: number
-  /** [numkeys-fixed keys..., budget, per bucket capacity, refill, maxWait, lease]: copied per call, keys, budget and lease filled in */
+  /** some bucket has a cost: calls reserve estimates and settle them, one store call each */
+  weighted: boolean
+  /** [pause key, bucket keys..., budget, per bucket capacity, refill, maxWait, cost, lease]: copied per call, keys, budget, costs and lease filled in */
   scriptArgs: Array<string | number>
   decisions: Array<Record<RateLimitDecision, DeferredCount>>
   wait: Histogram.Internal<'vendor'>
@@ -54,7 +60,12 @@ export function compilePlan (policy: VendorPolicy, metrics: Metrics): Plan {
     maxWaitMs: buckets.map(b => b.onLimit === 'queue' ? b.maxWaitMs : NO_QUEUE),
     shadow: policy.rateLimit.mode === 'shadow',
     failOpen: policy.rateLimit.failMode === 'open',
-    leaseCap: leaseCap(buckets.map(b => b.capacity), buckets.map(b => b.refillPerMs)),
+    headers: policy.rateLimit.headers,
+    syncBucket: buckets.findIndex(b => b.name === policy.rateLimit.upstream.sync),
+    // A lease hands out single tokens: a weighted call decides in the store.
+    // So does one whose answer carries the RateLimit headers: it needs the bucket's level.
+    leaseCap: buckets.some(b => b.cost !== undefined) || policy.rateLimit.headers ? 0 : leaseCap(buckets.map(b => b.capacity), buckets.map(b => b.refillPerMs)),
+    weighted: buckets.some(b => b.cost !== undefined),
     scriptArgs: [pauseKey(vendor)],
     decisions: buckets.map(b => ({
       allowed: metrics.deferredCount(metrics.rateLimitDecisions, vendor, b.name, 'allowed'),
@@ -66,7 +77,7 @@ export function compilePlan (policy: VendorPolicy, metrics: Metrics): Plan {
   for (let i = 0; i < plan.size; i++) plan.scriptArgs.push('')
   plan.scriptArgs.push(0)
   for (let i = 0; i < plan.size; i++) {
-    plan.scriptArgs.push(plan.capacity[i] as number, plan.refillPerMs[i] as number, plan.maxWaitMs[i] as number)
+    plan.scriptArgs.push(plan.capacity[i] as number, plan.refillPerMs[i] as number, plan.maxWaitMs[i] as number, 1)
   }
   plan.scriptArgs.push(1)
   return plan

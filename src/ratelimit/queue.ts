@@ -32,11 +32,15 @@ interface Turn {
   timer: NodeJS.Timeout | undefined
   readonly resolve: (decision: RateDecision) => void
   readonly waiter: QueueWaiter | undefined
+  /** what the decision carries besides its wait: the costs reserved, the level for headers */
+  readonly extra: TurnExtra | undefined
 }
 
+export type TurnExtra = Pick<RateDecision, 'costs' | 'closest' | 'remaining'>
+
 export interface WaitQueueHooks {
-  /** one token back to each of the plan's buckets in `store` */
-  giveBack (plan: Plan, keyValues: readonly string[], store: LineStore): void
+  /** one token (or the call's costs) back to each of the plan's buckets in `store` */
+  giveBack (plan: Plan, keyValues: readonly string[], store: LineStore, costs: readonly number[] | undefined): void
   /** local epoch ms until which this replica knows the vendor is paused (0: not paused) */
   pausedUntil (vendor: string): number
 }
@@ -48,10 +52,10 @@ export class WaitQueue {
 
   /** Queues a call whose tokens `store` reserved; resolves when its turn comes, or at once with `cancelled` when it leaves. */
   wait (line: string, plan: Plan, keyValues: readonly string[], store: LineStore, bucket: string, waitMs: number,
-    waiter: QueueWaiter | undefined): Promise<RateDecision> {
+    waiter: QueueWaiter | undefined, extra?: TurnExtra): Promise<RateDecision> {
     const now = Date.now()
     return new Promise(resolve => {
-      const turn: Turn = { line, plan, keyValues, store, bucket, decidedAt: now, due: now + waitMs, timer: undefined, resolve, waiter }
+      const turn: Turn = { line, plan, keyValues, store, bucket, decidedAt: now, due: now + waitMs, timer: undefined, resolve, waiter, extra }
       let queued = this.lines.get(line)
       if (queued === undefined) {
         queued = []
@@ -74,6 +78,8 @@ export class WaitQueue {
   moveUp (line: string, freedAt: number, vendor: string): boolean {
     const queued = this.lines.get(line)
     if (queued === undefined) return false
+    // Turns of weighted calls differ in size: a freed one is not the next call's.
+    if ((queued[0] as Turn).plan.weighted) return false
     let free = Math.max(freedAt, this.hooks.pausedUntil(vendor))
     let moved = false
     for (const turn of queued.slice()) {
@@ -101,7 +107,7 @@ export class WaitQueue {
     if (!this.remove(turn)) return
     const waitMs = turn.due - turn.decidedAt
     turn.plan.wait.observe(waitMs / 1000)
-    turn.resolve({ ok: true, waitMs, retryAfterMs: 0, bucket: turn.bucket, store: turn.store })
+    turn.resolve({ ok: true, waitMs, retryAfterMs: 0, bucket: turn.bucket, store: turn.store, ...turn.extra })
   }
 
   /** The call leaves before its turn: the calls behind move up, its token goes back. */
@@ -111,7 +117,7 @@ export class WaitQueue {
     const waitMs = Date.now() - turn.decidedAt
     turn.plan.wait.observe(waitMs / 1000)
     this.moveUp(turn.line, turn.due, turn.plan.vendor)
-    this.hooks.giveBack(turn.plan, turn.keyValues, turn.store)
+    this.hooks.giveBack(turn.plan, turn.keyValues, turn.store, turn.extra?.costs)
     turn.resolve({ ok: false, waitMs, retryAfterMs: 0, bucket: turn.bucket, code: 'cancelled' })
   }
 

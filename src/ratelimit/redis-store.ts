@@ -11,11 +11,9 @@
 // waiting on it at once; ioredis then reconnects by itself.
 import type { Socket } from 'node:net'
 import { Cluster, Redis } from 'ioredis'
-import { VENDOR_KEY_VALUE } from './keys.js'
 import type { Plan } from './plan.js'
-import type { BucketLevel } from './types.js'
 import { parseClusterSeeds, redisTls } from './redis-connection.js'
-import { DECIDE_LUA, GIVE_BACK_LUA, PAUSE_LUA } from './redis-script.js'
+import { ADJUST_LUA, ANNOUNCE_LUA, DECIDE_LUA, LOWER_LUA, PAUSE_LUA } from './redis-script.js'
 import { NEVER_MS, type Verdict } from './verdict.js'
 
 export interface RedisStoreOptions {
@@ -47,10 +45,12 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 150
 const DEFAULT_PROBE_EVERY_MS = 1000
 const CONNECT_TIMEOUT_MS = 1000
 const PAUSE_COMMAND = 'sluicePause'
+const LOWER_COMMAND = 'sluiceLower'
+const ANNOUNCE_COMMAND = 'sluiceAnnounce'
 /** Policies with up to this many buckets get a fixed-keys, auto-pipelined decision command. */
 const PIPELINED_BUCKETS = 16
 const DECIDE_ANY_COMMAND = 'sluiceDecideAny'
-const GIVE_BACK_COMMAND = 'sluiceGiveBack'
+const ADJUST_COMMAND = 'sluiceAdjust'
 /** The watchdog's resolution: it sees a stalled command between timeout and timeout + 2 ticks. */
 const WATCH_SLOTS_PER_TIMEOUT = 8
 const MIN_WATCH_TICK_MS = 5
@@ -94,7 +94,7 @@ export class RedisStore {
       this.client = new Cluster(seeds.nodes, {
         enableOfflineQueue: false,
         enableAutoPipelining: true,
-        autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND, GIVE_BACK_COMMAND],
+        autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND, ADJUST_COMMAND],
         clusterRetryStrategy: reconnect,
         // every node, the ones found by discovery included, gets the seeds' login and TLS
         redisOptions: {
@@ -111,7 +111,7 @@ export class RedisStore {
         ...(/^rediss:/i.test(opts.url) ? { tls: redisTls(opts.tlsCa) } : {}),
         enableOfflineQueue: false,
         enableAutoPipelining: true,
-        autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND, GIVE_BACK_COMMAND],
+        autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND, ADJUST_COMMAND],
         retryStrategy: reconnect,
       })
     } else {
@@ -129,14 +129,16 @@ export class RedisStore {
   }
 
   /**
-   * One decision, one script call; `lease` tokens wanted (1: just this call's).
+   * One decision, one script call; `lease` tokens wanted (1: just this call's);
+   * `costs`: what the call takes from each bucket (undefined: 1 from each).
    * Rejects on any failure, after marking the store down.
    */
-  async decide (plan: Plan, keyValues: readonly string[], budgetMs: number, lease: number): Promise<RedisVerdict> {
+  async decide (plan: Plan, keyValues: readonly string[], budgetMs: number, lease: number, costs?: readonly number[]): Promise<RedisVerdict> {
     const n = plan.size
     const args = plan.scriptArgs.slice()
     for (let i = 0; i < n; i++) args[1 + i] = (plan.prefixes[i] as string) + (keyValues[i] ?? '-')
     args[1 + n] = budgetMs < NEVER_MS ? Math.max(-NEVER_MS, Math.floor(budgetMs)) : NEVER_MS
+    if (costs !== undefined) for (let i = 0; i < n; i++) args[n + 5 + 4 * i] = costs[i] as number
     args[args.length - 1] = lease
     const slot = this.sent()
     let reply: number[]
@@ -148,47 +150,81 @@ export class RedisStore {
     } finally {
       this.answered(slot)
     }
-    return {
-      refused: reply[0] === 1,
+    const verdict: RedisVerdict = {
+      refused: reply[0] !== 0,
       waitMs: reply[1] as number,
       retryAfterMs: reply[2] as number,
       bucket: reply[3] as number,
       queuedMask: reply[4] as number,
       taken: reply[5] as number,
+      closest: reply[6] as number,
+      remaining: reply[7] as number,
     }
+    if (reply[0] === 2) verdict.overCapacity = true
+    return verdict
   }
 
-  /** Unused leased tokens back into each of the plan's buckets for these key values. */
+  /** `tokens` back into each of the plan's buckets for these key values (unused leased tokens, a call never sent). */
   async giveBack (plan: Plan, keyValues: readonly string[], tokens: number): Promise<void> {
-    const n = plan.size
-    const args: Array<string | number> = [n]
-    for (let i = 0; i < n; i++) args.push((plan.prefixes[i] as string) + (keyValues[i] ?? '-'))
-    args.push(tokens)
-    for (let i = 0; i < n; i++) args.push(plan.capacity[i] as number, plan.refillPerMs[i] as number)
-    await this.command(GIVE_BACK_COMMAND, args)
+    const amounts = new Array<number>(plan.size).fill(tokens)
+    await this.adjust(plan, keyValues, amounts)
   }
 
   /**
-   * Each bucket's level, read only (HMGET, at Redis's clock). Only the buckets
-   * keyed per vendor are read: a keyed bucket's keys are not listed (no SCAN
-   * on the data path's Redis), so its level is null.
+   * `amounts[i]` tokens into bucket i, in one script call: positive gives back
+   * (never above capacity), negative takes (the bucket may go below zero).
    */
-  async levels (plan: Plan, vendorKeyed: readonly boolean[]): Promise<BucketLevel[]> {
-    const [sec, micro] = await this.client.time()
-    const now = Number(sec) * 1000 + Number(micro) / 1000
-    const out: BucketLevel[] = []
-    for (let i = 0; i < plan.size; i++) {
-      const cap = plan.capacity[i] as number
-      const level: BucketLevel = { bucket: plan.names[i] as string, capacity: cap, tokens: null, keys: null }
-      out.push(level)
-      if (vendorKeyed[i] !== true) continue
-      const [t, at] = await this.client.hmget((plan.prefixes[i] as string) + VENDOR_KEY_VALUE, 't', 'at')
-      level.keys = t === null ? 0 : 1
-      level.tokens = t === null || at === null
-        ? cap
-        : Math.min(cap, Number(t) + Math.max(0, now - Number(at)) * (plan.refillPerMs[i] as number))
+  async adjust (plan: Plan, keyValues: readonly string[], amounts: readonly number[]): Promise<void> {
+    const n = plan.size
+    const args: Array<string | number> = [n]
+    for (let i = 0; i < n; i++) args.push((plan.prefixes[i] as string) + (keyValues[i] ?? '-'))
+    for (let i = 0; i < n; i++) args.push(amounts[i] as number, plan.capacity[i] as number, plan.refillPerMs[i] as number)
+    await this.command(ADJUST_COMMAND, args)
+  }
+
+  /** Bucket `i` for this key value lowered to `level` if it holds more (never raised). */
+  async lower (plan: Plan, i: number, keyValue: string, level: number): Promise<void> {
+    await this.command(LOWER_COMMAND, [(plan.prefixes[i] as string) + keyValue, level, plan.capacity[i] as number, plan.refillPerMs[i] as number])
+  }
+
+  /** This replica is alive for `ttlMs` more; resolves with how many replicas are announced. */
+  async announce (key: string, id: string, ttlMs: number): Promise<number> {
+    const slot = this.sent()
+    try {
+      return await (this.client as unknown as ScriptCommands)[ANNOUNCE_COMMAND]!([key, id, ttlMs]) as number
+    } catch (err) {
+      this.markDown(err)
+      throw err
+    } finally {
+      this.answered(slot)
     }
-    return out
+  }
+
+  /**
+   * The buckets under `prefix` (on every node of a Cluster), at most `max`
+   * of them: key value (the rest of the key name), tokens, ms of last update;
+   * and Redis' clock now.
+   */
+  async scan (prefix: string, max: number): Promise<{ now: number, entries: Array<[string, number, number]> }> {
+    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client]
+    const entries: Array<[string, number, number]> = []
+    const [sec, usec] = await (nodes[0] as Redis).time()
+    const now = Number(sec) * 1000 + Number(usec) / 1000
+    // The prefix's braces are its Cluster hash tag: escaped, they match literally.
+    const match = prefix.replace(/[[\]*?\\]/g, (c) => '\\' + c) + '*'
+    for (const node of nodes) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', 500)
+        cursor = next
+        for (const key of keys) {
+          if (entries.length >= max) return { now, entries }
+          const [t, at] = await node.hmget(key, 't', 'at')
+          if (t !== null && at !== null) entries.push([key.slice(prefix.length), Number(t), Number(at)])
+        }
+      } while (cursor !== '0')
+    }
+    return { now, entries }
   }
 
   async pause (key: string, ms: number): Promise<void> {
@@ -287,8 +323,10 @@ export class RedisStore {
    */
   private defineCommands (): void {
     this.client.defineCommand(PAUSE_COMMAND, { lua: PAUSE_LUA, numberOfKeys: 1 })
+    this.client.defineCommand(LOWER_COMMAND, { lua: LOWER_LUA, numberOfKeys: 1 })
+    this.client.defineCommand(ANNOUNCE_COMMAND, { lua: ANNOUNCE_LUA, numberOfKeys: 1 })
     this.client.defineCommand(DECIDE_ANY_COMMAND, { lua: DECIDE_LUA })
-    this.client.defineCommand(GIVE_BACK_COMMAND, { lua: GIVE_BACK_LUA })
+    this.client.defineCommand(ADJUST_COMMAND, { lua: ADJUST_LUA })
     for (let keys = 2; keys <= PIPELINED_BUCKETS + 1; keys++) {
       const name = `sluiceDecide${keys}`
       this.client.defineCommand(name, { lua: DECIDE_LUA, numberOfKeys: keys })

@@ -25,6 +25,17 @@ export interface RateDecision {
   code?: 'rate_limited' | 'redis_unavailable' | 'cancelled'
   /** shadow mode only: enforce mode would have delayed or refused this call */
   wouldLimit?: boolean
+  /** what the call reserved from each bucket, when the policy has costs: giveBack returns it, settleCost settles it */
+  costs?: readonly number[]
+  /** refused because the call's cost is over the bucket's capacity: no wait would admit it */
+  overCapacity?: { cost: number, capacity: number }
+  /**
+   * The index of the bucket closest to refusing and the whole tokens it holds
+   * after this call (on a refusal: the bucket that refused), for the
+   * RateLimit headers; absent when not known (a leased token).
+   */
+  closest?: number
+  remaining?: number
 }
 
 /**
@@ -44,9 +55,10 @@ export interface RateLimiter {
    * One token from each of the vendor's buckets, all or none. Resolves after
    * any queue wait; never rejects. `keyValues` comes from bucketKeyValues();
    * `deadlineMs` is the call's deadline in epoch ms; `waiter` lets a queued
-   * call leave early.
+   * call leave early; `costs`, when the policy has costs, what the call
+   * reserves from each bucket (from estimateCosts()).
    */
-  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter): Promise<RateDecision>
+  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): Promise<RateDecision>
   /**
    * Resolves once Redis has answered or failed for the first time (at most a
    * couple of seconds; at once without Redis). Until then every decision would
@@ -60,10 +72,25 @@ export interface RateLimiter {
    * Nothing happens for a decision that took nothing.
    */
   giveBack (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision): void
+  /**
+   * A call that was sent and whose actual cost is now known: per bucket, the
+   * difference to what it reserved is taken (the bucket may go below zero) or
+   * given back, in one store call. `actual[i]` undefined: the estimate stands.
+   */
+  settleCost (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision, actual: ReadonlyArray<number | undefined>): void
+  /**
+   * The vendor says `remaining` calls are left (upstream.sync): the synced
+   * bucket for these key values is lowered to it if it holds more, for every
+   * replica sharing the Redis; never raised.
+   */
+  sync (policy: VendorPolicy, keyValues: readonly string[], remaining: number): void
   /** Hold off every call to `vendor` until `untilMs` (epoch ms), on every replica sharing the Redis. */
   pause (vendor: string, untilMs: number): void
-  /** Each bucket's level, read only: from Redis while decisions are made there, else from memory. */
-  levels (policy: VendorPolicy): Promise<BucketLevel[]>
+  /**
+   * Each bucket's current level for GET /ratelimit, from Redis while it is
+   * up, else from this replica's local buckets. Key values are hashed.
+   */
+  levels (policy: VendorPolicy): Promise<{ store: 'memory' | 'redis', buckets: BucketLevels[] }>
   /** true while decisions are made in Redis */
   readonly redisUp: boolean
   /** true when Redis is configured (false: in-memory buckets, one replica) */
@@ -71,18 +98,19 @@ export interface RateLimiter {
   close (): Promise<void>
 }
 
-/** One bucket of a vendor as it stands now, for people (the admin status page). */
-export interface BucketLevel {
-  bucket: string
+/** One bucket as GET /ratelimit shows it. */
+export interface BucketLevels {
+  name: string
   capacity: number
-  /**
-   * Tokens in the bucket now; for a bucket keyed per client (ip, header) the
-   * lowest of its keys. null when unknown: a keyed bucket in Redis (its keys
-   * are not listed), or Redis not answering.
-   */
-  tokens: number | null
-  /** keys this bucket holds state for (absent keys are full); null when unknown */
-  keys: number | null
+  /** the refill as written */
+  refill: string
+  key: string
+  /** a bucket keyed by vendor: its tokens now */
+  level?: number
+  /** a keyed bucket: how many key values hold a bucket (absent ones are full) ... */
+  keys?: number
+  /** ... and the lowest of them, key values hashed */
+  lowest?: Array<{ key: string, level: number }>
 }
 
 export interface LimiterLogger {

@@ -2,12 +2,14 @@
 // script in redis-script.ts; keep the two in step):
 //
 // 1. Refill each bucket for the time since it was last touched, up to its capacity.
-// 2. A bucket's need is the time until it holds one whole token, or the
-//    vendor's pause if that is longer. The call's wait is the largest need.
-// 3. The call is refused when a bucket with a need does not queue
+// 2. A bucket's need is the time until it holds the call's cost (1, or the
+//    bucket's cost estimate), or the vendor's pause if that is longer. The
+//    call's wait is the largest need.
+// 3. A cost over a bucket's capacity is refused first: no wait would admit it.
+//    The call is refused when a bucket with a need does not queue
 //    (`onLimit: reject`), or queues but the call's wait is over its maxWait;
 //    or when the wait would pass the call's deadline. A refusal takes nothing.
-// 4. Otherwise every bucket gives one token now, even one whose need is in the
+// 4. Otherwise every bucket gives the call's cost now, even one whose need is in the
 //    future: its count goes below zero, which reserves the token for this
 //    call and puts the next caller behind it (arrival order), so a queued call
 //    sleeps once instead of asking again.
@@ -23,6 +25,15 @@ export interface Verdict {
   bucket: number
   /** bit i set: bucket i had to wait (counted as 'queued' rather than 'allowed') */
   queuedMask: number
+  /** refused because the cost is over the capacity of `bucket`: no retry can succeed */
+  overCapacity?: boolean
+  /**
+   * The bucket closest to refusing (the lowest share of its capacity left
+   * after this call; on a refusal, the bucket that refused) and the whole
+   * tokens it holds, never below 0: for the RateLimit headers.
+   */
+  closest: number
+  remaining: number
 }
 
 /** Rounding slack: 20 × 0.05 tokens must count as one whole token. */

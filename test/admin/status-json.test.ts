@@ -1,5 +1,5 @@
 // GET /status.json, the status page's data: bucket levels read from Redis
-// when the buckets live there (a keyed bucket's level unknown, never guessed),
+// when the buckets live there (a keyed bucket: its lowest key and how many),
 // credentials that cannot be had named by reference, and the last reload
 // with its result and problems.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -48,18 +48,20 @@ describe('with the buckets in Redis', () => {
   })
   afterAll(async () => { await s?.stop() })
 
-  it('reads the vendor-wide bucket\'s level from Redis; a keyed bucket\'s is unknown', async () => {
+  it('reads the buckets\' levels from Redis: the vendor-wide one, and the lowest key of a keyed one', async () => {
     expect((await status(s)).vendors[0]?.buckets).toEqual([
-      { bucket: 'all', capacity: 5, tokens: 5, keys: 0 },
-      { bucket: 'tenant', capacity: 50, tokens: null, keys: null },
+      { bucket: 'all', capacity: 5, tokens: 5, keys: null },
+      { bucket: 'tenant', capacity: 50, tokens: 50, keys: 0 },
     ])
     for (let i = 0; i < 3; i++) expect(await call(s, 'shared')).toBe(200)
     const st = await status(s)
     expect(st.redis).toEqual({ configured: true, up: true })
-    const all = st.vendors[0]?.buckets[0]
-    expect(all?.keys).toBe(1)
+    const [all, tenant] = st.vendors[0]?.buckets ?? []
     expect(all?.tokens).toBeGreaterThanOrEqual(2)
     expect(all?.tokens).toBeLessThan(3)
+    expect(tenant?.keys).toBe(1)
+    expect(tenant?.tokens).toBeGreaterThanOrEqual(47)
+    expect(tenant?.tokens).toBeLessThan(48)
   })
 })
 

@@ -11,7 +11,8 @@ const RUN = new URL('../../bench/run.js', import.meta.url).pathname
 const ROOT = new URL('../..', import.meta.url).pathname
 const LABELS = ['direct (upstream)', 'floor: node:http + undici, nothing else', 'baseline @fastify/http-proxy', 'sluice passthrough', 'sluice full policy',
   'sluice full policy, tracing 100 %', 'sluice full policy, tracing 1 %',
-  'floor, HTTPS upstream (HTTP/1.1 keep-alive)', 'sluice full policy, HTTPS upstream (HTTP/1.1 keep-alive)', 'sluice full policy, HTTPS upstream over h2']
+  'floor, HTTPS upstream (HTTP/1.1 keep-alive)', 'sluice full policy, HTTPS upstream (HTTP/1.1 keep-alive)', 'sluice full policy, HTTPS upstream over h2',
+  'sluice full policy, cost-weighted']
 const out = mkdtempSync(join(tmpdir(), 'sluice-bench-smoke-'))
 
 afterAll(() => rmSync(out, { recursive: true, force: true }))

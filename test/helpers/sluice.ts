@@ -31,7 +31,7 @@ export async function policyDir (files: Record<string, string>): Promise<string>
   return dir
 }
 
-export async function startTestSluice (files: Record<string, string>, opts: { env?: Record<string, string>, logLevel?: string } = {}): Promise<TestSluice> {
+export async function startTestSluice (files: Record<string, string>, opts: { env?: Record<string, string>, logLevel?: string, announce?: { everyMs: number, ttlMs: number } } = {}): Promise<TestSluice> {
   const dir = await policyDir(files)
   const settings = loadSettings({ policies: dir, port: '0', 'admin-port': '0', 'log-level': opts.logLevel ?? 'info' }, { ...opts.env })
   const lines: string[] = []
@@ -42,7 +42,7 @@ export async function startTestSluice (files: Record<string, string>, opts: { en
     },
   })
   const logger = createLogger(settings.logLevel, sink)
-  const sluice = await startSluice(settings, logger, { processMetrics: false })
+  const sluice = await startSluice(settings, logger, { processMetrics: false, ...(opts.announce !== undefined ? { announce: opts.announce } : {}) })
   const logs: Array<Record<string, unknown>> = []
   return {
     url: sluice.proxyUrl,

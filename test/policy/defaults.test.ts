@@ -9,7 +9,7 @@ describe('defaults merge', () => {
     expect(p.timeouts).toEqual({ connect: '5s', read: '30s', total: '60s' })
     expect(p.limits).toEqual({ body: '10mb', concurrency: 256 })
     expect(p.network).toEqual({ allowPrivate: false })
-    expect(p.rateLimit).toEqual({ mode: 'enforce', failMode: 'open', buckets: [], upstream: { retryAfter: true } })
+    expect(p.rateLimit).toEqual({ mode: 'enforce', failMode: 'open', buckets: [], headers: false, upstream: { retryAfter: true } })
     expect(p.retry).toEqual({
       attempts: 3,
       backoff: { initial: '1s', max: '10s', multiplier: 2, jitter: 'full' },

@@ -12,7 +12,7 @@ describe('example policies', () => {
   it('load with no problems', async () => {
     const { set, problems } = await loadPolicies('policies')
     expect(problems.map(formatProblem)).toEqual([])
-    expect(set?.vendors.map(v => v.vendor).sort()).toEqual(['github', 'openai', 'slack', 'stripe'])
+    expect(set?.vendors.map(v => v.vendor).sort()).toEqual(['github', 'github-graphql', 'openai', 'slack', 'stripe'])
   })
 
   it('each name their JSON Schema for editors on the first line', () => {
@@ -34,6 +34,19 @@ describe('example policies', () => {
     expect(byName.github?.rateLimit).toMatchObject({
       buckets: [{ refill: '5000/h' }],
       upstream: { remainingHeader: 'x-ratelimit-remaining', resetHeader: 'x-ratelimit-reset' },
+    })
+    // Costs: OpenAI tokens settled from usage.total_tokens (streams included), GitHub GraphQL points.
+    expect(byName.openai?.rateLimit).toMatchObject({
+      headers: true,
+      buckets: [
+        { name: 'requests', cost: undefined },
+        { name: 'tokens', capacity: 30000, cost: { request: { kind: 'json', path: ['max_tokens'] }, default: 1000, response: { kind: 'json', path: ['usage', 'total_tokens'] } } },
+      ],
+      upstream: { remainingHeader: 'x-ratelimit-remaining-requests', sync: 'requests' },
+    })
+    expect(byName['github-graphql']?.rateLimit).toMatchObject({
+      buckets: [{ name: 'points', capacity: 5000, cost: { request: { kind: 'constant', value: 1 }, response: { kind: 'json', path: ['data', 'rateLimit', 'cost'] } } }],
+      upstream: { sync: 'points' },
     })
     expect(byName.slack).toMatchObject({ basePath: '/api', circuitBreaker: { bodyRule: { path: ['ok'], equals: false } } })
   })

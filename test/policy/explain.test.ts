@@ -75,3 +75,24 @@ describe('explain speaks the YAML vocabulary', () => {
     expect(out.idempotency).toEqual({ header: 'idempotency-key', generate: ['POST'] })
   })
 })
+
+describe('explain shows rate-limit costs, headers and sync as written', () => {
+  it('round-trips cost sources, headers and upstream.sync', () => {
+    const out = explain({
+      rateLimit: {
+        headers: true,
+        buckets: [
+          { name: 'requests', capacity: 10, refill: '10/min' },
+          { name: 'tokens', capacity: 1000, refill: '1000/min', cost: { request: 'json:max_tokens', default: 100, response: 'header:X-Cost' } },
+          { name: 'points', capacity: 50, refill: '50/h', cost: { request: 2 } },
+        ],
+        upstream: { remainingHeader: 'x-remaining', sync: 'requests' },
+      },
+    })
+    expect(out.rateLimit.headers).toBe(true)
+    expect(out.rateLimit.buckets[0].cost).toBeUndefined()
+    expect(out.rateLimit.buckets[1].cost).toEqual({ request: 'json:max_tokens', default: 100, response: 'header:x-cost' })
+    expect(out.rateLimit.buckets[2].cost).toEqual({ request: 2, default: 1 })
+    expect(out.rateLimit.upstream).toMatchObject({ remainingHeader: 'x-remaining', sync: 'requests' })
+  })
+})

@@ -135,3 +135,29 @@ describe('YAML', () => {
     expect(warnings).toEqual([])
   })
 })
+
+describe('bucket costs', () => {
+  const bucket = (cost: string): string => `rateLimit:\n  buckets:\n    - name: tokens\n      capacity: 1000\n      refill: 1000/min\n      cost:\n${cost}`
+  it('takes json, header and fixed estimates within the capacity', async () => {
+    expect(await messages(bucket('        request: json:max_tokens\n        default: 1000\n        response: json:usage.total_tokens\n'))).toEqual([])
+    expect(await messages(bucket('        request: header:x-cost\n        response: header:x-actual-cost\n'))).toEqual([])
+    expect(await messages(bucket('        request: 1000\n'))).toEqual([])
+  })
+  it('refuses a fixed estimate or a default over the capacity: no call could be admitted', async () => {
+    expect(await messages(bucket('        request: 1001\n'))).toEqual(["rateLimit.buckets[0].cost.request: a cost of 1001 is over the bucket's capacity of 1000: no call could be admitted"])
+    expect(await messages(bucket('        default: 5000\n'))).toEqual(["rateLimit.buckets[0].cost.default: a cost of 5000 is over the bucket's capacity of 1000: no call without an estimate could be admitted"])
+  })
+  it('refuses a source that is neither json:<path> nor header:<name>', async () => {
+    expect(await messages(bucket('        response: body:usage\n'))).toHaveLength(1)
+    expect(await messages(bucket('        request: json:a..b\n'))).toHaveLength(1)
+  })
+})
+
+describe('rateLimit.upstream.sync', () => {
+  const policy = (upstream: string): string => `rateLimit:\n  buckets:\n    - name: requests\n      capacity: 10\n      refill: 10/min\n  upstream:\n${upstream}`
+  it('names one of the vendor\'s buckets, and needs the remaining header it reads', async () => {
+    expect(await messages(policy('    remainingHeader: x-ratelimit-remaining\n    sync: requests\n'))).toEqual([])
+    expect(await messages(policy('    remainingHeader: x-ratelimit-remaining\n    sync: tokens\n'))).toEqual(['rateLimit.upstream.sync names no bucket of this vendor ("tokens")'])
+    expect(await messages(policy('    sync: requests\n'))).toEqual(['rateLimit.upstream.sync needs rateLimit.upstream.remainingHeader: the header it reads'])
+  })
+})

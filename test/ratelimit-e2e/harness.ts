@@ -46,11 +46,11 @@ buckets:
  * A sluice with these policy files deciding in `redis` (SLUICE_REDIS_URL),
  * returned once it does (sluice_redis_up 1), so no call falls back to memory.
  */
-export async function startRedisSluice (files: Record<string, string>, redis: RedisHandle, opts: { logLevel?: string, redisTimeout?: string } = {}): Promise<TestSluice> {
+export async function startRedisSluice (files: Record<string, string>, redis: RedisHandle, opts: { logLevel?: string, redisTimeout?: string, announce?: { everyMs: number, ttlMs: number } } = {}): Promise<TestSluice> {
   // A long command timeout unless the test is about Redis hanging: on a loaded
   // machine the 150 ms default can fire, and the call is then decided locally.
   const env = { SLUICE_REDIS_URL: redis.url, SLUICE_REDIS_TIMEOUT: opts.redisTimeout ?? '3s' }
-  const s = await startTestSluice(files, { ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel }), env })
+  const s = await startTestSluice(files, { ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel }), ...(opts.announce === undefined ? {} : { announce: opts.announce }), env })
   try {
     await redisReady(s)
   } catch (err) {

@@ -16,6 +16,8 @@ export interface BucketSpec {
   key?: BucketKey
   onLimit?: 'queue' | 'reject'
   maxWaitMs?: number
+  /** the bucket's `cost` as the policy file writes it */
+  cost?: BucketSection['cost']
 }
 
 function keyText (key: BucketKey): string {
@@ -32,6 +34,7 @@ function bucketSection (spec: BucketSpec): BucketSection {
     key: keyText(spec.key ?? { kind: 'vendor' }),
     onLimit: spec.onLimit ?? 'reject',
     maxWait: `${spec.maxWaitMs ?? 0}ms`,
+    ...(spec.cost !== undefined ? { cost: spec.cost } : {}),
   }
 }
 
@@ -49,8 +52,10 @@ export function policy (opts: {
   mode?: RateLimitPolicy['mode']
   failMode?: RateLimitPolicy['failMode']
   upstream?: Partial<RateLimitPolicy['upstream']>
+  headers?: boolean
 }): VendorPolicy {
   const rateLimit: RateLimitSection = { buckets: opts.buckets.map(bucketSection) }
+  if (opts.headers !== undefined) rateLimit.headers = opts.headers
   if (opts.mode !== undefined) rateLimit.mode = opts.mode
   if (opts.failMode !== undefined) rateLimit.failMode = opts.failMode
   if (opts.upstream !== undefined) {
