@@ -16,6 +16,7 @@ import { handleCall, refuseCall } from './pipeline/index.js'
 import { deferContinue } from './pipeline/expect-continue.js'
 import { connectHandler } from './intercept/index.js'
 import type { ProxyRuntime } from './runtime/proxy-runtime.js'
+import { isJobRoute, serveJobRoute } from './jobs/routes.js'
 
 /** An absolute-form request target, kept aside while fastify routes on '/'. */
 export interface TargetCarrier extends IncomingMessage {
@@ -63,6 +64,10 @@ export function buildProxyApp (runtime: ProxyRuntime, opts: ProxyAppOptions): Fa
     onRequest: (request, reply, done) => {
       reply.hijack()
       trackResponse(request.raw, reply.raw)
+      if (isJobRoute(request.raw.url)) {
+        serveJobRoute(runtime, request.raw, reply.raw).catch(err => runtime.logger.error({ err }, 'unhandled job route error'))
+        return done()
+      }
       handleCall(runtime, request.raw, reply.raw).catch(err => runtime.logger.error({ err }, 'unhandled proxy error'))
       done()
     },

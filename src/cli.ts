@@ -14,6 +14,7 @@ import { resolveReference } from './credentials/index.js'
 import { runReplay, REPLAY_FORMATS, type ReplayFormat } from './replay/command.js'
 import { PolicyLoadError, startSluice } from './server.js'
 import { SettingsError, loadSettings, DEFAULT_SETTINGS } from './settings.js'
+import { JOBS_OPTIONS, JOBS_USAGE, runJobs } from './jobs/cli.js'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
@@ -102,6 +103,13 @@ Per vendor and bucket: calls, allowed, queued (p50/p99 wait), refused (429), not
     options: { policies: { type: 'string' }, log: { type: 'string' }, compare: { type: 'string' }, format: { type: 'string', default: 'text' } },
     positionals: 'none',
     run: replay,
+  },
+  jobs: {
+    summary: 'list, show, retry or drop asynchronous jobs (through the admin API)',
+    usage: JOBS_USAGE,
+    options: JOBS_OPTIONS,
+    positionals: 'some',
+    run: runJobs,
   },
   schema: {
     summary: 'print the policy JSON Schema',

@@ -22,6 +22,7 @@ export const ERRORS = {
   credential_unavailable: { status: 503, message: 'a credential for this vendor cannot be had' },
   overloaded: { status: 503, message: 'too many calls in flight to this vendor' },
   draining: { status: 503, message: 'sluice is shutting down' },
+  jobs_unavailable: { status: 503, message: 'the job store cannot take the job now' },
   upstream_timeout: { status: 504, message: 'the upstream did not answer in time' },
 } as const
 

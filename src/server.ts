@@ -17,6 +17,7 @@ import { startTracing } from './observability/tracing.js'
 import { createRateLimiter } from './ratelimit/index.js'
 import { ProxyRuntime } from './runtime/proxy-runtime.js'
 import { SettingsError, type Settings } from './settings.js'
+import { openJobs } from './jobs/open.js'
 
 export class PolicyLoadError extends Error {
   constructor (readonly problems: PolicyProblem[]) {
@@ -65,6 +66,9 @@ export async function startSluice (settings: Settings, logger: Logger, opts: {
   const tracing = settings.tracing === undefined ? undefined : await startTracing(settings.tracing)
   const runtime = new ProxyRuntime(set, { metrics, logger, limiter, clientTimeoutMs: settings.clientTimeoutMs, extraCa, interceptCa, tracing })
 
+  // Jobs are resumed before the listeners open: a pending job is never forgotten by a restart.
+  runtime.jobs = await openJobs(settings, redisTlsCa, runtime, logger)
+
   const proxy = buildProxyApp(runtime, { clientTimeoutMs: settings.clientTimeoutMs })
   const admin = buildAdminApp(runtime)
   let proxyUrl: string
@@ -75,11 +79,12 @@ export async function startSluice (settings: Settings, logger: Logger, opts: {
     binding = `admin listener (${settings.adminHost}:${settings.adminPort})`
     adminUrl = await listen(admin, settings.adminHost, settings.adminPort)
   } catch (err) {
-    await Promise.allSettled([proxy.close(), admin.close(), runtime.close()])
+    await Promise.allSettled([proxy.close(), admin.close(), runtime.jobs.close(), runtime.close()])
     // Say which of the two could not bind: "address in use" alone does not.
     if (err instanceof Error) err.message = `${binding}: ${err.message}`
     throw err
   }
+  runtime.jobs.start()
   // Written whatever the log level: a caller that asked for port 0 learns the ports from it.
   logger.child({}, { level: 'info' }).info({ proxy: proxyUrl, admin: adminUrl, vendors: runtime.current.vendors.map(v => v.name) }, 'listening')
   // whoever started sluice waits for this line: do not hold it in the log batch
@@ -132,12 +137,16 @@ export async function startSluice (settings: Settings, logger: Logger, opts: {
       runtime.draining = true
       watcher?.close()
       logger.info({ inFlight: runtime.inFlight }, 'draining')
-      const done = await runtime.drained(settings.drainTimeoutMs)
+      const drainStart = Date.now()
+      // No job is taken from now on; the attempts in hand finish (or are taken over later).
+      await runtime.jobs?.stop(settings.drainTimeoutMs)
+      const done = await runtime.drained(Math.max(0, settings.drainTimeoutMs - (Date.now() - drainStart)))
       if (!done) logger.warn({ inFlight: runtime.inFlight }, 'drain timeout passed: cutting calls still in flight')
       const closed = proxy.close()
       proxy.server.closeAllConnections()
       await closed
       await admin.close()
+      await runtime.jobs?.close()
       await runtime.close()
       logger.info({}, 'stopped')
     })()

@@ -46,6 +46,8 @@ export interface Settings {
   tracing: OtlpProtocol | undefined
   /** SLUICE_REDIS_TIMEOUT: a Redis command slower than this counts as an outage, ms */
   redisTimeoutMs: number
+  /** SLUICE_DATA_DIR: where the job journal lives when there is no Redis */
+  dataDir: string
 }
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
@@ -65,6 +67,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   clientTimeoutMs: 10_000,
   tracing: undefined,
   redisTimeoutMs: 150,
+  dataDir: './.sluice-data',
 })
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -145,6 +148,7 @@ export function loadSettings (flags: Flags, env: NodeJS.ProcessEnv = process.env
     clientTimeoutMs: duration('SLUICE_CLIENT_TIMEOUT', env.SLUICE_CLIENT_TIMEOUT, DEFAULT_SETTINGS.clientTimeoutMs),
     tracing: tracingProtocol(env),
     redisTimeoutMs: duration('SLUICE_REDIS_TIMEOUT', env.SLUICE_REDIS_TIMEOUT, DEFAULT_SETTINGS.redisTimeoutMs),
+    dataDir: env.SLUICE_DATA_DIR || DEFAULT_SETTINGS.dataDir,
   })
 }
 

@@ -4,6 +4,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { explainPolicy } from '../policy/explain.js'
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
+import { registerJobAdmin } from '../jobs/admin.js'
 import { statusReport } from './status.js'
 import { STATUS_PAGE } from './status-page.js'
 
@@ -35,6 +36,8 @@ export function buildAdminApp (runtime: ProxyRuntime): FastifyInstance {
   // For people: a page that redraws itself from /status.json every second.
   app.get('/status', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(STATUS_PAGE))
   app.get('/status.json', async (_req, reply) => reply.header('cache-control', 'no-store').send(await statusReport(runtime)))
+
+  registerJobAdmin(app, runtime)
 
   return app
 }

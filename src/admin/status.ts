@@ -38,10 +38,13 @@ export interface StatusReport {
   inFlight: number
   redis: { configured: boolean, up: boolean }
   lastReload: { at: string, result: 'success' | 'failure', problems: string[] } | null
-  /** async jobs; null while sluice has no job store */
+  /** async jobs (dead: up to DEAD_LISTED); null while sluice has no job store */
   jobs: { pending: number, dead: number } | null
   vendors: VendorStatus[]
 }
+
+/** the most dead jobs counted for the page; past it, the page shows this many */
+const DEAD_LISTED = 1000
 
 export async function statusReport (runtime: ProxyRuntime): Promise<StatusReport> {
   const now = Date.now()
@@ -77,9 +80,19 @@ export async function statusReport (runtime: ProxyRuntime): Promise<StatusReport
     lastReload: reload === undefined
       ? null
       : { at: new Date(reload.at).toISOString(), result: reload.ok ? 'success' : 'failure', problems: reload.problems },
-    jobs: null,
+    jobs: await jobCounts(runtime),
     vendors,
   }
+}
+
+async function jobCounts (runtime: ProxyRuntime): Promise<StatusReport['jobs']> {
+  const store = runtime.jobs?.store
+  if (store === undefined) return null
+  const names = runtime.current.vendors.map(v => v.name)
+  let pending = 0
+  for (const n of (await store.pending(names)).values()) pending += n
+  const dead = (await store.list({ status: 'dead' }, names, DEAD_LISTED)).length
+  return { pending, dead }
 }
 
 function round (n: number): number {

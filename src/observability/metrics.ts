@@ -108,6 +108,38 @@ export class Metrics {
   /** replicas sharing the Redis at its last answer (Redis configured only, as redis_up) */
   readonly replicasSeen: Gauge
 
+  readonly jobs = new Counter({
+    name: 'sluice_jobs_total',
+    help: 'Asynchronous jobs that reached a final state, by result (succeeded, failed, dead)',
+    labelNames: ['vendor', 'result'] as const,
+    registers: [this.registry],
+  })
+
+  /** where sluice_jobs_pending reads its counts from (the job store), once it is open */
+  jobsPendingSource: (() => Promise<Map<string, number>>) | undefined = undefined
+
+  readonly jobsPending: Gauge<'vendor'> = new Gauge({
+    name: 'sluice_jobs_pending',
+    help: 'Asynchronous jobs queued or running, by vendor (shared by every replica with Redis)',
+    labelNames: ['vendor'] as const,
+    registers: [this.registry],
+    collect: async (): Promise<void> => {
+      const source = this.jobsPendingSource
+      if (source === undefined) return
+      try {
+        for (const [vendor, n] of await source()) this.jobsPending.set({ vendor }, n)
+      } catch { /* the store is unreachable: the last counts stay */ }
+    },
+  })
+
+  readonly jobAge = new Histogram({
+    name: 'sluice_job_age_seconds',
+    help: 'Age of a job when it reached its final state',
+    labelNames: ['vendor'] as const,
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600],
+    registers: [this.registry],
+  })
+
   constructor (opts: { processMetrics?: boolean, redis?: boolean } = {}) {
     this.redisUp = new Gauge({
       name: 'sluice_redis_up',

@@ -69,6 +69,8 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   viaHost = false
   /** the call's request body may be sent again (idempotent, or carries a key) */
   replayable = false
+  /** an attempt of an asynchronous job: its retries are the job's (async.retry), not the call's */
+  jobAttempt = false
   /** the query parameters sluice injects for this call, if any */
   injectedQueryKeys: ReadonlySet<string> | undefined = undefined
 

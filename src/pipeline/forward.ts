@@ -115,7 +115,7 @@ function planAfterStatus (ctx: CallContext, status: number, raw: Buffer[]): Atte
 function planRetry (ctx: CallContext, outcome: AttemptOutcome, retryAfterMs: number | undefined): AttemptResult | undefined {
   const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
   const retry = vendor.policy.retry
-  if (ctx.attempts >= retry.attempts || ctx.clientGone || ctx.deadlinePassed) return undefined
+  if (ctx.jobAttempt || ctx.attempts >= retry.attempts || ctx.clientGone || ctx.deadlinePassed) return undefined
   if (!shouldRetry(outcome, retry)) return undefined
   if (ctx.body.kind === 'stream') return undefined
   if (!ctx.replayable && !wasNeverSent(outcome)) return undefined

@@ -15,6 +15,7 @@ import { readRequestBody } from './request-body.js'
 import { forward } from './forward.js'
 import { answerError } from './respond.js'
 import { finish } from './finish.js'
+import { wantsJob, acceptJob } from '../jobs/accept.js'
 
 // A stage that has nothing to wait for returns at once rather than a settled
 // promise: each await costs a turn of the microtask queue on every call.
@@ -32,6 +33,7 @@ export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, r
     const { path, query } = checkPath(ctx) //      never above the vendor's base path           400
     checkAllowed(ctx, path) //                     routes.allow; never CONNECT or TRACE         403
     checkDeclaredBody(ctx, ctx.vendor!.policy.limits.bodyBytes) //                              413
+    if (wantsJob(ctx)) return await acceptJob(ctx, path, query) // Prefer: respond-async: stored, 202  400 / 413 / 503
     enterBulkhead(ctx) //                          limits.concurrency                           503 overloaded
     startDeadline(ctx) //                          timeouts.total starts counting
     // Refusals that need no token come first: a call never sent takes none.
@@ -52,8 +54,9 @@ export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, r
     await forward(ctx, injection) //               attempts, retries, relay                     502 / 504
   } catch (err) {
     answerError(ctx, err)
+  } finally {
+    finishCall(ctx)
   }
-  finishCall(ctx)
 }
 
 function finishCall (ctx: CallContext): void {

@@ -61,7 +61,7 @@ function keepBody (ctx: CallContext, { chunks, size, complete }: { chunks: Buffe
 }
 
 /** Reads until the end, or until more than `max` bytes are held (then stops reading). */
-function readUpTo (ctx: CallContext, max: number, timeoutMs: number): Promise<{ chunks: Buffer[], size: number, complete: boolean }> {
+export function readUpTo (ctx: CallContext, max: number, timeoutMs: number): Promise<{ chunks: Buffer[], size: number, complete: boolean }> {
   const req = ctx.req
   const res = ctx.res
   return new Promise((resolve, reject) => {

@@ -146,6 +146,24 @@ export function compilePolicy (p: EffectivePolicyInput, file: string): VendorPol
         patterns: [...p.logging.redact.patterns],
       },
     },
+    async: {
+      enabled: p.async.enabled,
+      maxBodyBytes: bytes(p.async.maxBody),
+      maxAgeMs: ms(p.async.maxAge),
+      resultTtlMs: ms(p.async.resultTtl),
+      retry: {
+        attempts: p.async.retry.attempts,
+        backoff: {
+          initialMs: ms(p.async.retry.backoff.initial),
+          maxMs: ms(p.async.retry.backoff.max),
+          multiplier: p.async.retry.backoff.multiplier,
+          jitter: p.async.retry.backoff.jitter,
+        },
+        on: [...p.async.retry.on],
+      },
+      claimTimeoutMs: ms(p.async.claimTimeout),
+      callbacks: { hosts: new Set(lower(p.async.callbacks.hosts)), secret: p.async.callbacks.secret },
+    },
   }
   return deepFreeze(policy)
 }

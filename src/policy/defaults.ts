@@ -46,6 +46,10 @@ export interface EffectivePolicyInput {
     maxBodyBytes: string
     redact: Required<Def<Shared['logging']['redact']>>
   }
+  async: Required<Omit<Shared['async'], 'retry' | 'callbacks'>> & {
+    retry: { attempts: number, backoff: Required<Def<Def<Shared['async']['retry']>['backoff']>>, on: Def<Def<Shared['async']['retry']>['on']> }
+    callbacks: { hosts: string[], secret?: string }
+  }
 }
 
 /** A bucket's own defaults: lists are replaced whole, so these apply per bucket. */
@@ -96,6 +100,19 @@ export const BUILT_IN_DEFAULTS: Omit<EffectivePolicyInput, 'vendor' | 'upstream'
       query: [],
       patterns: [...SCRUB_PATTERNS],
     },
+  },
+  async: {
+    enabled: false,
+    maxBody: '1mb',
+    maxAge: '24h',
+    resultTtl: '24h',
+    retry: {
+      attempts: 10,
+      backoff: { initial: '1s', max: '10m', multiplier: 2, jitter: 'full' },
+      on: ['connect-error', 'timeout', 'reset', 429, '5xx'],
+    },
+    claimTimeout: '60s',
+    callbacks: { hosts: [] },
   },
 })
 

@@ -8,7 +8,7 @@ import type { BucketKey, CostSource, VendorPolicy } from './types.js'
 import { formatDuration as dur, formatPercent as pct, formatSize as size } from './units.js'
 
 export function explainPolicy (v: VendorPolicy): object {
-  const { routes, timeouts, limits, rateLimit, retry, idempotency, circuitBreaker: cb, inject, logging } = v
+  const { routes, timeouts, limits, rateLimit, retry, idempotency, circuitBreaker: cb, inject, logging, async: jobs } = v
   return {
     vendor: v.vendor,
     upstream: v.upstream,
@@ -114,6 +114,27 @@ export function explainPolicy (v: VendorPolicy): object {
         fields: [...logging.redact.fields],
         query: [...logging.redact.query],
         patterns: [...logging.redact.patterns],
+      },
+    },
+    async: {
+      enabled: jobs.enabled,
+      maxBody: size(jobs.maxBodyBytes),
+      maxAge: dur(jobs.maxAgeMs),
+      resultTtl: dur(jobs.resultTtlMs),
+      retry: {
+        attempts: jobs.retry.attempts,
+        backoff: {
+          initial: dur(jobs.retry.backoff.initialMs),
+          max: dur(jobs.retry.backoff.maxMs),
+          multiplier: jobs.retry.backoff.multiplier,
+          jitter: jobs.retry.backoff.jitter,
+        },
+        on: [...jobs.retry.on],
+      },
+      claimTimeout: dur(jobs.claimTimeoutMs),
+      callbacks: {
+        hosts: [...jobs.callbacks.hosts],
+        ...(jobs.callbacks.secret === undefined ? {} : { secret: maskTemplate(jobs.callbacks.secret) }),
       },
     },
   }

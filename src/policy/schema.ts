@@ -170,6 +170,37 @@ export const Logging = Obj({
   })),
 })
 
+const JobRetryCondition = Type.Union([
+  Type.Literal('connect-error'),
+  Type.Literal('timeout'),
+  Type.Literal('reset'),
+  Type.Literal('4xx'),
+  Type.Literal('5xx'),
+  Type.Integer({ minimum: 400, maximum: 599 }),
+])
+
+export const Async = Obj({
+  enabled: Opt(Type.Boolean({ description: 'Prefer: respond-async answers 202 and delivers the call later' })),
+  maxBody: Opt(Type.String({ pattern: SIZE, description: 'the largest request body a job may hold' })),
+  maxAge: Opt(Type.String({ pattern: DURATION, description: 'a job still not delivered after this is dead-lettered' })),
+  resultTtl: Opt(Type.String({ pattern: DURATION, description: 'how long a finished job and its result are kept' })),
+  retry: Opt(Obj({
+    attempts: Opt(Type.Integer({ minimum: 1, maximum: 1000, description: 'attempts sent to the vendor, the first included' })),
+    backoff: Opt(Obj({
+      initial: Opt(Duration),
+      max: Opt(Duration),
+      multiplier: Opt(Type.Number({ minimum: 1, maximum: 10 })),
+      jitter: Opt(Type.Union([Type.Literal('full'), Type.Literal('equal'), Type.Literal('none')])),
+    })),
+    on: Opt(Type.Array(JobRetryCondition)),
+  }, 'long-horizon retries of a job; they replace `retry` for jobs')),
+  claimTimeout: Opt(Type.String({ pattern: DURATION, description: 'a job held this long by a silent replica is taken over' })),
+  callbacks: Opt(Obj({
+    hosts: Opt(Type.Array(Type.String({ pattern: '^[A-Za-z0-9.-]+(:[0-9]{1,5})?$' }), { description: 'hosts x-sluice-callback may name' })),
+    secret: Opt(Type.String({ description: 'Standard Webhooks signing secret, whsec_<base64>; a ${env:} or ${file:} reference' })),
+  })),
+})
+
 // Everything a vendor file may set besides its identity; defaults.yaml holds only these.
 const sharedFields = {
   routes: Opt(Routes),
@@ -184,6 +215,7 @@ const sharedFields = {
   circuitBreaker: Opt(CircuitBreaker),
   inject: Opt(Inject),
   logging: Opt(Logging),
+  async: Opt(Async),
 }
 
 export const PolicyFile = Obj({

@@ -14,6 +14,8 @@ export function templateProblems (src: SourceFile): PolicyProblem[] {
     if (typeof template !== 'string') return // the schema says what is wrong with it
     for (const message of secretRefProblems(template)) problems.push(problemAt(src, path, `${fieldName(path)}: ${message}`))
   }
+  const jobs = isObject(src.value) ? src.value.async : undefined
+  if (isObject(jobs) && isObject(jobs.callbacks)) check(['async', 'callbacks', 'secret'], jobs.callbacks.secret)
   const inject = isObject(src.value) ? src.value.inject : undefined
   if (!isObject(inject)) return problems
   for (const section of ['headers', 'query'] as const) {

@@ -110,6 +110,27 @@ export interface LoggingPolicy {
   }
 }
 
+export type JobRetryCondition = 'connect-error' | 'timeout' | 'reset' | '4xx' | '5xx' | number
+
+export interface AsyncPolicy {
+  enabled: boolean
+  maxBodyBytes: number
+  maxAgeMs: number
+  resultTtlMs: number
+  retry: {
+    attempts: number
+    backoff: { initialMs: number, maxMs: number, multiplier: number, jitter: 'full' | 'equal' | 'none' }
+    on: JobRetryCondition[]
+  }
+  claimTimeoutMs: number
+  callbacks: {
+    /** lower-case host[:port] names */
+    hosts: Set<string>
+    /** secret reference, unresolved; undefined = callbacks unsigned */
+    secret: string | undefined
+  }
+}
+
 export interface TlsPolicy {
   /** secret references (${file:/p} or ${env:X}), unresolved */
   ca: string | undefined
@@ -163,6 +184,7 @@ export interface VendorPolicy {
   circuitBreaker: CircuitBreakerPolicy
   inject: InjectPolicy
   logging: LoggingPolicy
+  async: AsyncPolicy
 }
 
 /** One loaded and checked policy folder. */

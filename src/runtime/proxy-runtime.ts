@@ -12,6 +12,7 @@ import type { Tracing } from '../observability/tracing.js'
 import { TargetTable } from '../proxy/target.js'
 import type { InterceptCa } from '../intercept/ca.js'
 import { VendorRuntime, fingerprint } from './vendor-runtime.js'
+import type { Jobs } from '../jobs/service.js'
 
 export class Generation {
   readonly targets: TargetTable<VendorRuntime>
@@ -57,6 +58,8 @@ export class ProxyRuntime {
   draining = false
   /** the last reload after start (SIGHUP or a change in the policy folder), for the status page */
   lastReload: { at: number, ok: boolean, problems: string[] } | undefined = undefined
+  /** asynchronous calls (Prefer: respond-async); set once the job store is open */
+  jobs: Jobs | undefined = undefined
   /** calls in progress, all generations */
   inFlight = 0
   private idle: (() => void) | undefined

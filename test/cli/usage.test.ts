@@ -20,7 +20,7 @@ describe('sluice command line', () => {
     expectGolden(r.stdout, new URL('./fixtures/usage/help.txt', import.meta.url))
   })
 
-  it.each(['start', 'validate', 'explain', 'diff', 'replay', 'schema'])('%s --help prints its usage, exit 0', async (command) => {
+  it.each(['start', 'validate', 'explain', 'diff', 'replay', 'jobs', 'schema'])('%s --help prints its usage, exit 0', async (command) => {
     const r = await runCli([command, '--help'])
     expect(r.code).toBe(0)
     expect(first(r.stdout)).toMatch(new RegExp(`^usage: sluice ${command}\\b`))
