@@ -34,13 +34,17 @@ export async function forward (ctx: CallContext, injection: Injection): Promise<
   for (;;) {
     ctx.attempts++
     const body = ctx.body.kind === 'buffered' ? ctx.body.data : ctx.body.kind === 'stream' ? ctx.body.source : null
+    const headers = upstreamHeaders(ctx, injection)
+    // the attempt's span, and the traceparent naming it as the vendor's parent
+    ctx.trace?.attemptStarted(headers, ctx.method, ctx.attempts, vendor.name, vendor.policy.origin, ctx.upstreamPath, vendor.scrubber)
     const result = await new UpstreamAttempt(ctx, planAfterStatus).start({
       path: ctx.upstreamPath,
       method: ctx.method,
-      headers: upstreamHeaders(ctx, injection),
+      headers,
       body,
     })
     ctx.abortAttempt = undefined
+    ctx.trace?.attemptEnded(result.kind === 'failed' ? result.err : undefined)
     if (result.kind === 'relayed') return
 
     let retry: AttemptResult
@@ -98,6 +102,7 @@ function planAfterStatus (ctx: CallContext, status: number, raw: Buffer[]): Atte
     if (until !== undefined) ctx.runtime.limiter.pause(vendor.name, until)
     if (rl.upstream.sync !== undefined) syncFromVendor(ctx, rawHeader(raw, rl.upstream.remainingHeader as string))
   }
+  ctx.trace?.attemptStatus(status)
   const outcome: AttemptOutcome = { kind: 'status', status }
   ctx.failed = countsAsFailure(policy.circuitBreaker, outcome)
 

@@ -45,7 +45,8 @@ export class VendorRuntime {
     this.breaker = new VendorBreaker(policy.circuitBreaker, (s) => this.metrics.circuit(s))
     this.bulkhead = new Bulkhead(policy.limits.concurrency)
     this.retryBudget = new RetryBudget(policy.retry.budget)
-    this.credentials = createCredentials(policy, { logger: deps.logger })
+    this.credentials = createCredentials(policy, { logger: deps.logger, onAvailability: (ok) => this.metrics.credentials(ok) })
+    this.metrics.watchCredentials(this.probeCredentials)
     this.scrubber = compileScrubber({
       logging: policy.logging,
       injectedQuery: Object.keys(policy.inject.query),
@@ -54,6 +55,8 @@ export class VendorRuntime {
     this.idempotencyHeader = policy.idempotency.header.toLowerCase()
     this.upstreamUrls = upstreamSpellings(policy)
   }
+
+  private readonly probeCredentials = (): void => { this.credentials.available() }
 
   enter (): void {
     this.inFlight++
@@ -67,6 +70,7 @@ export class VendorRuntime {
   async close (): Promise<void> {
     if (this.inFlight > 0) await new Promise<void>(resolve => { this.closing = resolve })
     this.breaker.shutdown()
+    this.metrics.unwatchCredentials(this.probeCredentials)
     this.credentials.close()
     this.tls?.close()
     await this.pool.close()
@@ -75,6 +79,7 @@ export class VendorRuntime {
   /** Closes now, cutting what is in flight. */
   async destroy (): Promise<void> {
     this.breaker.shutdown()
+    this.metrics.unwatchCredentials(this.probeCredentials)
     this.credentials.close()
     this.tls?.close()
     await this.pool.destroy()
