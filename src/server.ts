@@ -13,6 +13,7 @@ import { formatProblem, loadPolicies } from './policy/load.js'
 import type { PolicyProblem } from './policy/types.js'
 import { flushSoon } from './observability/logger.js'
 import { Metrics } from './observability/metrics.js'
+import { startTracing } from './observability/tracing.js'
 import { createRateLimiter } from './ratelimit/index.js'
 import { ProxyRuntime } from './runtime/proxy-runtime.js'
 import { SettingsError, type Settings } from './settings.js'
@@ -61,7 +62,9 @@ export async function startSluice (settings: Settings, logger: Logger, opts: {
   // Listening before the first Redis connection is up would treat the first calls as an outage.
   await limiter.ready()
   // Each vendor's credentials log their unresolvable references (by name) as they are built.
-  const runtime = new ProxyRuntime(set, { metrics, logger, limiter, clientTimeoutMs: settings.clientTimeoutMs, extraCa, interceptCa })
+  // The OpenTelemetry SDK is loaded only when tracing is on.
+  const tracing = settings.tracing === undefined ? undefined : await startTracing(settings.tracing)
+  const runtime = new ProxyRuntime(set, { metrics, logger, limiter, clientTimeoutMs: settings.clientTimeoutMs, extraCa, interceptCa, tracing })
 
   // Jobs are resumed before the listeners open: a pending job is never forgotten by a restart.
   runtime.jobs = await openJobs(settings, redisTlsCa, runtime, logger)
@@ -92,11 +95,13 @@ export async function startSluice (settings: Settings, logger: Logger, opts: {
   const reloadOnce = async (): Promise<boolean> => {
     const result = await loadPolicies(settings.policies)
     if (result.set === undefined) {
+      runtime.lastReload = { at: Date.now(), ok: false, problems: result.problems.map(formatProblem) }
       metrics.policyReloads.inc({ result: 'failure' })
       logger.error({ problems: result.problems.map(formatProblem) }, 'policy reload refused: the previous policies stay in force')
       return false
     }
     runtime.swap(result.set)
+    runtime.lastReload = { at: Date.now(), ok: true, problems: [] }
     metrics.policyReloads.inc({ result: 'success' })
     logger.info({ vendors: runtime.current.vendors.map(v => v.name) }, 'policies reloaded')
     return true

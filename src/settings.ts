@@ -2,6 +2,7 @@
 // Parsed once at start, frozen. Policies are not settings: they live in YAML.
 import { parseDuration } from './policy/units.js'
 import { parseClusterSeeds } from './ratelimit/redis-connection.js'
+import type { OtlpProtocol } from './observability/tracing.js'
 
 export interface Settings {
   /** SLUICE_POLICIES / --policies: a folder of *.yaml or one file */
@@ -35,6 +36,14 @@ export interface Settings {
   drainTimeoutMs: number
   /** SLUICE_CLIENT_TIMEOUT: request headers, and each body chunk, must arrive within this, ms */
   clientTimeoutMs: number
+  /**
+   * OTLP/HTTP encoding of the trace export, when tracing is on: an
+   * OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set
+   * (and neither OTEL_SDK_DISABLED=true nor OTEL_TRACES_EXPORTER=none).
+   * OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL, default http/protobuf. The SDK reads
+   * the other OTEL_* variables itself.
+   */
+  tracing: OtlpProtocol | undefined
   /** SLUICE_REDIS_TIMEOUT: a Redis command slower than this counts as an outage, ms */
   redisTimeoutMs: number
   /** SLUICE_DATA_DIR: where the job journal lives when there is no Redis */
@@ -56,6 +65,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   logLevel: 'info',
   drainTimeoutMs: 25_000,
   clientTimeoutMs: 10_000,
+  tracing: undefined,
   redisTimeoutMs: 150,
   dataDir: './.sluice-data',
 })
@@ -136,7 +146,19 @@ export function loadSettings (flags: Flags, env: NodeJS.ProcessEnv = process.env
     logLevel,
     drainTimeoutMs: duration('SLUICE_DRAIN_TIMEOUT', env.SLUICE_DRAIN_TIMEOUT, DEFAULT_SETTINGS.drainTimeoutMs),
     clientTimeoutMs: duration('SLUICE_CLIENT_TIMEOUT', env.SLUICE_CLIENT_TIMEOUT, DEFAULT_SETTINGS.clientTimeoutMs),
+    tracing: tracingProtocol(env),
     redisTimeoutMs: duration('SLUICE_REDIS_TIMEOUT', env.SLUICE_REDIS_TIMEOUT, DEFAULT_SETTINGS.redisTimeoutMs),
     dataDir: env.SLUICE_DATA_DIR || DEFAULT_SETTINGS.dataDir,
   })
+}
+
+function tracingProtocol (env: NodeJS.ProcessEnv): OtlpProtocol | undefined {
+  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return undefined
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' || env.OTEL_TRACES_EXPORTER?.trim() === 'none') return undefined
+  const name = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL'
+  const protocol = env[name] || 'http/protobuf'
+  if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
+    throw new SettingsError(`${name}: "${protocol}" is not supported (http/protobuf or http/json)`)
+  }
+  return protocol
 }

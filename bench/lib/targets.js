@@ -27,6 +27,9 @@ const TARGETS = [
   { id: 'baseline', label: 'baseline @fastify/http-proxy', start: (ctx) => startNodeProxy('baseline', 'baseline-proxy.js', ctx) },
   { id: 'passthrough', label: 'sluice passthrough', start: (ctx) => startSluice('passthrough', passthroughPolicy, ctx) },
   { id: 'full', label: 'sluice full policy', needsRedis: true, start: (ctx) => startSluice('full', fullPolicy, ctx) },
+  // The full policy with OpenTelemetry tracing, exported to bench/otlp-sink.js: what a span per call costs, sampled at 100 % and 1 %.
+  { id: 'full-traced', label: 'sluice full policy, tracing 100 %', needsRedis: true, start: (ctx) => startTraced('full-traced', '1', ctx) },
+  { id: 'full-traced1', label: 'sluice full policy, tracing 1 %', needsRedis: true, start: (ctx) => startTraced('full-traced1', '0.01', ctx) },
   // A cost-weighted bucket beside the full policy's: reserve and settle, two Redis script calls a call.
   { id: 'weighted', label: 'sluice full policy, cost-weighted', needsRedis: true, start: (ctx) => startSluice('weighted', weightedPolicy, ctx) },
   // HTTPS upstream (bench/upstream.js --tls, a throwaway CA): what TLS, and h2, to the vendor cost.
@@ -178,6 +181,24 @@ async function startSluice (id, policy, { upstream, redis, workDir, options }, {
   })
   // GC lines land in the same file as the log: the log scan counts both.
   return { url: child.url + PROXY_PREFIX + CALL_PATH, pid: child.pid, logFile, gcFile: logFile, stop: child.stop }
+}
+
+/**
+ * The full policy with tracing on, spans sampled at `ratio`. The load carries
+ * no traceparent, so every call starts a trace; the spans go over OTLP/HTTP
+ * (protobuf) to a receiver in a process of its own.
+ */
+async function startTraced (id, ratio, ctx) {
+  const sink = await startChild({
+    name: `otlp sink ${id}`,
+    command: process.execPath,
+    args: [join(BENCH, 'otlp-sink.js')],
+    env: childEnv(),
+    findUrl: jsonLineUrl('listening'),
+  })
+  const env = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: ratio }
+  const sluice = await startSluice(id, fullPolicy, ctx, { env })
+  return { ...sluice, stop: async () => { await sluice.stop(); await sink.stop() } }
 }
 
 // nginx and haproxy: one process, one worker thread, access log off, a pool

@@ -5,6 +5,8 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { explainPolicy } from '../policy/explain.js'
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
 import { registerJobAdmin } from '../jobs/admin.js'
+import { statusReport } from './status.js'
+import { STATUS_PAGE } from './status-page.js'
 
 export function buildAdminApp (runtime: ProxyRuntime): FastifyInstance {
   const app = Fastify({ logger: false })
@@ -31,6 +33,9 @@ export function buildAdminApp (runtime: ProxyRuntime): FastifyInstance {
   app.get('/ratelimit', async () => ({
     vendors: await Promise.all(runtime.current.vendors.map(async v => ({ vendor: v.name, ...await runtime.limiter.levels(v.policy) }))),
   }))
+  // For people: a page that redraws itself from /status.json every second.
+  app.get('/status', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(STATUS_PAGE))
+  app.get('/status.json', async (_req, reply) => reply.header('cache-control', 'no-store').send(await statusReport(runtime)))
 
   registerJobAdmin(app, runtime)
 

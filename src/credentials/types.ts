@@ -36,6 +36,8 @@ export interface VendorCredentials {
   renew (used?: Injection): Promise<boolean>
   /** Every secret value in use (and the one before each, still in flight), for the log scrubber. */
   secrets (): readonly string[]
+  /** true when every credential can be had now (the sluice_credential_available gauge); looks at the files again */
+  available (): boolean
   /** References that cannot be resolved right now (names only) */
   unavailable (): string[]
   close (): void

@@ -21,6 +21,8 @@ export interface CredentialsOptions {
   now?: () => number
   /** the OAuth2 token request's own timeouts */
   tokenTimeouts?: TokenTimeouts
+  /** told whether every credential can be had, at start and whenever that changes */
+  onAvailability?: (available: boolean) => void
 }
 
 // Bytes an HTTP header value may carry (RFC 9110 field-vchar, SP, HTAB); a CR
@@ -47,6 +49,9 @@ class LiveCredentials implements VendorCredentials {
   readonly #oauth: OAuth2Token | undefined
   readonly #oauthHeader: string
   #started = false
+  readonly #onAvailability: ((available: boolean) => void) | undefined
+  /** what onAvailability was last told */
+  #toldAvailable: boolean | undefined
   /** fields whose template could not be parsed: the vendor is refused until a reload */
   readonly #malformed: string[] = []
 
@@ -69,6 +74,7 @@ class LiveCredentials implements VendorCredentials {
     this.#vendor = policy.vendor
     this.#logger = opts.logger
     this.#now = opts.now ?? (() => performance.now())
+    this.#onAvailability = opts.onAvailability
 
     // The policy loader refuses malformed references, so this is a last guard:
     // a bad template blocks its own vendor, never the whole policy set.
@@ -120,6 +126,7 @@ class LiveCredentials implements VendorCredentials {
     }
     this.#started = true
     this.#rebuild()
+    this.#tellAvailability()
   }
 
   get (): Injection | Promise<Injection> {
@@ -136,7 +143,19 @@ class LiveCredentials implements VendorCredentials {
     this.#pollFiles()
     if (this.#builtVersion !== this.#version) this.#rebuild()
     if (this.#blocked !== undefined) throw this.#blockedError(this.#blocked)
-    this.#oauth?.check()
+    if (this.#oauth === undefined) return
+    try {
+      this.#oauth.check()
+    } finally {
+      this.#tellAvailability()
+    }
+  }
+
+  available (): boolean {
+    this.#pollFiles()
+    if (this.#builtVersion !== this.#version) this.#rebuild()
+    this.#tellAvailability()
+    return this.#toldAvailable === true
   }
 
   async renew (used?: Injection): Promise<boolean> {
@@ -219,8 +238,28 @@ class LiveCredentials implements VendorCredentials {
     return value
   }
 
+  /** Tells onAvailability when the answer changed; cheap enough for every check(). */
+  #tellAvailability (): void {
+    if (!this.#started) return
+    let available = this.#blocked === undefined && this.#oauth?.failing !== true
+    if (available) {
+      for (const source of this.#sources.values()) if (source.value === undefined) available = false
+    }
+    if (available === this.#toldAvailable) return
+    this.#toldAvailable = available
+    this.#onAvailability?.(available)
+  }
+
   /** Renders the static headers and query; runs at start and on a value change only. */
   #rebuild (): void {
+    try {
+      this.#render()
+    } finally {
+      this.#tellAvailability()
+    }
+  }
+
+  #render (): void {
     const wasBlocked = this.#blocked
     this.#builtVersion = this.#version
     this.#blocked = undefined

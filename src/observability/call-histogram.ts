@@ -25,6 +25,27 @@ export class HistogramSeries {
     this.sum += value
     this.count++
   }
+
+  /**
+   * The q-quantile (0..1) of what was observed, interpolated within its
+   * bucket as Prometheus' histogram_quantile does; undefined before any
+   * observation. Past the last bound, the last bound.
+   */
+  quantile (q: number): number | undefined {
+    if (this.count === 0) return undefined
+    const rank = q * this.count
+    const bounds = this.bounds
+    let below = 0
+    for (let i = 0; i < bounds.length; i++) {
+      const n = this.counts[i] as number
+      if (below + n >= rank && n > 0) {
+        const lower = i === 0 ? 0 : bounds[i - 1] as number
+        return lower + ((bounds[i] as number) - lower) * ((rank - below) / n)
+      }
+      below += n
+    }
+    return bounds[bounds.length - 1]
+  }
 }
 
 interface MetricValue {

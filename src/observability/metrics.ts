@@ -6,6 +6,7 @@
 // decisions) are DeferredCounts, handed to prom-client when /metrics is read.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { CallHistogram, type HistogramSeries } from './call-histogram.js'
+import { CallWindow } from './call-window.js'
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
@@ -80,6 +81,17 @@ export class Metrics {
     help: 'Policy reloads, by result',
     labelNames: ['result'] as const,
     registers: [this.registry],
+  })
+
+  /** by vendor, how to ask its credentials again: a scrape sees a secret file that appeared with no call made */
+  readonly credentialProbes = new Map<string, () => void>()
+
+  readonly credentialAvailable: Gauge<'vendor'> = new Gauge({
+    name: 'sluice_credential_available',
+    help: '1 when every credential of the vendor can be had (secrets resolved, OAuth2 token obtainable), 0 otherwise',
+    labelNames: ['vendor'] as const,
+    registers: [this.registry],
+    collect: (): void => { for (const probe of this.credentialProbes.values()) probe() },
   })
 
   /** exported only when Redis is configured: a replica without it is healthy on local buckets */
@@ -206,6 +218,8 @@ export class VendorMetrics {
   readonly requestDuration: HistogramSeries
   readonly upstreamDuration: HistogramSeries
   readonly rateLimitWait
+  /** calls and 5xx answers over the last minute (the status page) */
+  readonly window = new CallWindow()
   private readonly requestCounts = new Map<string, DeferredCount>()
   private readonly errorCounters = new Map<string, Counter.Internal>()
 
@@ -224,6 +238,7 @@ export class VendorMetrics {
     }
     c.inc()
     this.requestDuration.observe(seconds)
+    this.window.record(status >= 500, Date.now())
   }
 
   upstreamError (kind: UpstreamErrorKind): void {
@@ -241,5 +256,21 @@ export class VendorMetrics {
 
   circuit (state: number): void {
     this.metrics.circuitState.set({ vendor: this.vendor }, state)
+  }
+
+  credentials (available: boolean): void {
+    this.metrics.credentialAvailable.set({ vendor: this.vendor }, available ? 1 : 0)
+  }
+
+  /** `probe` re-reads this vendor's credentials at each scrape (a reload's runtime replaces the old one's). */
+  watchCredentials (probe: () => void): void {
+    this.metrics.credentialProbes.set(this.vendor, probe)
+  }
+
+  /** The vendor is gone (not replaced): its gauge goes too. */
+  unwatchCredentials (probe: () => void): void {
+    if (this.metrics.credentialProbes.get(this.vendor) !== probe) return
+    this.metrics.credentialProbes.delete(this.vendor)
+    this.metrics.credentialAvailable.remove({ vendor: this.vendor })
   }
 }

@@ -17,6 +17,8 @@ export interface RequestLine {
   attempts: number
   waitMs: number
   error: string | undefined
+  /** the call's trace id, while tracing is on */
+  traceId?: string
   cause?: string | undefined
   wouldLimit?: true
   cutOff?: true
@@ -47,6 +49,7 @@ export function formatRequestLine (l: RequestLine, time: number): string {
     ',"waitMs":' + l.waitMs
   if (l.error !== undefined) s += ',"error":' + JSON.stringify(l.error)
   if (l.cause !== undefined) s += ',"cause":' + JSON.stringify(l.cause)
+  if (l.traceId !== undefined) s += ',"traceId":"' + l.traceId + '"'
   if (l.wouldLimit === true) s += ',"wouldLimit":true'
   if (l.cutOff === true) s += ',"cutOff":true'
   if (l.clientGone === true) s += ',"clientGone":true'

@@ -9,6 +9,7 @@ import type { ClientHeaders, ResponseHeaderSink } from '../proxy/headers.js'
 import type { BodyCapture } from '../observability/body-capture.js'
 import { pushRateLimitHeaders, type CostTap, type QueueWaiter, type RateDecision } from '../ratelimit/index.js'
 import type { AttemptOutcome } from '../resilience/outcome.js'
+import type { CallTrace } from '../observability/tracing.js'
 import { tunnelOrigin } from '../intercept/tunnel-socket.js'
 
 export type CallBody =
@@ -88,6 +89,9 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   jobAttempt = false
   /** the query parameters sluice injects for this call, if any */
   injectedQueryKeys: ReadonlySet<string> | undefined = undefined
+
+  /** the call's spans; undefined while tracing is off */
+  trace: CallTrace | undefined = undefined
 
   /** aborts the attempt in flight, if any */
   abortAttempt: ((err: Error) => void) | undefined = undefined

@@ -42,9 +42,13 @@ export function finish (ctx: CallContext): void {
     runtime.metrics.vendor('none').request(ctx.method, status, seconds)
   }
 
+  // whatever stage noticed it, a client gone before the end is the call's outcome
+  const error = status === CLIENT_CLOSED ? 'client_gone' : ctx.error?.code
+  const scrubber = vendor?.scrubber ?? runtime.defaultScrubber
+  ctx.trace?.end(status, vendor?.name, ctx.attempts, error, ctx.logPath, scrubber)
+
   const logger = runtime.logger
   if (!logger.isLevelEnabled('info')) return
-  const scrubber = vendor?.scrubber ?? runtime.defaultScrubber
   const line: RequestLine = {
     reqId: ctx.requestId,
     vendor: vendor?.name,
@@ -55,9 +59,9 @@ export function finish (ctx: CallContext): void {
     upstreamMs: Math.round(ctx.upstreamMs * 10) / 10,
     attempts: ctx.attempts,
     waitMs: Math.round(ctx.waitMs),
-    // whatever stage noticed it, a client gone before the end is the call's outcome
-    error: status === CLIENT_CLOSED ? 'client_gone' : ctx.error?.code,
+    error,
   }
+  if (ctx.trace !== undefined) line.traceId = ctx.trace.traceId
   if (ctx.error !== undefined && ctx.cause !== undefined) line.cause = causeOf(ctx.cause)
   if (ctx.wouldLimit) line.wouldLimit = true
   if (ctx.cutOff) line.cutOff = true

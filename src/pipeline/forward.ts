@@ -33,13 +33,17 @@ export async function forward (ctx: PreparedCall, injection: Injection): Promise
   for (;;) {
     ctx.attempts++
     const body = ctx.body.kind === 'buffered' ? ctx.body.data : ctx.body.kind === 'stream' ? ctx.body.source : null
+    const headers = upstreamHeaders(ctx, injection)
+    // the attempt's span, and the traceparent naming it as the vendor's parent
+    ctx.trace?.attemptStarted(headers, ctx.method, ctx.attempts, vendor.name, vendor.policy.origin, ctx.upstreamPath, vendor.scrubber)
     const result = await new UpstreamAttempt(ctx, vendor, planAfterStatus).start({
       path: ctx.upstreamPath,
       method: ctx.method,
-      headers: upstreamHeaders(ctx, injection),
+      headers,
       body,
     })
     ctx.abortAttempt = undefined
+    ctx.trace?.attemptEnded(result.kind === 'failed' ? result.err : undefined)
     if (result.kind === 'relayed') return
 
     let retry: AttemptResult
@@ -97,6 +101,7 @@ function planAfterStatus (ctx: PreparedCall, status: number, raw: Buffer[]): Att
     if (until !== undefined) ctx.runtime.limiter.pause(vendor.name, until)
     if (rl.upstream.sync !== undefined) syncFromVendor(ctx, rawHeader(raw, rl.upstream.remainingHeader as string))
   }
+  ctx.trace?.attemptStatus(status)
   const outcome: AttemptOutcome = { kind: 'status', status }
   ctx.outcome = outcome
 

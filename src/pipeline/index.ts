@@ -21,6 +21,7 @@ import { wantsJob, acceptJob } from '../jobs/accept.js'
 // promise: each await costs a turn of the microtask queue on every call.
 export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const ctx = new CallContext(runtime, req, res)
+  if (runtime.tracing !== undefined) ctx.trace = runtime.tracing.startCall(req.headers, ctx.method) // the call span
   runtime.callStarted()
   ;(res as CallResponse)[CALL] = ctx
   res.on('close', onClientClose)

@@ -86,6 +86,7 @@ export function rateLimitFields (ctx: CallContext, line: RequestLine): void {
 function applyDecision (ctx: RoutedCall, decision: RateDecision, keys: readonly string[]): void {
   const vendor = ctx.vendor
   ctx.waitMs += decision.waitMs
+  if (decision.waitMs > 0) ctx.trace?.waited(decision.waitMs, decision.bucket)
   if (decision.bucket !== undefined && (!decision.ok || decision.waitMs > 0 || decision.wouldLimit === true)) ctx.rateBucket = decision.bucket
   const first = decision.costs === undefined ? -1 : costPlan(vendor.policy)?.first ?? -1
   if (first >= 0) ctx.cost = decision.costs?.[first]

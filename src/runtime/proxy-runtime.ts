@@ -8,6 +8,7 @@ import { SCRUB_PATTERNS } from '../policy/schema.js'
 import { compileScrubber, type Scrubber } from '../observability/scrubber.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { RateLimiter } from '../ratelimit/index.js'
+import type { Tracing } from '../observability/tracing.js'
 import { TargetTable } from '../proxy/target.js'
 import type { InterceptCa } from '../intercept/ca.js'
 import { VendorRuntime, fingerprint } from './vendor-runtime.js'
@@ -36,6 +37,8 @@ export interface ProxyRuntimeOptions {
   limiter: RateLimiter
   /** SLUICE_CLIENT_TIMEOUT, ms */
   clientTimeoutMs: number
+  /** set only when tracing is on */
+  tracing?: Tracing | undefined
   /** SLUICE_CA_FILE's PEM, trusted for every vendor */
   extraCa?: string | undefined
   /** set: CONNECT tunnels to routed hosts are intercepted */
@@ -47,11 +50,14 @@ export class ProxyRuntime {
   readonly logger: Logger
   readonly limiter: RateLimiter
   readonly clientTimeoutMs: number
+  readonly tracing: Tracing | undefined
   readonly extraCa: string | undefined
   readonly interceptCa: InterceptCa | undefined
   readonly defaultScrubber: Scrubber = compileScrubber({ logging: UNMATCHED_LOGGING })
   current: Generation
   draining = false
+  /** the last reload after start (SIGHUP or a change in the policy folder), for the status page */
+  lastReload: { at: number, ok: boolean, problems: string[] } | undefined = undefined
   /** asynchronous calls (Prefer: respond-async); set once the job store is open */
   jobs: Jobs | undefined = undefined
   /** calls in progress, all generations */
@@ -63,6 +69,7 @@ export class ProxyRuntime {
     this.logger = opts.logger
     this.limiter = opts.limiter
     this.clientTimeoutMs = opts.clientTimeoutMs
+    this.tracing = opts.tracing
     this.extraCa = opts.extraCa
     this.interceptCa = opts.interceptCa
     this.current = this.build(policies)
@@ -115,5 +122,6 @@ export class ProxyRuntime {
   async close (): Promise<void> {
     await Promise.all(this.current.vendors.map(v => v.destroy()))
     await this.limiter.close()
+    await this.tracing?.shutdown()
   }
 }

@@ -49,7 +49,8 @@ export class VendorRuntime implements AttemptVendor {
     this.breaker = new VendorBreaker(policy.circuitBreaker, (s) => this.metrics.circuit(s))
     this.bulkhead = new Bulkhead(policy.limits.concurrency)
     this.retryBudget = new RetryBudget(policy.retry.budget)
-    this.credentials = createCredentials(policy, { logger: deps.logger })
+    this.credentials = createCredentials(policy, { logger: deps.logger, onAvailability: (ok) => this.metrics.credentials(ok) })
+    this.metrics.watchCredentials(this.probeCredentials)
     this.scrubber = compileScrubber({
       logging: policy.logging,
       injectedQuery: Object.keys(policy.inject.query),
@@ -59,6 +60,8 @@ export class VendorRuntime implements AttemptVendor {
     this.readsRuleBody = policy.circuitBreaker.bodyRule !== undefined
     this.logBodyBytes = policy.logging.bodies ? policy.logging.maxBodyBytes : undefined
   }
+
+  private readonly probeCredentials = (): void => { this.credentials.available() }
 
   enter (): void {
     this.inFlight++
@@ -72,6 +75,7 @@ export class VendorRuntime implements AttemptVendor {
   async close (): Promise<void> {
     if (this.inFlight > 0) await new Promise<void>(resolve => { this.closing = resolve })
     this.breaker.shutdown()
+    this.metrics.unwatchCredentials(this.probeCredentials)
     this.credentials.close()
     this.tls?.close()
     await this.pool.close()
@@ -80,6 +84,7 @@ export class VendorRuntime implements AttemptVendor {
   /** Closes now, cutting what is in flight. */
   async destroy (): Promise<void> {
     this.breaker.shutdown()
+    this.metrics.unwatchCredentials(this.probeCredentials)
     this.credentials.close()
     this.tls?.close()
     await this.pool.destroy()

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 const RUN = new URL('../../bench/run.js', import.meta.url).pathname
 const ROOT = new URL('../..', import.meta.url).pathname
 const LABELS = ['direct (upstream)', 'floor: node:http + undici, nothing else', 'baseline @fastify/http-proxy', 'sluice passthrough', 'sluice full policy',
+  'sluice full policy, tracing 100 %', 'sluice full policy, tracing 1 %',
   'floor, HTTPS upstream (HTTP/1.1 keep-alive)', 'sluice full policy, HTTPS upstream (HTTP/1.1 keep-alive)', 'sluice full policy, HTTPS upstream over h2',
   'sluice full policy, cost-weighted']
 const out = mkdtempSync(join(tmpdir(), 'sluice-bench-smoke-'))
@@ -47,7 +48,7 @@ describe('npm run bench, smoke', () => {
     expect(readFileSync(join(out, 'smoke.md'), 'utf8')).toBe(stdout)
     const json = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8')) as { runs: { autocannon: unknown[] } }
     expect(json.runs.autocannon).toHaveLength(LABELS.length)
-  }, 120_000) // 8 targets × 2 generators, on a loaded CI box
+  }, 150_000) // 10 targets × 2 generators, on a loaded CI box
 
   it('fixed rate: reports the latency sluice adds over direct', async () => {
     const { code, stdout, stderr } = await runBench(['--rate', '200', '--only', 'direct,full'])
