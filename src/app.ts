@@ -7,21 +7,16 @@
 // what node's HTTP parser refuses (src/listener/client-error.ts), and CONNECT
 // (src/listener/connect.ts).
 import Fastify, { type FastifyInstance } from 'fastify'
-import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { SluiceError } from './errors.js'
 import { clientErrorHandler, trackResponse } from './listener/client-error.js'
 import { handleConnect } from './listener/connect.js'
+import type { TargetCarrier } from './pipeline/context.js'
 import { handleCall, refuseCall } from './pipeline/index.js'
 import { deferContinue } from './pipeline/expect-continue.js'
 import { connectHandler } from './intercept/index.js'
 import type { ProxyRuntime } from './runtime/proxy-runtime.js'
 import { isJobRoute, serveJobRoute } from './jobs/routes.js'
-
-/** An absolute-form request target, kept aside while fastify routes on '/'. */
-export interface TargetCarrier extends IncomingMessage {
-  sluiceTarget?: string
-}
 
 export interface ProxyAppOptions {
   /** SLUICE_CLIENT_TIMEOUT: request headers must arrive within this, ms */

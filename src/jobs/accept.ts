@@ -5,7 +5,7 @@
 // callback host not on the list) was judged before: a job that can never be
 // sent is never accepted.
 import { SluiceError } from '../errors.js'
-import type { CallContext } from '../pipeline/context.js'
+import type { CallContext, RoutedCall } from '../pipeline/context.js'
 import { readUpTo } from '../pipeline/request-body.js'
 import { inviteBody } from '../pipeline/expect-continue.js'
 import { newIdempotencyKey } from '../resilience/retry-decision.js'
@@ -21,14 +21,14 @@ const DROP = new Set([
 ])
 
 /** The call asks for asynchronous handling and its vendor offers it. */
-export function wantsJob (ctx: CallContext): boolean {
-  if (ctx.runtime.jobs === undefined || !(ctx.vendor as NonNullable<CallContext['vendor']>).policy.async.enabled) return false
+export function wantsJob (ctx: RoutedCall): boolean {
+  if (ctx.runtime.jobs === undefined || !ctx.vendor.policy.async.enabled) return false
   const prefer = ctx.header('prefer')
   return prefer !== undefined && RESPOND_ASYNC.test(prefer)
 }
 
-export async function acceptJob (ctx: CallContext, path: string, query: string): Promise<void> {
-  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+export async function acceptJob (ctx: RoutedCall, path: string, query: string): Promise<void> {
+  const vendor = ctx.vendor
   const policy = vendor.policy
   const jobs = ctx.runtime.jobs as NonNullable<CallContext['runtime']['jobs']>
   const callback = callbackOf(ctx)
@@ -44,7 +44,7 @@ export async function acceptJob (ctx: CallContext, path: string, query: string):
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase()
     if (DROP.has(name) || strip.includes(name) || name.startsWith('x-forwarded-') || named?.has(name) === true) continue
-    if (name === vendor.idempotencyHeader) key = raw[i + 1] as string
+    if (name === vendor.policy.idempotency.header) key = raw[i + 1] as string
     headers.push(raw[i] as string, raw[i + 1] as string)
   }
   if (key === undefined) {
@@ -90,10 +90,10 @@ export async function acceptJob (ctx: CallContext, path: string, query: string):
 }
 
 /** x-sluice-callback, when present: an http(s) URL whose host the policy lists, else 400. */
-function callbackOf (ctx: CallContext): string | undefined {
+function callbackOf (ctx: RoutedCall): string | undefined {
   const value = ctx.header('x-sluice-callback')
   if (value === undefined) return undefined
-  const hosts = (ctx.vendor as NonNullable<CallContext['vendor']>).policy.async.callbacks.hosts
+  const hosts = ctx.vendor.policy.async.callbacks.hosts
   let url: URL
   try {
     url = new URL(value)

@@ -5,7 +5,7 @@
 // The call's own retries are off: a job retries on async.retry instead.
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
 import { CallContext } from '../pipeline/context.js'
-import { checkPath, checkAllowed } from '../pipeline/route.js'
+import { checkPath, checkAllowed, routeTo } from '../pipeline/route.js'
 import { enterBulkhead, startDeadline, checkBreaker, admitBreaker } from '../pipeline/admit.js'
 import { takeTokens } from '../pipeline/rate-limit.js'
 import { checkCredentials, injectCredentials, prepareRequest } from '../pipeline/inject.js'
@@ -35,9 +35,7 @@ export async function attemptJob (runtime: ProxyRuntime, job: Job, maxResultByte
   runtime.callStarted()
   try {
     ctx.requestId = job.id
-    ctx.vendor = vendor
-    vendor.enter()
-    ctx.rest = job.path + job.query
+    routeTo(ctx, vendor, job.path + job.query)
     ctx.jobAttempt = true
     const { path, query } = checkPath(ctx) //      the policy may have changed since the job was accepted
     checkAllowed(ctx, path)

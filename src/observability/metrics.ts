@@ -20,14 +20,11 @@ export class Metrics {
   /** the DeferredCounts of each counter, by label values; flushed when that counter is collected */
   private readonly deferred = new Map<Counter, Map<string, DeferredCount>>()
 
-  readonly requests: Counter<'vendor' | 'method' | 'status'> = new Counter({
-    name: 'sluice_requests_total',
-    help: 'Calls answered, by vendor, method and status (sluice\'s own answers included)',
-    labelNames: ['vendor', 'method', 'status'] as const,
-    registers: [this.registry],
-    // the calls counted since the last read join the counter as /metrics is read
-    collect: (): void => { this.flushDeferred(this.requests) },
-  })
+  readonly requests = this.deferredCounter(
+    'sluice_requests_total',
+    'Calls answered, by vendor, method and status (sluice\'s own answers included)',
+    ['vendor', 'method', 'status']
+  )
 
   readonly requestDuration = new CallHistogram(
     'sluice_request_duration_seconds',
@@ -41,13 +38,7 @@ export class Metrics {
     'vendor', LATENCY_BUCKETS, this.registry
   )
 
-  readonly rateLimitDecisions: Counter<'vendor' | 'bucket' | 'decision'> = new Counter({
-    name: 'sluice_ratelimit_decisions_total',
-    help: 'Token bucket decisions',
-    labelNames: ['vendor', 'bucket', 'decision'] as const,
-    registers: [this.registry],
-    collect: (): void => { this.flushDeferred(this.rateLimitDecisions) },
-  })
+  readonly rateLimitDecisions = this.deferredCounter('sluice_ratelimit_decisions_total', 'Token bucket decisions', ['vendor', 'bucket', 'decision'])
 
   readonly rateLimitWait = new Histogram({
     name: 'sluice_ratelimit_wait_seconds',
@@ -172,6 +163,18 @@ export class Metrics {
       byLabels.set(key, count)
     }
     return count
+  }
+
+  /** A counter fed through DeferredCounts: what was counted since the last read joins it as /metrics is read. */
+  private deferredCounter<L extends string> (name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    const counter: Counter<L> = new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect: (): void => { this.flushDeferred(counter) },
+    })
+    return counter
   }
 
   private flushDeferred (counter: Counter): void {

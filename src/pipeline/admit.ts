@@ -5,10 +5,10 @@
 // probe through only once the probe has its tokens.
 import { SluiceError } from '../errors.js'
 import { totalTimeoutError } from '../proxy/upstream-errors.js'
-import type { CallContext } from './context.js'
+import type { RoutedCall } from './context.js'
 
-export function enterBulkhead (ctx: CallContext): void {
-  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+export function enterBulkhead (ctx: RoutedCall): void {
+  const vendor = ctx.vendor
   if (!vendor.bulkhead.tryEnter()) {
     throw new SluiceError('overloaded', `${vendor.name} already has ${vendor.bulkhead.limit} calls in flight`)
   }
@@ -16,14 +16,14 @@ export function enterBulkhead (ctx: CallContext): void {
 }
 
 /** Refuses a call the breaker would refuse now, without taking the half-open probe's slot. */
-export function checkBreaker (ctx: CallContext): void {
-  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+export function checkBreaker (ctx: RoutedCall): void {
+  const vendor = ctx.vendor
   const admission = vendor.breaker.check()
   if (!admission.ok) throw circuitOpen(vendor.name, admission.retryAfterMs)
 }
 
-export function admitBreaker (ctx: CallContext): void {
-  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+export function admitBreaker (ctx: RoutedCall): void {
+  const vendor = ctx.vendor
   const admission = vendor.breaker.admit()
   if (!admission.ok) throw circuitOpen(vendor.name, admission.retryAfterMs)
   ctx.breakerAdmitted = true
@@ -36,13 +36,13 @@ function circuitOpen (vendor: string, retryAfterMs: number): SluiceError {
 }
 
 /** Starts the timeouts.total clock: queueing, attempts and backoff all count. */
-export function startDeadline (ctx: CallContext): void {
-  const total = (ctx.vendor as NonNullable<CallContext['vendor']>).policy.timeouts.totalMs
+export function startDeadline (ctx: RoutedCall): void {
+  const total = ctx.vendor.policy.timeouts.totalMs
   ctx.deadline = Date.now() + total
   ctx.deadlineTimer = setTimeout(onDeadline, total, ctx)
 }
 
-function onDeadline (ctx: CallContext): void {
+function onDeadline (ctx: RoutedCall): void {
   ctx.deadlinePassed = true
-  ctx.abortAttempt?.(totalTimeoutError(ctx.vendor?.name ?? ''))
+  ctx.abortAttempt?.(totalTimeoutError(ctx.vendor.name))
 }

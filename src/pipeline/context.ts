@@ -7,7 +7,8 @@ import type { VendorRuntime } from '../runtime/vendor-runtime.js'
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
 import type { ClientHeaders, ResponseHeaderSink } from '../proxy/headers.js'
 import type { BodyCapture } from '../observability/body-capture.js'
-import type { CostTap, QueueWaiter, RateDecision } from '../ratelimit/index.js'
+import { pushRateLimitHeaders, type CostTap, type QueueWaiter, type RateDecision } from '../ratelimit/index.js'
+import type { AttemptOutcome } from '../resilience/outcome.js'
 import type { CallTrace } from '../observability/tracing.js'
 import { tunnelOrigin } from '../intercept/tunnel-socket.js'
 
@@ -15,6 +16,21 @@ export type CallBody =
   | { kind: 'none' }
   | { kind: 'buffered', data: Buffer }
   | { kind: 'stream', source: AsyncIterable<Buffer> }
+
+/** An absolute-form request target, kept aside while fastify routes on '/'. */
+export interface TargetCarrier extends IncomingMessage {
+  sluiceTarget?: string
+}
+
+/** A call once route() found its vendor: every stage after routing takes this. */
+export interface RoutedCall extends CallContext {
+  readonly vendor: VendorRuntime
+}
+
+/** A routed call whose upstream request head is built (prepareRequest). */
+export interface PreparedCall extends RoutedCall {
+  readonly headers: ClientHeaders
+}
 
 export class CallContext implements ResponseHeaderSink, QueueWaiter {
   readonly startedAt = performance.now()
@@ -55,8 +71,8 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   /** the call holds a bulkhead slot / breaker admission to give back */
   inBulkhead = false
   breakerAdmitted = false
-  /** the breaker's verdict on this call: undefined = not counted */
-  failed: boolean | undefined = undefined
+  /** the last attempt's outcome, that the breaker judges when the call ends (judgeCall) */
+  outcome: AttemptOutcome | undefined = undefined
   /** the head of a streamed request body, kept for the log (logging.bodies) */
   reqCapture: BodyCapture | undefined = undefined
   resBodyLog: Buffer | undefined = undefined
@@ -96,10 +112,10 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
 
   constructor (
     readonly runtime: ProxyRuntime,
-    readonly req: IncomingMessage,
+    readonly req: TargetCarrier,
     readonly res: ServerResponse
   ) {
-    this.url = (req as { sluiceTarget?: string }).sluiceTarget ?? req.url ?? '/'
+    this.url = req.sluiceTarget ?? req.url ?? '/'
     this.logPath = this.url
   }
 
@@ -138,6 +154,11 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
     const s = this.req.socket
     const addr = s.localFamily === 'IPv6' ? `[${s.localAddress ?? ''}]` : (s.localAddress ?? '')
     return `http://${addr}:${s.localPort ?? 0}${this.vendor?.policy.routes.prefix ?? ''}`
+  }
+
+  /** sluice's own headers on a relayed response: the rate-limit headers */
+  addResponseHeaders (headers: string[]): void {
+    if (this.vendor !== undefined) pushRateLimitHeaders(this.vendor.policy, this.tokens, headers)
   }
 
   get clientIp (): string {

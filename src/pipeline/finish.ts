@@ -6,8 +6,7 @@ import type { SluiceError } from '../errors.js'
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
 import type { VendorRuntime } from '../runtime/vendor-runtime.js'
 import type { CallContext } from './context.js'
-import { bodyRuleMatches } from '../resilience/breaker.js'
-import { decodeBody } from '../resilience/decode-body.js'
+import { judgeCall } from '../resilience/breaker.js'
 import { writeRequestLine, type RequestLine } from '../observability/request-line.js'
 import { rateLimitFields, returnUnsentTokens } from './rate-limit.js'
 import { loggedKeys } from '../ratelimit/keys.js'
@@ -23,17 +22,16 @@ export function finish (ctx: CallContext): void {
   const status = ctx.clientGone && !ctx.res.writableFinished ? CLIENT_CLOSED : ctx.status
 
   if (vendor !== undefined) {
-    if (ctx.ruleBody !== undefined && vendor.policy.circuitBreaker.bodyRule !== undefined && bodyRuleFailed(ctx)) {
-      ctx.failed = true
-      vendor.metrics.upstreamError('body_rule')
-    }
+    const verdict = judgeCall(vendor.policy.circuitBreaker, ctx.outcome, ctx.ruleBody, ctx.resContentEncoding)
+    if (verdict === 'body_rule') vendor.metrics.upstreamError('body_rule')
+    const failed = verdict === undefined ? undefined : verdict !== 'success'
     // A response cut off by the vendor (not by a client hanging up) is the vendor's failure.
     const vendorCut = ctx.cutOff && ctx.relayed && !ctx.clientGone
     if (vendorCut) vendor.metrics.upstreamError(cutByTimeout(ctx.cause) ? 'timeout' : 'reset')
     if (ctx.breakerAdmitted) {
-      if (ctx.clientGone && ctx.failed !== true) vendor.breaker.release()
-      else if (ctx.failed === true || vendorCut) vendor.breaker.failure()
-      else if (ctx.failed === false) vendor.breaker.success()
+      if (ctx.clientGone && failed !== true) vendor.breaker.release()
+      else if (failed === true || vendorCut) vendor.breaker.failure()
+      else if (failed === false) vendor.breaker.success()
       else vendor.breaker.release()
     }
     if (ctx.inBulkhead) vendor.bulkhead.leave()
@@ -119,20 +117,6 @@ export function finishListenerCall (runtime: ProxyRuntime, call: ListenerCall, e
 function cutByTimeout (cause: unknown): boolean {
   const code = (cause as { code?: unknown } | null)?.code
   return code === 'UND_ERR_BODY_TIMEOUT' || code === 'upstream_timeout'
-}
-
-function bodyRuleFailed (ctx: CallContext): boolean {
-  const rule = ctx.vendor?.policy.circuitBreaker.bodyRule
-  if (rule === undefined || ctx.ruleBody === undefined) return false
-  const body = decodeBody(ctx.ruleBody, ctx.resContentEncoding)
-  if (body === undefined) return false
-  let json: unknown
-  try {
-    json = JSON.parse(body.toString('utf8'))
-  } catch {
-    return false
-  }
-  return bodyRuleMatches(rule, json)
 }
 
 /** A library error, reduced to what is safe and useful in a log: its code, never a value it may quote. */

@@ -10,20 +10,19 @@ import { SluiceError } from '../errors.js'
 import { BodyCapture } from '../observability/body-capture.js'
 import type { Injection } from '../credentials/index.js'
 import { learnBackpressure } from '../ratelimit/index.js'
-import { countsAsFailure } from '../resilience/breaker.js'
 import type { AttemptOutcome } from '../resilience/outcome.js'
 import { parseRetryAfter } from '../resilience/retry-after.js'
 import { retryDelay, shouldRetry, wasNeverSent } from '../resilience/retry-decision.js'
 import { UpstreamAttempt, type AttemptResult } from '../proxy/attempt.js'
 import { mapUpstreamError, totalTimeoutError } from '../proxy/upstream-errors.js'
-import type { CallContext } from './context.js'
+import type { PreparedCall } from './context.js'
 import { injectCredentials, upstreamHeaders } from './inject.js'
-import { syncFromVendor, takeTokens } from './rate-limit.js'
+import { openCostTap, syncFromVendor, takeTokens } from './rate-limit.js'
 
 const DEADLINE_OUTCOME: AttemptOutcome = Object.freeze({ kind: 'timeout', phase: 'headers' })
 
-export async function forward (ctx: CallContext, injection: Injection): Promise<void> {
-  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+export async function forward (ctx: PreparedCall, injection: Injection): Promise<void> {
+  const vendor = ctx.vendor
   vendor.retryBudget.recordFirstAttempt()
   if (ctx.body.kind === 'stream' && vendor.policy.logging.bodies) {
     // A streamed body is sent once: its head is kept for the log as it goes by.
@@ -37,7 +36,7 @@ export async function forward (ctx: CallContext, injection: Injection): Promise<
     const headers = upstreamHeaders(ctx, injection)
     // the attempt's span, and the traceparent naming it as the vendor's parent
     ctx.trace?.attemptStarted(headers, ctx.method, ctx.attempts, vendor.name, vendor.policy.origin, ctx.upstreamPath, vendor.scrubber)
-    const result = await new UpstreamAttempt(ctx, planAfterStatus).start({
+    const result = await new UpstreamAttempt(ctx, vendor, planAfterStatus).start({
       path: ctx.upstreamPath,
       method: ctx.method,
       headers,
@@ -56,11 +55,11 @@ export async function forward (ctx: CallContext, injection: Injection): Promise<
         if (ctx.deadlinePassed) {
           // timeouts.total cut the attempt: the vendor did not answer in time.
           vendor.metrics.upstreamError('timeout')
-          ctx.failed = countsAsFailure(vendor.policy.circuitBreaker, DEADLINE_OUTCOME)
+          ctx.outcome = DEADLINE_OUTCOME
         }
         throw failure.error
       }
-      ctx.failed = countsAsFailure(vendor.policy.circuitBreaker, failure.outcome)
+      ctx.outcome = failure.outcome
       const planned = planRetry(ctx, failure.outcome, undefined)
       if (planned === undefined) throw failure.error
       retry = planned
@@ -89,8 +88,8 @@ export async function forward (ctx: CallContext, injection: Injection): Promise<
  * swallow this response and try again. Runs inside the undici handler, so it
  * must not wait.
  */
-function planAfterStatus (ctx: CallContext, status: number, raw: Buffer[]): AttemptResult | undefined {
-  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+function planAfterStatus (ctx: PreparedCall, status: number, raw: Buffer[]): AttemptResult | undefined {
+  const vendor = ctx.vendor
   const policy = vendor.policy
   const rl = policy.rateLimit
   let retryAfterMs: number | undefined
@@ -104,16 +103,19 @@ function planAfterStatus (ctx: CallContext, status: number, raw: Buffer[]): Atte
   }
   ctx.trace?.attemptStatus(status)
   const outcome: AttemptOutcome = { kind: 'status', status }
-  ctx.failed = countsAsFailure(policy.circuitBreaker, outcome)
+  ctx.outcome = outcome
 
   if (status === 401 && policy.inject.oauth2 !== undefined && ctx.body.kind !== 'stream' && ctx.attempts === 1) {
     return { kind: 'retry', reason: 'unauthorized', delayMs: 0, renewCredentials: true }
   }
-  return planRetry(ctx, outcome, retryAfterMs)
+  const retry = planRetry(ctx, outcome, retryAfterMs)
+  // Relayed: what the response says the call cost is read as it goes by.
+  if (retry === undefined) ctx.costTap = openCostTap(ctx, (name) => rawHeader(raw, name))
+  return retry
 }
 
-function planRetry (ctx: CallContext, outcome: AttemptOutcome, retryAfterMs: number | undefined): AttemptResult | undefined {
-  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+function planRetry (ctx: PreparedCall, outcome: AttemptOutcome, retryAfterMs: number | undefined): AttemptResult | undefined {
+  const vendor = ctx.vendor
   const retry = vendor.policy.retry
   if (ctx.jobAttempt || ctx.attempts >= retry.attempts || ctx.clientGone || ctx.deadlinePassed) return undefined
   if (!shouldRetry(outcome, retry)) return undefined

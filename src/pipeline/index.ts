@@ -32,7 +32,7 @@ export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, r
     if (runtime.draining) throw new SluiceError('draining') // after routing: its line names the vendor   503
     const { path, query } = checkPath(ctx) //      never above the vendor's base path           400
     checkAllowed(ctx, path) //                     routes.allow; never CONNECT or TRACE         403
-    checkDeclaredBody(ctx, ctx.vendor!.policy.limits.bodyBytes) //                              413
+    checkDeclaredBody(ctx, ctx.vendor.policy.limits.bodyBytes) //                              413
     if (wantsJob(ctx)) return await acceptJob(ctx, path, query) // Prefer: respond-async: stored, 202  400 / 413 / 503
     enterBulkhead(ctx) //                          limits.concurrency                           503 overloaded
     startDeadline(ctx) //                          timeouts.total starts counting

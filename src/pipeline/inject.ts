@@ -5,37 +5,38 @@
 import type { Injection } from '../credentials/index.js'
 import { clientHeadersForUpstream, queryKeyOf } from '../proxy/headers.js'
 import { idempotencyKeyToAdd, isReplayable, newIdempotencyKey } from '../resilience/retry-decision.js'
-import type { CallContext } from './context.js'
+import type { PreparedCall, RoutedCall } from './context.js'
 
 /** Refuses, before the rate limit, a call whose credentials cannot be had now: it must take no token. */
-export function checkCredentials (ctx: CallContext): void {
-  (ctx.vendor as NonNullable<CallContext['vendor']>).credentials.check()
+export function checkCredentials (ctx: RoutedCall): void {
+  ctx.vendor.credentials.check()
 }
 
 /** The injection at once when the credentials are at hand, else a promise of it (an OAuth2 token being fetched). */
-export function injectCredentials (ctx: CallContext): Injection | Promise<Injection> {
-  return (ctx.vendor as NonNullable<CallContext['vendor']>).credentials.get()
+export function injectCredentials (ctx: RoutedCall): Injection | Promise<Injection> {
+  return ctx.vendor.credentials.get()
 }
 
 /** Builds ctx.headers (client part) once; the injected part is added per attempt by upstreamHeaders(). */
-export function prepareRequest (ctx: CallContext, path: string, query: string, injection: Injection): void {
-  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+export function prepareRequest (ctx: RoutedCall, path: string, query: string, injection: Injection): asserts ctx is PreparedCall {
+  const vendor = ctx.vendor
   const policy = vendor.policy
-  const h = clientHeadersForUpstream(ctx.req.rawHeaders, injection.strip, vendor.idempotencyHeader)
+  const keyHeader = policy.idempotency.header
+  const h = clientHeadersForUpstream(ctx.req.rawHeaders, injection.strip, keyHeader)
   ctx.headers = h
   if (idempotencyKeyToAdd(ctx.method, h.idempotencyKey !== undefined, policy)) {
     h.idempotencyKey = newIdempotencyKey()
-    h.out.push(vendor.idempotencyHeader, h.idempotencyKey)
+    h.out.push(keyHeader, h.idempotencyKey)
   }
   h.out.push('x-request-id', ctx.requestId)
-  ctx.replayable = isReplayable(ctx.method, (name) => name === vendor.idempotencyHeader ? h.idempotencyKey : undefined, policy)
+  ctx.replayable = isReplayable(ctx.method, (name) => name === keyHeader ? h.idempotencyKey : undefined, policy)
   ctx.upstreamPath = policy.basePath + (path === '' && policy.basePath === '' ? '/' : path) + withInjectedQuery(query, injection)
   if (injection.query !== '') ctx.injectedQueryKeys = injection.queryKeys
 }
 
 /** The headers for one attempt: the client's (filtered) and the injected ones, last, so nothing can override them. */
-export function upstreamHeaders (ctx: CallContext, injection: Injection): string[] {
-  const base = (ctx.headers as NonNullable<CallContext['headers']>).out
+export function upstreamHeaders (ctx: PreparedCall, injection: Injection): string[] {
+  const base = ctx.headers.out
   if (injection.headers.length === 0) return base
   const out = base.slice()
   for (const [name, value] of injection.headers) out.push(name, value)

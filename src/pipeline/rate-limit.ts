@@ -12,12 +12,12 @@
 import { SluiceError } from '../errors.js'
 import type { RequestLine } from '../observability/request-line.js'
 import { bucketKeyValues, costPlan, CostTap, estimateCosts, type RateDecision } from '../ratelimit/index.js'
-import type { CallContext } from './context.js'
+import type { CallContext, RoutedCall } from './context.js'
 import { readRequestBody } from './request-body.js'
 
 /** Undefined when the vendor has no buckets (nothing to wait for), else a promise settled once the call may go. */
-export function takeTokens (ctx: CallContext): Promise<void> | undefined {
-  const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
+export function takeTokens (ctx: RoutedCall): Promise<void> | undefined {
+  const policy = ctx.vendor.policy
   if (policy.rateLimit.buckets.length === 0) return undefined
   const keys = bucketKeyValues(policy, (name) => ctx.header(name), ctx.clientIp)
   ctx.bucketKeys = keys
@@ -38,9 +38,9 @@ export function takeTokens (ctx: CallContext): Promise<void> | undefined {
  * call reserved costs that settle from the response. `header` is called with
  * lower-case names.
  */
-export function openCostTap (ctx: CallContext, header: (name: string) => string | undefined): CostTap | undefined {
+export function openCostTap (ctx: RoutedCall, header: (name: string) => string | undefined): CostTap | undefined {
   if (ctx.tokens?.costs === undefined) return undefined
-  const plan = costPlan((ctx.vendor as NonNullable<CallContext['vendor']>).policy)
+  const plan = costPlan(ctx.vendor.policy)
   return plan?.settles === true ? new CostTap(plan, header) : undefined
 }
 
@@ -52,9 +52,9 @@ export function openCostTap (ctx: CallContext, header: (name: string) => string 
  */
 export function returnUnsentTokens (ctx: CallContext): void {
   const tokens = ctx.tokens
-  if (tokens === undefined) return
+  if (tokens === undefined || ctx.vendor === undefined) return
   ctx.tokens = undefined
-  const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
+  const policy = ctx.vendor.policy
   if (ctx.attempts !== ctx.tokensAtAttempt && ctx.error?.code !== 'forbidden_destination') {
     const tap = ctx.costTap
     if (tap !== undefined) {
@@ -69,12 +69,12 @@ export function returnUnsentTokens (ctx: CallContext): void {
 }
 
 /** upstream.sync: the vendor's remaining count (its remainingHeader) lowers the synced bucket, never raises it. */
-export function syncFromVendor (ctx: CallContext, remaining: string | undefined): void {
+export function syncFromVendor (ctx: RoutedCall, remaining: string | undefined): void {
   if (remaining === undefined) return
   const v = remaining.trim()
   const n = v === '' ? NaN : Number(v)
   if (!Number.isFinite(n) || n < 0) return
-  ctx.runtime.limiter.sync((ctx.vendor as NonNullable<CallContext['vendor']>).policy, (ctx.bucketKeys ?? []), Math.floor(n))
+  ctx.runtime.limiter.sync(ctx.vendor.policy, (ctx.bucketKeys ?? []), Math.floor(n))
 }
 
 /** The log line's rate-limit fields: the bucket that refused or queued the call, and its cost when not 1. */
@@ -83,8 +83,8 @@ export function rateLimitFields (ctx: CallContext, line: RequestLine): void {
   if (ctx.cost !== undefined && ctx.cost !== 1) line.cost = ctx.cost
 }
 
-function applyDecision (ctx: CallContext, decision: RateDecision, keys: readonly string[]): void {
-  const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+function applyDecision (ctx: RoutedCall, decision: RateDecision, keys: readonly string[]): void {
+  const vendor = ctx.vendor
   ctx.waitMs += decision.waitMs
   if (decision.waitMs > 0) ctx.trace?.waited(decision.waitMs, decision.bucket)
   if (decision.bucket !== undefined && (!decision.ok || decision.waitMs > 0 || decision.wouldLimit === true)) ctx.rateBucket = decision.bucket

@@ -4,7 +4,7 @@
 // Either way limits.body is enforced (413) and a client that stalls longer than
 // SLUICE_CLIENT_TIMEOUT between chunks is answered 408.
 import { SluiceError } from '../errors.js'
-import type { CallBody, CallContext } from './context.js'
+import type { CallBody, CallContext, RoutedCall } from './context.js'
 import { inviteBody } from './expect-continue.js'
 
 const NONE: CallBody = Object.freeze({ kind: 'none' })
@@ -32,7 +32,7 @@ export function checkDeclaredBody (ctx: CallContext, limit: number): void {
  * `bufferUpTo`: read whole up to this size rather than retry.maxBufferedBody
  * (a rate-limit cost estimated from the body).
  */
-export function readRequestBody (ctx: CallContext, bufferUpTo?: number): Promise<void> | undefined {
+export function readRequestBody (ctx: RoutedCall, bufferUpTo?: number): Promise<void> | undefined {
   if (ctx.bodyRead) return undefined
   ctx.bodyRead = true
   const req = ctx.req
@@ -41,7 +41,7 @@ export function readRequestBody (ctx: CallContext, bufferUpTo?: number): Promise
   if (length === undefined && !chunked) { ctx.body = NONE; return undefined }
   if (length === 0 && !chunked) { ctx.body = EMPTY; return undefined }
   inviteBody(req, ctx.res)
-  const policy = (ctx.vendor as NonNullable<CallContext['vendor']>).policy
+  const policy = ctx.vendor.policy
   const limit = policy.limits.bodyBytes
   const bufferable = Math.min(bufferUpTo ?? policy.retry.maxBufferedBodyBytes, limit)
   if (length !== undefined && length > bufferable) {

@@ -4,7 +4,7 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http'
 import { SluiceError, errorBody, isSluiceError } from '../errors.js'
 import type { CallContext } from './context.js'
-import { drainAfterAnswer } from './linger.js'
+import { drainAfterAnswer } from '../proxy/linger.js'
 
 export function toSluiceError (err: unknown): SluiceError {
   if (isSluiceError(err)) return err

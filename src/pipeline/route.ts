@@ -4,7 +4,8 @@
 import { SluiceError } from '../errors.js'
 import { isSafePath, splitQuery } from '../proxy/path.js'
 import { isHostPort } from '../proxy/target.js'
-import type { CallContext } from './context.js'
+import type { CallContext, RoutedCall } from './context.js'
+import type { VendorRuntime } from '../runtime/vendor-runtime.js'
 import { tunnelHost } from '../intercept/tunnel-socket.js'
 import type { AllowRule } from '../policy/types.js'
 
@@ -37,7 +38,8 @@ export function checkHead (ctx: CallContext): void {
   }
 }
 
-export function route (ctx: CallContext): void {
+/** Finds the vendor; from here on the call is a RoutedCall. */
+export function route (ctx: CallContext): asserts ctx is RoutedCall {
   const url = ctx.url
   // inside an intercepted tunnel the host is the one the tunnel was opened for
   const target = ctx.runtime.current.targets.match(url, tunnelHost(ctx.req) ?? ctx.req.headers.host)
@@ -50,16 +52,23 @@ export function route (ctx: CallContext): void {
   ctx.rest = target.rest
 }
 
+/** A call already bound to its vendor (a stored job being delivered): from here on a RoutedCall. */
+export function routeTo (ctx: CallContext, vendor: VendorRuntime, rest: string): asserts ctx is RoutedCall {
+  ctx.vendor = vendor
+  vendor.enter()
+  ctx.rest = rest
+}
+
 export function checkPath (ctx: CallContext): { path: string, query: string } {
   const [path, query] = splitQuery(ctx.rest)
   if (!isSafePath(path)) throw new SluiceError('bad_request', 'the path would leave the vendor base path')
   return { path, query }
 }
 
-export function checkAllowed (ctx: CallContext, path: string): void {
+export function checkAllowed (ctx: RoutedCall, path: string): void {
   const method = ctx.method
   if (NEVER.has(method)) throw new SluiceError('not_allowed', `${method} is never forwarded`)
-  const allow = (ctx.vendor as NonNullable<CallContext['vendor']>).policy.routes.allow
+  const allow = ctx.vendor.policy.routes.allow
   if (allow === undefined) return
   const p = path === '' ? '/' : path
   for (const rule of allow) {

@@ -8,13 +8,13 @@
 // Whether a response is relayed or swallowed for a retry is decided the moment
 // its headers arrive; once relayed, it reaches the client byte for byte with
 // backpressure, and a body cut off upstream is cut off for the client too.
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { errors, type Dispatcher } from 'undici'
-import type { CallContext } from '../pipeline/context.js'
 import { BodyCapture } from '../observability/body-capture.js'
-import { upstreamHeadersForClient } from './headers.js'
-import { openCostTap } from '../pipeline/rate-limit.js'
-import { pushRateLimitHeaders } from '../ratelimit/index.js'
-import { drainAfterAnswer } from '../pipeline/linger.js'
+import type { VendorMetrics } from '../observability/metrics.js'
+import type { CostTap } from '../ratelimit/index.js'
+import { upstreamHeadersForClient, type ResponseHeaderSink } from './headers.js'
+import { drainAfterAnswer } from './linger.js'
 
 /** How an attempt ended. */
 export type AttemptResult =
@@ -29,8 +29,55 @@ const RELAYED: AttemptResult = Object.freeze({ kind: 'relayed' })
 /** the most of a JSON response body kept to evaluate a body rule */
 const BODY_RULE_BYTES = 64 * 1024
 
+/**
+ * What an attempt reads of the call it serves, and the fields where it
+ * reports what happened. The pipeline's CallContext is one; so is a plain
+ * object in a test.
+ */
+export interface AttemptCall extends ResponseHeaderSink {
+  readonly requestId: string
+  /** the client's request: once relayed, what it still sends is drained */
+  readonly req: IncomingMessage
+  /** the client's response: the upstream response is relayed onto it */
+  readonly res: ServerResponse
+  /** set while the attempt runs: ends it (deadline, client gone, client stall) */
+  abortAttempt: ((err: Error) => void) | undefined
+  /** reported: ms waited for response headers, summed over attempts */
+  upstreamMs: number
+  /** reported once relayed: the status sent to the client */
+  status: number
+  /** reported: the upstream response started reaching the client */
+  relayed: boolean
+  /** reported: response body bytes relayed */
+  resBytes: number
+  /** reported: the relayed body broke midway (cause: why) */
+  cutOff: boolean
+  cause: unknown
+  /** reported: the start of a JSON 2xx body, when the vendor reads one for its breaker */
+  ruleBody: Buffer | undefined
+  /** reported: the head of the response body, when bodies are logged */
+  resBodyLog: Buffer | undefined
+  /** sees every relayed body chunk: what the response says the call cost (rate-limit costs) */
+  readonly costTap: CostTap | undefined
+  /** adds sluice's own headers to the relayed response (the rate-limit headers) */
+  addResponseHeaders (headers: string[]): void
+}
+
+/** The vendor side of an attempt, fixed per policy load (VendorRuntime is one). */
+export interface AttemptVendor {
+  readonly pool: Dispatcher
+  readonly metrics: Pick<VendorMetrics, 'upstreamDuration' | 'upstreamError'>
+  readonly policy: { readonly timeouts: { readonly readMs: number } }
+  /** every spelling of the upstream base URL that Location/Link may carry */
+  readonly upstreamUrls: readonly string[]
+  /** a circuit breaker body rule reads the start of JSON 2xx response bodies */
+  readonly readsRuleBody: boolean
+  /** the most response body bytes kept for the log, or undefined when bodies are not logged */
+  readonly logBodyBytes: number | undefined
+}
+
 /** Decides, at response headers, whether to swallow this response and retry. */
-export type StatusPlanner = (ctx: CallContext, status: number, raw: Buffer[]) => AttemptResult | undefined
+export type StatusPlanner<C extends AttemptCall> = (call: C, status: number, raw: Buffer[]) => AttemptResult | undefined
 
 export interface AttemptRequest {
   path: string
@@ -39,7 +86,7 @@ export interface AttemptRequest {
   body: Buffer | AsyncIterable<Buffer> | null
 }
 
-export class UpstreamAttempt implements Dispatcher.DispatchHandler {
+export class UpstreamAttempt<C extends AttemptCall = AttemptCall> implements Dispatcher.DispatchHandler {
   readonly done: Promise<AttemptResult>
   private settle!: (r: AttemptResult) => void
   private abortFn: ((err: Error) => void) | undefined
@@ -56,14 +103,18 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   /** the read timeout, once a 1xx has restarted undici's own */
   private interimTimer: NodeJS.Timeout | undefined
 
-  constructor (private readonly ctx: CallContext, private readonly planStatus: StatusPlanner) {
+  constructor (
+    private readonly ctx: C,
+    private readonly vendor: AttemptVendor,
+    private readonly planStatus: StatusPlanner<C>
+  ) {
     this.done = new Promise(resolve => { this.settle = resolve })
   }
 
   start (req: AttemptRequest): Promise<AttemptResult> {
     const ctx = this.ctx
     ctx.abortAttempt = this.abort
-    ;(ctx.vendor as NonNullable<CallContext['vendor']>).pool.dispatch({
+    this.vendor.pool.dispatch({
       path: req.path,
       method: req.method,
       headers: req.headers,
@@ -104,7 +155,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
     this.clearInterimTimer()
     const ctx = this.ctx
-    const vendor = ctx.vendor as NonNullable<CallContext['vendor']>
+    const vendor = this.vendor
     const ms = performance.now() - this.sentAt
     ctx.upstreamMs += ms
     vendor.metrics.upstreamDuration.observe(ms / 1000)
@@ -118,18 +169,16 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
 
     const headers = upstreamHeadersForClient(raw, ctx.requestId, vendor.upstreamUrls, ctx)
-    pushRateLimitHeaders(vendor.policy, ctx.tokens, headers)
+    ctx.addResponseHeaders(headers)
     // writeHead throws on a header node will not send; undici then ends the
     // attempt through onError, and nothing has reached the client yet.
     ctx.res.writeHead(status, statusText, headers)
     ctx.status = status
     ctx.relayed = true
-    const policy = vendor.policy
-    if (policy.circuitBreaker.bodyRule !== undefined && status < 300 && isJson(ctx.resContentType)) {
+    if (vendor.readsRuleBody && status < 300 && isJson(ctx.resContentType)) {
       this.ruleCapture = new BodyCapture(BODY_RULE_BYTES)
     }
-    if (policy.logging.bodies) this.logCapture = new BodyCapture(policy.logging.maxBodyBytes)
-    ctx.costTap = openCostTap(ctx, (name) => rawHeader(raw, name))
+    if (vendor.logBodyBytes !== undefined) this.logCapture = new BodyCapture(vendor.logBodyBytes)
     this.resume = resume
     return true
   }
@@ -192,7 +241,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
    */
   private holdReadTimeout (): void {
     if (this.interimTimer !== undefined || this.requestSentAt === 0) return
-    const readMs = (this.ctx.vendor as NonNullable<CallContext['vendor']>).policy.timeouts.readMs
+    const readMs = this.vendor.policy.timeouts.readMs
     const left = readMs - (performance.now() - this.requestSentAt)
     this.interimTimer = setTimeout(readTimedOut, Math.max(0, left), this)
   }
@@ -216,19 +265,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   }
 }
 
-function readTimedOut (attempt: UpstreamAttempt): void {
+function readTimedOut (attempt: { readTimedOut: () => void }): void {
   attempt.readTimedOut()
 }
 
 function isJson (contentType: string | undefined): boolean {
   return contentType !== undefined && contentType.includes('json')
-}
-
-/** One header from undici's raw [name, value, ...] buffers; `name` is lower case. */
-function rawHeader (raw: Buffer[], name: string): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) {
-    const n = raw[i] as Buffer
-    if (n.length === name.length && n.toString('latin1').toLowerCase() === name) return (raw[i + 1] as Buffer).toString('latin1')
-  }
-  return undefined
 }

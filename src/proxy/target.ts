@@ -6,6 +6,7 @@
 // vendor's `routes.hosts` (port ignored), or the `/<prefix>` path.
 
 export interface Routable {
+  /** `hosts` in lower case, as compilePolicy leaves them */
   readonly policy: { readonly routes: { readonly prefix: string, readonly hosts: readonly string[] } }
 }
 
@@ -25,7 +26,7 @@ export class TargetTable<V extends Routable> {
 
   constructor (vendors: readonly V[]) {
     for (const v of vendors) {
-      for (const h of v.policy.routes.hosts) this.byHost.set(h.toLowerCase(), v)
+      for (const h of v.policy.routes.hosts) this.byHost.set(h, v)
       const prefix = v.policy.routes.prefix
       if (prefix.indexOf('/', 1) === -1) this.byFirstSegment.set(prefix, v)
       else this.deepPrefixes.push([prefix, v])

@@ -9,32 +9,10 @@ import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../resilience/retry-after.j
 const EPOCH_SECONDS_FROM = 1e9
 const EPOCH_MS_FROM = 1e12
 
-interface Learnt {
-  retryAfter: boolean
-  remaining: string | undefined
-  reset: string | undefined
-}
-
-const learntByPolicy = new WeakMap<VendorPolicy, Learnt>()
-
-function headersOf (policy: VendorPolicy): Learnt {
-  let l = learntByPolicy.get(policy)
-  if (l === undefined) {
-    const up = policy.rateLimit.upstream
-    l = {
-      retryAfter: up.retryAfter,
-      remaining: up.remainingHeader?.toLowerCase(),
-      reset: up.resetHeader?.toLowerCase(),
-    }
-    learntByPolicy.set(policy, l)
-  }
-  return l
-}
-
 /**
  * When the vendor's buckets should pause until (epoch ms), learnt from one
  * upstream response; undefined for no pause. `headers` is called with
- * lower-case names.
+ * lower-case names (compilePolicy lower-cases the two configured ones).
  *
  * - `upstream.retryAfter: true` and status 429 or 503: the Retry-After header,
  *   in seconds or as an HTTP-date.
@@ -52,14 +30,14 @@ export function learnBackpressure (
   nowMs: number
 ): number | undefined {
   if (policy.rateLimit.buckets.length === 0) return undefined
-  const l = headersOf(policy)
+  const up = policy.rateLimit.upstream
   let until = nowMs
-  if (l.retryAfter && (status === 429 || status === 503)) {
+  if (up.retryAfter && (status === 429 || status === 503)) {
     const ms = parseRetryAfter(headers('retry-after'), nowMs)
     if (ms !== undefined) until = nowMs + ms
   }
-  if (l.remaining !== undefined && l.reset !== undefined && isExhausted(headers(l.remaining))) {
-    const ms = resetDelayMs(headers(l.reset), nowMs)
+  if (up.remainingHeader !== undefined && up.resetHeader !== undefined && isExhausted(headers(up.remainingHeader))) {
+    const ms = resetDelayMs(headers(up.resetHeader), nowMs)
     if (ms !== undefined && nowMs + ms > until) until = nowMs + ms
   }
   return until > nowMs ? until : undefined

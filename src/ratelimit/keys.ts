@@ -11,37 +11,23 @@ export const MISSING_KEY_VALUE = '-'
 
 const NO_VALUES: readonly string[] = Object.freeze([])
 
-/** The header each bucket is keyed by, lower-cased once per policy; '' for vendor/ip keys. */
-type KeySource = { kind: 'vendor' | 'ip', header: '' } | { kind: 'header', header: string }
-
-const sourcesByPolicy = new WeakMap<VendorPolicy, KeySource[]>()
-
-function keySources (policy: VendorPolicy): KeySource[] {
-  let sources = sourcesByPolicy.get(policy)
-  if (sources === undefined) {
-    sources = policy.rateLimit.buckets.map((b): KeySource =>
-      b.key.kind === 'header' ? { kind: 'header', header: b.key.name.toLowerCase() } : { kind: b.key.kind, header: '' })
-    sourcesByPolicy.set(policy, sources)
-  }
-  return sources
-}
-
 /**
  * The key value of each of the policy's buckets for one call, in bucket order,
- * as RateLimiter.acquire() takes them. `header` is called with lower-case names.
+ * as RateLimiter.acquire() takes them. `header` is called with lower-case names
+ * (compilePolicy lower-cases a bucket's key header).
  */
 export function bucketKeyValues (policy: VendorPolicy, header: (name: string) => string | undefined, clientIp: string): readonly string[] {
-  const sources = keySources(policy)
-  if (sources.length === 0) return NO_VALUES
-  const values = new Array<string>(sources.length)
-  for (let i = 0; i < sources.length; i++) {
-    const source = sources[i] as KeySource
-    if (source.kind === 'vendor') {
+  const buckets = policy.rateLimit.buckets
+  if (buckets.length === 0) return NO_VALUES
+  const values = new Array<string>(buckets.length)
+  for (let i = 0; i < buckets.length; i++) {
+    const key = (buckets[i] as VendorPolicy['rateLimit']['buckets'][number]).key
+    if (key.kind === 'vendor') {
       values[i] = VENDOR_KEY_VALUE
-    } else if (source.kind === 'ip') {
+    } else if (key.kind === 'ip') {
       values[i] = clientIp === '' ? MISSING_KEY_VALUE : clientIp
     } else {
-      const v = header(source.header)
+      const v = header(key.name)
       values[i] = v === undefined || v === '' ? MISSING_KEY_VALUE : hashKeyValue(v)
     }
   }
@@ -54,14 +40,15 @@ export function bucketKeyValues (policy: VendorPolicy, header: (name: string) =>
  * a client address is hashed here, so the line holds no address either.
  */
 export function loggedKeys (policy: VendorPolicy, values: readonly string[]): Record<string, string> | undefined {
-  const sources = keySources(policy)
+  const buckets = policy.rateLimit.buckets
   let out: Record<string, string> | undefined
-  for (let i = 0; i < sources.length; i++) {
-    const kind = (sources[i] as KeySource).kind
+  for (let i = 0; i < buckets.length; i++) {
+    const bucket = buckets[i] as VendorPolicy['rateLimit']['buckets'][number]
+    const kind = bucket.key.kind
     if (kind === 'vendor') continue
     const v = values[i] ?? MISSING_KEY_VALUE
     out ??= {}
-    out[(policy.rateLimit.buckets[i] as { name: string }).name] = kind === 'ip' && v !== MISSING_KEY_VALUE ? hashKeyValue(v) : v
+    out[bucket.name] = kind === 'ip' && v !== MISSING_KEY_VALUE ? hashKeyValue(v) : v
   }
   return out
 }

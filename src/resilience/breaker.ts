@@ -16,6 +16,7 @@
 import { EventEmitter } from 'node:events'
 import CircuitBreaker from 'opossum'
 import type { CircuitBreakerPolicy } from '../policy/types.js'
+import { decodeBody } from './decode-body.js'
 import type { AttemptOutcome } from './outcome.js'
 
 export type BreakerState = 'closed' | 'open' | 'halfOpen'
@@ -192,6 +193,39 @@ export class VendorBreaker {
     this.#bucketEpoch = epoch
     for (let i = 0; i < steps; i++) this.#rotator.emit('rotate')
   }
+}
+
+/** How the breaker counts a finished call: undefined when it does not count it at all. */
+export type CallVerdict = 'success' | 'failure' | 'body_rule' | undefined
+
+/**
+ * The breaker's verdict on one call, judged once when the call ends: the last
+ * attempt's outcome against `failOn`, then the start of a 2xx JSON body (as
+ * the vendor sent it, `contentEncoding` undone) against `bodyRule`: a match is
+ * a failure (`body_rule`) whatever the status said. A body that does not
+ * decode or parse matches nothing. No outcome (no attempt got one): undefined.
+ */
+export function judgeCall (
+  policy: CircuitBreakerPolicy,
+  outcome: AttemptOutcome | undefined,
+  body: Buffer | undefined,
+  contentEncoding: string | undefined
+): CallVerdict {
+  if (body !== undefined && policy.bodyRule !== undefined && bodyFails(policy.bodyRule, body, contentEncoding)) return 'body_rule'
+  if (outcome === undefined) return undefined
+  return countsAsFailure(policy, outcome) ? 'failure' : 'success'
+}
+
+function bodyFails (rule: NonNullable<CircuitBreakerPolicy['bodyRule']>, body: Buffer, contentEncoding: string | undefined): boolean {
+  const decoded = decodeBody(body, contentEncoding)
+  if (decoded === undefined) return false
+  let json: unknown
+  try {
+    json = JSON.parse(decoded.toString('utf8'))
+  } catch {
+    return false
+  }
+  return bodyRuleMatches(rule, json)
 }
 
 /** Does this outcome count against the vendor (`circuitBreaker.failOn`)? A reset counts as a connect error. */

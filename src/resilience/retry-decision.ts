@@ -14,24 +14,13 @@ export type { AttemptOutcome } from './outcome.js'
 // RFC 9110 section 9.2.2: sending these twice has the effect of sending them once.
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
 
-// The key header's lower-case name, worked out once per loaded policy (policies
-// are frozen, so it cannot live on them).
-const lowerKeyHeader = new WeakMap<VendorPolicy['idempotency'], string>()
-function keyHeaderOf (idempotency: VendorPolicy['idempotency']): string {
-  let name = lowerKeyHeader.get(idempotency)
-  if (name === undefined) {
-    name = idempotency.header.toLowerCase()
-    lowerKeyHeader.set(idempotency, name)
-  }
-  return name
-}
-
 /**
  * May this request be sent again? Idempotent methods always; any other
  * (POST, PATCH) only when it carries the policy's idempotency key header, so the
  * vendor can tell the replay from a new call, or when the policy sets
  * `retry.idempotentOnly: false`. A key that sluice generated counts: add it to
- * the request before asking. `headers` looks a header up by its lower-case name.
+ * the request before asking. `headers` looks a header up by its lower-case name
+ * (compilePolicy lower-cases idempotency.header).
  */
 export function isReplayable (
   method: string,
@@ -40,7 +29,7 @@ export function isReplayable (
 ): boolean {
   if (IDEMPOTENT.has(method)) return true
   if (!policy.retry.idempotentOnly) return true
-  const key = headers(keyHeaderOf(policy.idempotency))
+  const key = headers(policy.idempotency.header)
   return key !== undefined && key !== ''
 }
 

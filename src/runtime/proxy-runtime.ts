@@ -82,8 +82,9 @@ export class ProxyRuntime {
   private build (policies: PolicySet, previous?: Generation): Generation {
     return new Generation(policies, policies.vendors.map(p => {
       const old = previous?.byName.get(p.vendor)
-      if (old !== undefined && old.fingerprint === fingerprint(p)) return old
-      return new VendorRuntime(p, { metrics: this.metrics, logger: this.logger, extraCa: this.extraCa })
+      const text = fingerprint(p)
+      if (old !== undefined && old.fingerprint === text) return old
+      return new VendorRuntime(p, { metrics: this.metrics, logger: this.logger, extraCa: this.extraCa }, text)
     }))
   }
 

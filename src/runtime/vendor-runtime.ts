@@ -5,6 +5,7 @@ import type { Pool } from 'undici'
 import type { Logger } from 'pino'
 import type { VendorPolicy } from '../policy/types.js'
 import type { Metrics, VendorMetrics } from '../observability/metrics.js'
+import type { AttemptVendor } from '../proxy/attempt.js'
 import { createVendorPool } from '../proxy/dispatcher.js'
 import { VendorTls } from '../proxy/tls.js'
 import { VendorBreaker } from '../resilience/breaker.js'
@@ -13,7 +14,7 @@ import { RetryBudget } from '../resilience/retry-budget.js'
 import { createCredentials, type VendorCredentials } from '../credentials/index.js'
 import { compileScrubber, type Scrubber } from '../observability/scrubber.js'
 
-export class VendorRuntime {
+export class VendorRuntime implements AttemptVendor {
   readonly name: string
   readonly pool: Pool
   readonly metrics: VendorMetrics
@@ -24,19 +25,22 @@ export class VendorRuntime {
   /** the TLS context and its files; undefined when Node's defaults serve */
   readonly tls: VendorTls | undefined
   readonly scrubber: Scrubber
-  /** lower-case name of the idempotency header */
-  readonly idempotencyHeader: string
   /** every spelling of the upstream base URL that Location/Link may carry */
   readonly upstreamUrls: readonly string[]
+  /** a circuit breaker body rule reads the start of JSON 2xx response bodies */
+  readonly readsRuleBody: boolean
+  /** logging.bodies: the most response body bytes kept for the log */
+  readonly logBodyBytes: number | undefined
   /** the effective policy as text: equal fingerprints, equal behaviour */
   readonly fingerprint: string
   /** calls using this runtime right now; close() waits for them */
   inFlight = 0
   private closing: (() => void) | undefined
 
-  constructor (readonly policy: VendorPolicy, deps: { metrics: Metrics, logger: Logger, extraCa?: string | undefined }) {
+  /** `fingerprintText`: fingerprint(policy), when the caller has already worked it out */
+  constructor (readonly policy: VendorPolicy, deps: { metrics: Metrics, logger: Logger, extraCa?: string | undefined }, fingerprintText = fingerprint(policy)) {
     this.name = policy.vendor
-    this.fingerprint = fingerprint(policy)
+    this.fingerprint = fingerprintText
     this.metrics = deps.metrics.vendor(policy.vendor)
     this.tls = policy.origin.startsWith('https:') && VendorTls.needed(policy, deps.extraCa)
       ? new VendorTls(policy, { extraCa: deps.extraCa, logger: deps.logger })
@@ -52,8 +56,9 @@ export class VendorRuntime {
       injectedQuery: Object.keys(policy.inject.query),
       secrets: () => this.credentials.secrets(),
     })
-    this.idempotencyHeader = policy.idempotency.header.toLowerCase()
     this.upstreamUrls = upstreamSpellings(policy)
+    this.readsRuleBody = policy.circuitBreaker.bodyRule !== undefined
+    this.logBodyBytes = policy.logging.bodies ? policy.logging.maxBodyBytes : undefined
   }
 
   private readonly probeCredentials = (): void => { this.credentials.available() }

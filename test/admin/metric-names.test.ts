@@ -2,13 +2,9 @@
 // unprefixed (process_*, nodejs_*), and sluice_redis_up only when Redis is
 // configured, so a healthy replica on local buckets never fires a Redis alert.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { request } from 'undici'
-import { freePort } from '../helpers/upstream.js'
 import { policyDir, runCli, startTestSluice, type CliProcess } from '../helpers/sluice.js'
-
-async function metricsOf (admin: string): Promise<string> {
-  return await (await request(`${admin}/metrics`)).body.text()
-}
+import { metricsText as metricsOf } from '../helpers/metrics.js'
+import { freePort } from '../helpers/wait.js'
 
 describe('without Redis (the real process)', () => {
   let cli: CliProcess

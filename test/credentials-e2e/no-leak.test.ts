@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { request } from 'undici'
-import { freePort, startUpstream, type Upstream } from '../helpers/upstream.js'
+import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { CLI, startTestSluice, type TestSluice } from '../helpers/sluice.js'
 import { expectNone, exposedText } from './leaks.js'
+import { freePort } from '../helpers/wait.js'
 
 const SECRETS = {
   'env header': 'maple-koi-4471-drum',

@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { sendToken } from '../credentials/helpers.js'
-import { until } from '../helpers/sluice.js'
 import { startOAuthCase, tokenNumber, type OAuthCase } from './oauth.js'
+import { eventually } from '../helpers/wait.js'
 
 let c: OAuthCase
 
@@ -30,7 +30,7 @@ describe('a token past its refresh point', () => {
     await new Promise(resolve => setTimeout(resolve, 2200))
     // Past the refresh point: this call does not wait for the token request.
     expect(await call()).toBe(`Bearer ${tokenNumber(1)}`)
-    await until(() => c.sluice.logs.filter(l => l.msg === 'oauth2 token obtained').length === 2)
+    await eventually(() => c.sluice.logs.filter(l => l.msg === 'oauth2 token obtained').length === 2)
     expect(c.tokens.calls).toBe(2)
     expect(await call()).toBe(`Bearer ${tokenNumber(2)}`)
     expect(c.tokens.calls).toBe(2)

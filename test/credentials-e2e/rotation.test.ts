@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { startTestSluice, until, type TestSluice } from '../helpers/sluice.js'
+import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
 import { k8sSecretDir } from '../credentials/k8s-secret.js'
 import { expectNone, exposedText } from './leaks.js'
+import { eventually } from '../helpers/wait.js'
 
 const VERSIONS = ['rota-v1-iris-4410', 'rota-v2-kelp-5521', 'rota-v3-lime-6632', 'rota-v4-moss-7743']
 
@@ -63,7 +64,7 @@ describe('a ${file:} secret rotated by a ..data symlink swap', () => {
       await new Promise(resolve => setTimeout(resolve, 150))
       secret.publish({ 'api-key': VERSIONS[v] + '\n' })
       // The watch on the folder sees the swap; the once-a-second re-stat backs it up.
-      await until(() => up.seen.at(-1)?.headers.authorization === `Bearer ${VERSIONS[v]}`, 3000)
+      await eventually(() => up.seen.at(-1)?.headers.authorization === `Bearer ${VERSIONS[v]}`, { timeout: 3000 })
     }
     await new Promise(resolve => setTimeout(resolve, 100))
     done = true

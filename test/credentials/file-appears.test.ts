@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createCredentials, type Injection, type VendorCredentials } from '../../src/credentials/index.js'
 import { SluiceError } from '../../src/errors.js'
-import { eventually, recordingLogger, vendorPolicy } from './helpers.js'
+import { recordingLogger, vendorPolicy } from './helpers.js'
+import { eventually } from '../helpers/wait.js'
 
 let dir: string
 let creds: VendorCredentials | undefined

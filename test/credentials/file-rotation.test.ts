@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createCredentials, type Injection, type VendorCredentials } from '../../src/credentials/index.js'
-import { eventually, recordingLogger, vendorPolicy } from './helpers.js'
+import { recordingLogger, vendorPolicy } from './helpers.js'
 import { k8sSecretDir } from './k8s-secret.js'
+import { eventually } from '../helpers/wait.js'
 
 let root: string
 let creds: VendorCredentials | undefined

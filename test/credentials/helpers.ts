@@ -88,12 +88,3 @@ export function sendToken (res: ServerResponse, token: string, expiresIn?: numbe
     res.end(body)
   }, delayMs)
 }
-
-/** Polls `check` until it returns true, for at most `ms`: only for tests that wait on the file system. */
-export async function eventually (check: () => boolean, ms = 3000): Promise<void> {
-  const until = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}

@@ -2,7 +2,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createCredentials, type Injection, type VendorCredentials } from '../../src/credentials/index.js'
 import { refreshAfterMs, usableForMs } from '../../src/credentials/oauth2-token.js'
-import { eventually, manualClock, oauth2Section, recordingLogger, sendToken, tokenServer, vendorPolicy } from './helpers.js'
+import { manualClock, oauth2Section, recordingLogger, sendToken, tokenServer, vendorPolicy } from './helpers.js'
+import { eventually } from '../helpers/wait.js'
 
 const env = { CLIENT_ID: 'id', CLIENT_SECRET: 'secret' }
 let server: Awaited<ReturnType<typeof tokenServer>> | undefined

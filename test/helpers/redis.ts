@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { redisCli, redisServer } from './binaries.js'
 import type { TestCertificates } from './tls.js'
+import { eventually, freePort } from './wait.js'
 
 const execFileP = promisify(execFile)
 
@@ -85,13 +86,13 @@ export async function startRedisCluster (n = 3, security: RedisSecurity = {}): P
     const nodes = ports.map(p => `127.0.0.1:${p}`)
     const cli = cliArgs(security)
     await execFileP(redisCli(), [...cli, '--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'])
-    await waitFor(async () => {
+    await eventually(async () => {
       for (const p of ports) {
         const { stdout } = await execFileP(redisCli(), [...cli, '-p', String(p), 'cluster', 'info'])
         if (!stdout.includes('cluster_state:ok')) return false
       }
       return true
-    }, 15_000, 'cluster_state:ok')
+    }, { timeout: 15_000, what: 'cluster_state:ok' })
     return { ports, nodes, stop }
   } catch (err) {
     await stop()
@@ -143,18 +144,6 @@ async function kill (proc: ChildProcess): Promise<void> {
   await exited
 }
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
-}
-
 async function isFree (port: number): Promise<boolean> {
   return await new Promise(resolve => {
     const srv = createServer()
@@ -184,17 +173,8 @@ async function ping (port: number, security: RedisSecurity): Promise<boolean> {
 }
 
 async function waitForPing (port: number, proc: ChildProcess, security: RedisSecurity = {}): Promise<void> {
-  await waitFor(async () => {
+  await eventually(async () => {
     if (proc.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${proc.exitCode}`)
     return await ping(port, security)
-  }, 10_000, `redis-server on port ${port}`)
-}
-
-async function waitFor (check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (Date.now() < until) {
-    if (await check()) return
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-  throw new Error(`timed out waiting for ${what}`)
+  }, { timeout: 10_000, what: `redis-server on port ${port}` })
 }

@@ -64,15 +64,6 @@ export function requestLines (s: TestSluice): Array<Record<string, unknown>> {
   return s.logs.filter(l => l.msg === 'request')
 }
 
-/** Waits until `cond` holds, polling briefly (for log lines written after the response). */
-export async function until (cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}
-
 export interface CliProcess {
   child: ChildProcess
   stdout: string[]

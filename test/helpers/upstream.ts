@@ -1,6 +1,6 @@
 // Real HTTP upstreams on 127.0.0.1 for tests: each records what reached it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { createServer as createTcpServer, type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
 
 export interface SeenRequest {
   method: string
@@ -49,13 +49,4 @@ export async function startUpstream (handler: UpstreamHandler = (_q, res) => { r
       server.close(() => resolve())
     }),
   }
-}
-
-/** A port on 127.0.0.1 nothing listens on (bound once, then released): an upstream that refuses connections. */
-export async function freePort (): Promise<number> {
-  const probe = createTcpServer()
-  await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
-  const port = (probe.address() as AddressInfo).port
-  await new Promise<void>(resolve => probe.close(() => resolve()))
-  return port
 }

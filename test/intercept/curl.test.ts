@@ -6,10 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { requestLines, until } from '../helpers/sluice.js'
-import { metricValue } from '../resilience-e2e/helpers.js'
+import { requestLines } from '../helpers/sluice.js'
 import { startInterception, type Interception } from './harness.js'
 import { curl as curlPath } from '../helpers/binaries.js'
+import { eventually } from '../helpers/wait.js'
+import { metricValue } from '../helpers/metrics.js'
 
 const execFileP = promisify(execFile)
 let ix: Interception
@@ -36,7 +37,7 @@ describe('curl -x sluice https://api.vendor.test', () => {
       '-d', '{"a":1}', 'https://api.vendor.test/v1/items?x=1')
     expect(r.stderr).toBe('')
     expect(JSON.parse(r.stdout)).toEqual({ method: 'POST', path: '/v1/items?x=1', authorization: 'Bearer sk_live_from_sluice', body: '{"a":1}' })
-    await until(() => requestLines(ix.sluice).some(l => l.reqId === 'curl-1'))
+    await eventually(() => requestLines(ix.sluice).some(l => l.reqId === 'curl-1'))
     expect(requestLines(ix.sluice).find(l => l.reqId === 'curl-1')).toMatchObject({ vendor: 'acme', method: 'POST', path: '/v1/items?x=1', status: 200 })
     expect(await metricValue(ix.sluice.adminUrl, 'sluice_tunnels_total', { vendor: 'acme', result: 'intercepted' })).toBe(1)
     expect(await metricValue(ix.sluice.adminUrl, 'sluice_requests_total', { vendor: 'acme', method: 'POST', status: '200' })).toBe(1)

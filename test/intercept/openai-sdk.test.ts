@@ -7,9 +7,10 @@ import { execFile } from 'node:child_process'
 import type { ServerResponse } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
+import { startTestSluice, requestLines, type TestSluice } from '../helpers/sluice.js'
 import { makePki, type TestCa, type TestPki } from '../helpers/tls.js'
 import { startHttpsUpstream, type HttpsUpstream } from '../helpers/https-upstream.js'
+import { eventually } from '../helpers/wait.js'
 
 const execFileP = promisify(execFile)
 const APP = fileURLToPath(new URL('./openai-sdk.mjs', import.meta.url))
@@ -72,7 +73,7 @@ describe('the openai SDK through HTTPS_PROXY', () => {
       'POST /v1/chat/completions Bearer sk-real-key-held-by-sluice',
       'POST /v1/chat/completions Bearer sk-real-key-held-by-sluice',
     ])
-    await until(() => requestLines(sluice).length >= 2)
+    await eventually(() => requestLines(sluice).length >= 2)
     expect(requestLines(sluice).map(l => [l.vendor, l.path, l.status])).toEqual([
       ['openai', '/v1/chat/completions', 200],
       ['openai', '/v1/chat/completions', 200],

@@ -4,9 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readFile } from 'node:fs/promises'
 import { EnvHttpProxyAgent, request } from 'undici'
-import { requestLines, until } from '../helpers/sluice.js'
-import { metricValue } from '../resilience-e2e/helpers.js'
+import { requestLines } from '../helpers/sluice.js'
 import { startInterception, type Interception } from './harness.js'
+import { eventually } from '../helpers/wait.js'
+import { metricValue } from '../helpers/metrics.js'
 
 let ix: Interception
 let agent: EnvHttpProxyAgent
@@ -29,7 +30,7 @@ describe('EnvHttpProxyAgent through sluice', () => {
 
       expect(await res.body.json()).toMatchObject({ path: `/v1/things/${i}`, authorization: 'Bearer sk_agent_from_sluice' })
     }
-    await until(() => requestLines(ix.sluice).filter(l => String(l.reqId).startsWith('agent-')).length === 6)
+    await eventually(() => requestLines(ix.sluice).filter(l => String(l.reqId).startsWith('agent-')).length === 6)
     expect(requestLines(ix.sluice).filter(l => String(l.reqId).startsWith('agent-')).map(l => l.vendor)).toEqual(Array(6).fill('acme'))
     // tunnels are kept alive and reused (undici may open a second one at the start)
     const tunnels = await metricValue(ix.sluice.adminUrl, 'sluice_tunnels_total', { vendor: 'acme', result: 'intercepted' }) ?? 0

@@ -4,8 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { requestLines, startTestSluice, until, type TestSluice } from '../helpers/sluice.js'
+import { requestLines, startTestSluice, type TestSluice } from '../helpers/sluice.js'
 import { rawRequest } from '../helpers/raw.js'
+import { eventually } from '../helpers/wait.js'
 
 let up: Upstream
 let sluice: TestSluice
@@ -37,7 +38,7 @@ describe('a broken chunked body while its call is queued', () => {
     expect(res.status).toBe(400)
     expect(res.headers['x-sluice-error']).toBe('bad_request')
     // the line is written once the call is over, after its token came
-    await until(() => requestLines(sluice).some(l => l.reqId === 'queued-1'), 10_000)
+    await eventually(() => requestLines(sluice).some(l => l.reqId === 'queued-1'), { timeout: 10_000 })
     expect(requestLines(sluice).find(l => l.reqId === 'queued-1')).toMatchObject({ status: 400, error: 'bad_request', vendor: 'v' })
     expect(up.seen.map(r => r.url)).toEqual(['/first'])
   })

@@ -7,7 +7,8 @@ import { connect } from 'node:net'
 import { request } from 'undici'
 import { policyDir, runCli, type CliProcess } from '../helpers/sluice.js'
 import { rawRequest } from '../helpers/raw.js'
-import { metricValue } from '../resilience-e2e/helpers.js'
+import { eventually } from '../helpers/wait.js'
+import { metricValue } from '../helpers/metrics.js'
 
 let cli: CliProcess
 let proxy: string
@@ -62,16 +63,8 @@ describe('CONNECT', () => {
     const res = await rawRequest(proxy, 'CONNECT elsewhere.test:443 HTTP/1.1\r\nHost: elsewhere.test:443\r\nx-request-id: connect-2\r\n\r\n')
     expect(res.status).toBe(403)
     expect(await metricValue(admin, 'sluice_requests_total', { vendor: 'none', method: 'CONNECT', status: '403' })).toBe(before + 1)
-    await until(() => cli.stdout.some(l => l.includes('"reqId":"connect-2"')))
+    await eventually(() => cli.stdout.some(l => l.includes('"reqId":"connect-2"')), { timeout: 5000 })
     const line = JSON.parse(cli.stdout.find(l => l.includes('"reqId":"connect-2"')) as string) as Record<string, unknown>
     expect(line).toMatchObject({ msg: 'request', method: 'CONNECT', path: 'elsewhere.test:443', status: 403, error: 'not_allowed' })
   })
 })
-
-async function until (cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}

@@ -4,9 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect } from 'node:net'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { requestLines, startTestSluice, until, type TestSluice } from '../helpers/sluice.js'
+import { requestLines, startTestSluice, type TestSluice } from '../helpers/sluice.js'
 import { parseResponse, rawRequest, type RawResponse } from '../helpers/raw.js'
-import { metricValue } from '../resilience-e2e/helpers.js'
+import { eventually } from '../helpers/wait.js'
+import { metricValue } from '../helpers/metrics.js'
 
 let up: Upstream
 let sluice: TestSluice
@@ -32,7 +33,7 @@ function expectSluiceAnswer (res: RawResponse, status: number, code: string): st
 }
 
 async function lineOf (reqId: string): Promise<Record<string, unknown>> {
-  await until(() => requestLines(sluice).some(l => l.reqId === reqId))
+  await eventually(() => requestLines(sluice).some(l => l.reqId === reqId))
   return requestLines(sluice).find(l => l.reqId === reqId) as Record<string, unknown>
 }
 

@@ -4,8 +4,9 @@
 // really happened, so a client never retries (and pays for) a call that was made.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { requestLines, startTestSluice, until, type TestSluice } from '../helpers/sluice.js'
+import { requestLines, startTestSluice, type TestSluice } from '../helpers/sluice.js'
 import { parseResponse, rawRequest } from '../helpers/raw.js'
+import { eventually } from '../helpers/wait.js'
 
 let up: Upstream
 let sluice: TestSluice
@@ -16,7 +17,7 @@ beforeAll(async () => {
     const answer = (): void => { res.end(`charged ${req.method} ${body.toString()}`) }
     // The GET is answered only once sluice is done with the POST: the refusal
     // must wait for every call before it, not only the first.
-    if (req.method === 'GET') until(() => requestLines(sluice).some(l => l.reqId === 'pipe-post'), 5000).then(answer, answer)
+    if (req.method === 'GET') eventually(() => requestLines(sluice).some(l => l.reqId === 'pipe-post'), { timeout: 5000 }).then(answer, answer)
     else answer()
   })
   sluice = await startTestSluice({ 'v.yaml': `vendor: v\nupstream: ${up.url}\n` })
@@ -58,7 +59,7 @@ describe('pipelined requests before a malformed one', () => {
     expect(more).toEqual([])
     expect(up.seen.filter(r => r.method === 'POST')).toHaveLength(1)
 
-    await until(() => requestLines(sluice).some(l => l.reqId === third?.headers['x-request-id']))
+    await eventually(() => requestLines(sluice).some(l => l.reqId === third?.headers['x-request-id']))
     const lines = requestLines(sluice)
     expect(lines.find(l => l.reqId === 'pipe-post')).toMatchObject({ vendor: 'v', method: 'POST', status: 200 })
     expect(lines.find(l => l.reqId === 'pipe-post')).not.toHaveProperty('error')

@@ -8,7 +8,8 @@ import { createHash, randomBytes } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { requestLines, startTestSluice, until, type TestSluice } from '../helpers/sluice.js'
+import { requestLines, startTestSluice, type TestSluice } from '../helpers/sluice.js'
+import { eventually } from '../helpers/wait.js'
 
 const MAX = 300
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -63,7 +64,7 @@ async function call (vendor: string, path: string, opts: { method?: 'GET' | 'POS
   const id = `body-${++n}`
   const res = await request(`${sluice.url}/${vendor}${path}`, { method: opts.method ?? 'GET', headers: { 'x-request-id': id, ...opts.headers }, ...(opts.body === undefined ? {} : { body: opts.body }) })
   const body = Buffer.from(await res.body.arrayBuffer())
-  await until(() => requestLines(sluice).some(l => l.reqId === id))
+  await eventually(() => requestLines(sluice).some(l => l.reqId === id))
   return { status: res.statusCode, body, line: requestLines(sluice).find(l => l.reqId === id)! }
 }
 

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { hashKeyValue } from '../../src/ratelimit/keys.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { requestLines, startTestSluice, until, type TestSluice } from '../helpers/sluice.js'
+import { requestLines, startTestSluice, type TestSluice } from '../helpers/sluice.js'
+import { eventually } from '../helpers/wait.js'
 
 const TENANT = 'tenant-key-sk_live_never_logged'
 let up: Upstream
@@ -31,7 +32,7 @@ describe('request line keys', () => {
     await (await request(`${sluice.url}/v/a`, { headers: { 'x-tenant': TENANT } })).body.text()
     await (await request(`${sluice.url}/v/b`)).body.text()
     await (await request(`${sluice.url}/w/c`)).body.text()
-    await until(() => requestLines(sluice).length === 3)
+    await eventually(() => requestLines(sluice).length === 3)
     const byPath = new Map(requestLines(sluice).map(l => [l.path, l]))
     expect(byPath.get('/v/a')?.keys).toEqual({ tenant: hashKeyValue(TENANT), client: hashKeyValue('127.0.0.1') })
     expect(byPath.get('/v/b')?.keys).toEqual({ tenant: '-', client: hashKeyValue('127.0.0.1') })

@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { sendToken, tokenServer } from '../credentials/helpers.js'
-import { freePort, startUpstream, type Upstream } from '../helpers/upstream.js'
+import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { policyDir, runCli, type CliProcess } from '../helpers/sluice.js'
+import { freePort } from '../helpers/wait.js'
 
 const SECRETS = {
   'env header': 'trace-env-header-cobra-1931',

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { requestLines, startTestSluice, until, type TestSluice } from '../helpers/sluice.js'
+import { requestLines, startTestSluice, type TestSluice } from '../helpers/sluice.js'
+import { eventually } from '../helpers/wait.js'
 
 let up: Upstream
 let sluice: TestSluice
@@ -26,7 +27,7 @@ describe('the client\'s own value of an injected query parameter', () => {
   it('is masked in the logged path', async () => {
     const res = await request(`${sluice.url}/acme/v1/contacts?hapikey=app-held-old-key-77&limit=5`)
     await res.body.dump()
-    await until(() => requestLines(sluice).length === 1)
+    await eventually(() => requestLines(sluice).length === 1)
     expect(requestLines(sluice)[0]!.path).toBe('/acme/v1/contacts?hapikey=[REDACTED]&limit=5')
     expect(sluice.logText()).not.toContain('app-held-old-key-77')
     expect(new URL(up.seen[0]!.url, 'http://x').searchParams.getAll('hapikey')).toEqual(['injected-auth-param-value-9'])

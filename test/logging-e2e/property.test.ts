@@ -10,8 +10,9 @@ import fc from 'fast-check'
 import { createHash } from 'node:crypto'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { requestLines, startTestSluice, until, type TestSluice } from '../helpers/sluice.js'
+import { requestLines, startTestSluice, type TestSluice } from '../helpers/sluice.js'
 import { ibanFor, jwtFor, luhnComplete } from '../observability/factories.js'
+import { eventually } from '../helpers/wait.js'
 
 const INJECTED = 'inj-hazel-5530-prow-Q7'
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex')
@@ -134,7 +135,7 @@ describe('PII and secrets hidden in bodies', () => {
       expect(sha(answered)).toBe(sha(body.text)) //            the client got the bytes the vendor sent
       expect(up.seen.at(-1)!.headers['x-api-key']).toBe(INJECTED)
 
-      await until(() => requestLines(sluice).some(l => l.reqId === id))
+      await eventually(() => requestLines(sluice).some(l => l.reqId === id))
       const line = requestLines(sluice).find(l => l.reqId === id)!
       expect(typeof line.reqBody).toBe('string')
       expect(typeof line.resBody).toBe('string')

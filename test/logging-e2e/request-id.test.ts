@@ -5,8 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { requestLines, startTestSluice, until, type TestSluice } from '../helpers/sluice.js'
+import { requestLines, startTestSluice, type TestSluice } from '../helpers/sluice.js'
 import { jwtFor } from '../observability/factories.js'
+import { eventually } from '../helpers/wait.js'
 
 let up: Upstream
 let sluice: TestSluice
@@ -24,7 +25,7 @@ async function idsFor (sent: string): Promise<{ answered: string, forwarded: str
   const before = requestLines(sluice).length
   const res = await request(`${sluice.url}/acme/v1/ping`, { headers: { 'x-request-id': sent } })
   await res.body.dump()
-  await until(() => requestLines(sluice).length > before)
+  await eventually(() => requestLines(sluice).length > before)
   return {
     answered: res.headers['x-request-id'] as string,
     forwarded: up.seen.at(-1)!.headers['x-request-id'] as string | undefined,

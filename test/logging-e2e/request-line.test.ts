@@ -4,8 +4,9 @@
 // error. Exactly one per call, however the call ended.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
-import { freePort, startUpstream, type Upstream } from '../helpers/upstream.js'
-import { requestLines, startTestSluice, until, type TestSluice } from '../helpers/sluice.js'
+import { startUpstream, type Upstream } from '../helpers/upstream.js'
+import { requestLines, startTestSluice, type TestSluice } from '../helpers/sluice.js'
+import { eventually, freePort } from '../helpers/wait.js'
 
 let up: Upstream
 let sluice: TestSluice
@@ -42,12 +43,12 @@ async function logged (path: string, method: 'GET' | 'POST' | 'DELETE' = 'GET'):
   const id = `line-${++n}`
   const res = await request(`${sluice.url}${path}`, { method, headers: { 'x-request-id': id } })
   await res.body.dump()
-  await until(() => requestLines(sluice).some(l => l.reqId === id))
+  await eventually(() => requestLines(sluice).some(l => l.reqId === id))
   // A second line for this call would be written before the line of a call
   // made after it: wait for that later line rather than for a guessed pause.
   const after = `${id}-after`
   await (await request(`${sluice.url}/no-such-vendor/x`, { headers: { 'x-request-id': after } })).body.dump()
-  await until(() => requestLines(sluice).some(l => l.reqId === after))
+  await eventually(() => requestLines(sluice).some(l => l.reqId === after))
   return requestLines(sluice).filter(l => l.reqId === id)
 }
 

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { requestLines, startTestSluice, until, type TestSluice } from '../helpers/sluice.js'
+import { requestLines, startTestSluice, type TestSluice } from '../helpers/sluice.js'
+import { eventually } from '../helpers/wait.js'
 
 let up: Upstream
 let sluice: TestSluice
@@ -26,7 +27,7 @@ async function loggedBody (vendor: string, text: string): Promise<string> {
   const id = `gap-${++n}`
   const res = await request(`${sluice.url}/${vendor}/v1/notes`, { method: 'POST', body: text, headers: { 'content-type': 'text/plain', 'x-request-id': id } })
   await res.body.dump()
-  await until(() => requestLines(sluice).some(l => l.reqId === id))
+  await eventually(() => requestLines(sluice).some(l => l.reqId === id))
   return requestLines(sluice).find(l => l.reqId === id)!.reqBody as string
 }
 

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHash, randomBytes } from 'node:crypto'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { requestLines, startTestSluice, until, type TestSluice } from '../helpers/sluice.js'
+import { requestLines, startTestSluice, type TestSluice } from '../helpers/sluice.js'
+import { eventually } from '../helpers/wait.js'
 
 const MAX = 512
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -51,7 +52,7 @@ describe('a request body streamed to the vendor (over the replay buffer)', () =>
     })
     await res.body.dump()
     expect(res.headers['x-got-sha']).toBe(sha(sent))
-    await until(() => requestLines(sluice).some(l => l.reqId === 'streamed-1'))
+    await eventually(() => requestLines(sluice).some(l => l.reqId === 'streamed-1'))
     const line = requestLines(sluice).find(l => l.reqId === 'streamed-1')!
     const reqBody = line.reqBody as string
     expect(reqBody.startsWith('email=[REDACTED:email]&password=[REDACTED]&card=[REDACTED:card]&blob=')).toBe(true)
@@ -72,7 +73,7 @@ describe('a server-sent-events response', () => {
     releaseSse()
     for (let next = await it.next(); next.done !== true; next = await it.next()) chunks.push(Buffer.from(next.value as Buffer).toString())
     expect(chunks.join('')).toBe('data: {"email":"first@example.com"}\n\ndata: {"ssn":"078-05-1120"}\n\n')
-    await until(() => requestLines(sluice).some(l => l.reqId === 'sse-1'))
+    await eventually(() => requestLines(sluice).some(l => l.reqId === 'sse-1'))
     const line = requestLines(sluice).find(l => l.reqId === 'sse-1')!
     expect(line.resBody).toBe('data: {"email":"[REDACTED:email]"}\n\ndata: {"ssn":"[REDACTED:ssn]"}\n\n')
   })

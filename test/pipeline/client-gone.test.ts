@@ -4,8 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect } from 'node:net'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { requestLines, startTestSluice, until, type TestSluice } from '../helpers/sluice.js'
-import { metricValue } from '../resilience-e2e/helpers.js'
+import { requestLines, startTestSluice, type TestSluice } from '../helpers/sluice.js'
+import { eventually } from '../helpers/wait.js'
+import { metricValue } from '../helpers/metrics.js'
 
 let up: Upstream
 let sluice: TestSluice
@@ -31,7 +32,7 @@ async function open (text: string): Promise<() => void> {
 }
 
 async function lineOf (reqId: string): Promise<Record<string, unknown>> {
-  await until(() => requestLines(sluice).some(l => l.reqId === reqId), 5000)
+  await eventually(() => requestLines(sluice).some(l => l.reqId === reqId), { timeout: 5000 })
   return requestLines(sluice).find(l => l.reqId === reqId) as Record<string, unknown>
 }
 
@@ -40,7 +41,7 @@ describe('a client gone before the answer', () => {
     const before = await metricValue(sluice.adminUrl, 'sluice_requests_total', { vendor: 'v', method: 'GET', status: '499' }) ?? 0
     const seen = up.seen.length
     const hangUp = await open('GET /v/slow HTTP/1.1\r\nHost: localhost\r\nx-request-id: gone-1\r\n\r\n')
-    await until(() => up.seen.length > seen, 5000)
+    await eventually(() => up.seen.length > seen, { timeout: 5000 })
     hangUp()
     expect(await lineOf('gone-1')).toMatchObject({ status: 499, error: 'client_gone', clientGone: true })
     expect(await metricValue(sluice.adminUrl, 'sluice_requests_total', { vendor: 'v', method: 'GET', status: '499' })).toBe(before + 1)
@@ -49,7 +50,7 @@ describe('a client gone before the answer', () => {
   it('in the middle of its request body: 499 client_gone', async () => {
     const hangUp = await open('POST /v/upload HTTP/1.1\r\nHost: localhost\r\nx-request-id: gone-2\r\nContent-Length: 10\r\n\r\nabc')
     // the body read has begun once sluice holds the call; give it the chance to be inside it
-    await until(() => sluice.sluice.runtime.inFlight > 0, 5000)
+    await eventually(() => sluice.sluice.runtime.inFlight > 0, { timeout: 5000 })
     hangUp()
     expect(await lineOf('gone-2')).toMatchObject({ status: 499, error: 'client_gone' })
   })

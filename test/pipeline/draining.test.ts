@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { requestLines, startTestSluice, until, type TestSluice } from '../helpers/sluice.js'
+import { requestLines, startTestSluice, type TestSluice } from '../helpers/sluice.js'
+import { eventually } from '../helpers/wait.js'
 
 let up: Upstream
 let sluice: TestSluice
@@ -21,15 +22,15 @@ afterAll(async () => {
 describe('draining', () => {
   it('answers 503 draining with the vendor on the body and the log line', async () => {
     const slow = request(`${sluice.url}/v/slow`)
-    await until(() => up.seen.length === 1, 5000)
+    await eventually(() => up.seen.length === 1, { timeout: 5000 })
     const drained = sluice.sluice.drain()
-    await until(() => sluice.sluice.runtime.draining, 5000)
+    await eventually(() => sluice.sluice.runtime.draining, { timeout: 5000 })
 
     const res = await request(`${sluice.url}/v/fast`, { headers: { 'x-request-id': 'drain-1' } })
     expect(res.statusCode).toBe(503)
     expect(res.headers['x-sluice-error']).toBe('draining')
     expect(await res.body.json()).toMatchObject({ error: 'draining', vendor: 'v' })
-    await until(() => requestLines(sluice).some(l => l.reqId === 'drain-1'))
+    await eventually(() => requestLines(sluice).some(l => l.reqId === 'drain-1'))
     expect(requestLines(sluice).find(l => l.reqId === 'drain-1')).toMatchObject({ vendor: 'v', status: 503, error: 'draining' })
 
     release()

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { requestLines, startTestSluice, until, type TestSluice } from '../helpers/sluice.js'
+import { requestLines, startTestSluice, type TestSluice } from '../helpers/sluice.js'
+import { eventually } from '../helpers/wait.js'
 
 let up: Upstream
 let sluice: TestSluice
@@ -35,7 +36,7 @@ describe('a defect in sluice', () => {
     expect(JSON.parse(text)).toMatchObject({ error: 'internal', requestId: 'defect-1' })
     expect(text).not.toMatch(/cannot read|TypeError|at |4111/)
 
-    await until(() => requestLines(sluice).some(l => l.reqId === 'defect-1'))
+    await eventually(() => requestLines(sluice).some(l => l.reqId === 'defect-1'))
     expect(requestLines(sluice).find(l => l.reqId === 'defect-1')).toMatchObject({ status: 500, error: 'internal' })
     const line = sluice.logs.find(l => l.level === 'error' && l.reqId === 'defect-1') as { defect: { type: string, message: string, stack: string } } | undefined
     expect(line?.defect.type).toBe('TypeError')

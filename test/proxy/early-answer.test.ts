@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
+import { startTestSluice, requestLines, type TestSluice } from '../helpers/sluice.js'
+import { eventually } from '../helpers/wait.js'
 
 const ROUNDS = 30
 const BODY = Buffer.alloc(2 * 1024 * 1024, 'x')
@@ -65,7 +66,7 @@ describe('a vendor that answers before reading a streamed upload', () => {
         expect(got.headers['x-sluice-error']).toBeUndefined()
       }
     }
-    await until(() => requestLines(sluice).filter(l => String(l.reqId).startsWith('early-401-')).length === ROUNDS)
+    await eventually(() => requestLines(sluice).filter(l => String(l.reqId).startsWith('early-401-')).length === ROUNDS)
     for (const line of requestLines(sluice).filter(l => String(l.reqId).startsWith('early-401-'))) {
       expect(line).toMatchObject({ status: 401, attempts: 1 })
       expect(line.error).toBeUndefined()
@@ -86,7 +87,7 @@ describe('a vendor that answers before reading a streamed upload', () => {
       expect(res.headers['x-sluice-error']).toBeUndefined()
       expect(await res.body.text()).toBe('{"error":"too big"}')
     }
-    await until(() => requestLines(sluice).filter(l => String(l.reqId).startsWith('early-413-')).length === ROUNDS)
+    await eventually(() => requestLines(sluice).filter(l => String(l.reqId).startsWith('early-413-')).length === ROUNDS)
     for (const line of requestLines(sluice).filter(l => String(l.reqId).startsWith('early-413-'))) {
       expect(line).toMatchObject({ status: 413 })
       expect(line.error).toBeUndefined()

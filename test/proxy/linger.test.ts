@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
 import { parseResponse } from '../helpers/raw.js'
-import { LINGER_BYTES, LINGER_MS } from '../../src/pipeline/linger.js'
+import { LINGER_BYTES, LINGER_MS } from '../../src/proxy/linger.js'
 
 let vendor: Upstream
 let sluice: TestSluice

@@ -8,7 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Agent, request as httpRequest, type ClientRequest } from 'node:http'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
+import { startTestSluice, requestLines, type TestSluice } from '../helpers/sluice.js'
+import { eventually } from '../helpers/wait.js'
 
 const ROUNDS = 30
 const LIMIT = 64 * 1024
@@ -96,7 +97,7 @@ describe('Expect: 100-continue', () => {
       expect(got).toMatchObject({ status: 413, code: 'payload_too_large', continued: false })
     }
     expect(vendor.seen.length).toBe(seen)
-    await until(() => requestLines(sluice).filter(l => String(l.reqId).startsWith('continue-413-')).length === 5)
+    await eventually(() => requestLines(sluice).filter(l => String(l.reqId).startsWith('continue-413-')).length === 5)
     for (const line of requestLines(sluice).filter(l => String(l.reqId).startsWith('continue-413-'))) {
       expect(line).toMatchObject({ status: 413, error: 'payload_too_large' })
     }

@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, type Server } from 'node:net'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
+import { startTestSluice, requestLines, type TestSluice } from '../helpers/sluice.js'
 import { startBlackhole, type Blackhole } from '../helpers/blackhole.js'
+import { eventually } from '../helpers/wait.js'
 
 let silent: Upstream
 let slow503: Upstream
@@ -103,7 +104,7 @@ describe('a response cut off midway', () => {
     const res = await request(`${sluice.url}/cut/x`)
     expect(res.statusCode).toBe(200)
     await expect(res.body.text()).rejects.toThrow()
-    await until(() => requestLines(sluice).some(l => l.vendor === 'cut'))
+    await eventually(() => requestLines(sluice).some(l => l.vendor === 'cut'))
     expect(requestLines(sluice).find(l => l.vendor === 'cut')).toMatchObject({ status: 200, cutOff: true })
   })
 

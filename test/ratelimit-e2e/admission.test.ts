@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { burst, call, countStatus, rateLimitedPolicy, sleep, startStoreSluice, STORES } from './harness.js'
+import { burst, call, countStatus, rateLimitedPolicy, startStoreSluice, STORES } from './harness.js'
+import { sleep } from '../helpers/wait.js'
 
 const CAPACITY = 8
 const BURST = 20

@@ -9,7 +9,8 @@ import { redisCli } from '../helpers/binaries.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { call, eventually, rateLimitedPolicy, sleep, startRedisSluice } from './harness.js'
+import { call, rateLimitedPolicy, startRedisSluice } from './harness.js'
+import { eventually, sleep } from '../helpers/wait.js'
 
 const execFileP = promisify(execFile)
 
@@ -69,7 +70,7 @@ describe('a 429 with Retry-After seen by one sluice', () => {
       expect(told.status).toBe(429)
       expect(told.headers['x-sluice-error']).toBeUndefined()
       const learntAt = performance.now()
-      await eventually(() => pauseKeyExists('pause-queue'), 1000, 'the pause key in Redis')
+      await eventually(() => pauseKeyExists('pause-queue'), { timeout: 1000, what: 'the pause key in Redis' })
 
       const held = await call(`${b.url}/pause-queue/after`)
       expect(held.status).toBe(200)
@@ -88,7 +89,7 @@ describe('a 429 with Retry-After seen by one sluice', () => {
     const [a, b] = await twoSluices('pause-reject', 'reject')
     try {
       expect((await call(`${a.url}/pause-reject/slow-down`)).status).toBe(429)
-      await eventually(() => pauseKeyExists('pause-reject'), 1000, 'the pause key in Redis')
+      await eventually(() => pauseKeyExists('pause-reject'), { timeout: 1000, what: 'the pause key in Redis' })
       const before = arrivals.length
 
       const refused = await call(`${b.url}/pause-reject/after`)
@@ -111,7 +112,7 @@ describe('remainingHeader 0 with resetHeader, seen by one sluice', () => {
     const [a, b] = await twoSluices('remaining', 'reject')
     try {
       expect((await call(`${a.url}/remaining/last-one`)).status).toBe(200)
-      await eventually(() => pauseKeyExists('remaining'), 1000, 'the pause key in Redis')
+      await eventually(() => pauseKeyExists('remaining'), { timeout: 1000, what: 'the pause key in Redis' })
       const before = arrivals.length
 
       const refused = await call(`${b.url}/remaining/after`)

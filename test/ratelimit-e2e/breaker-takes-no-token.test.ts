@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { STORES, call, eventually, metric, rateLimitedPolicy, startStoreSluice } from './harness.js'
+import { STORES, call, metric, rateLimitedPolicy, startStoreSluice } from './harness.js'
+import { eventually } from '../helpers/wait.js'
 
 // Two failures open the breaker; it half-opens 2 s later.
 const BREAKER = `
@@ -46,7 +47,7 @@ describe.each(STORES)('with the buckets in $store', ({ store }) => {
 
   it('refuses calls while open without taking tokens, and sends the half-open probe', async () => {
     for (let i = 0; i < 2; i++) expect((await call(`${s.url}/tripped/x`)).status).toBe(503)
-    await eventually(async () => await metric(s, 'sluice_circuit_state', { vendor: 'tripped' }) === 2, 5000, 'breaker open')
+    await eventually(async () => await metric(s, 'sluice_circuit_state', { vendor: 'tripped' }) === 2, { timeout: 5000, what: 'breaker open' })
     status = 200
     // Each of these would take one of the two tokens left, then be answered 429.
     for (let i = 0; i < 5; i++) {
@@ -54,12 +55,12 @@ describe.each(STORES)('with the buckets in $store', ({ store }) => {
       expect(refused.headers['x-sluice-error']).toBe('circuit_open')
     }
     expect(await metric(s, 'sluice_ratelimit_decisions_total', { vendor: 'tripped', decision: 'rejected' })).toBe(0)
-    await eventually(async () => await metric(s, 'sluice_circuit_state', { vendor: 'tripped' }) === 1, 10_000, 'breaker half-open')
+    await eventually(async () => await metric(s, 'sluice_circuit_state', { vendor: 'tripped' }) === 1, { timeout: 10_000, what: 'breaker half-open' })
 
     const probe = await call(`${s.url}/tripped/probe`)
     expect(probe.status).toBe(200)
     expect(up.seen.filter(r => r.url === '/probe')).toHaveLength(1)
-    await eventually(async () => await metric(s, 'sluice_circuit_state', { vendor: 'tripped' }) === 0, 5000, 'breaker closed')
+    await eventually(async () => await metric(s, 'sluice_circuit_state', { vendor: 'tripped' }) === 0, { timeout: 5000, what: 'breaker closed' })
     // Exactly one token left of the four: the refused calls took none.
     expect((await call(`${s.url}/tripped/x`)).status).toBe(200)
     const over = await call(`${s.url}/tripped/x`)

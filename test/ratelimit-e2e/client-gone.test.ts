@@ -4,9 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { requestLines, startTestSluice, until, type TestSluice } from '../helpers/sluice.js'
+import { requestLines, startTestSluice, type TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { STORES, call, rateLimitedPolicy, sleep, startStoreSluice } from './harness.js'
+import { STORES, call, rateLimitedPolicy, startStoreSluice } from './harness.js'
+import { eventually, sleep } from '../helpers/wait.js'
 
 // One token a second: the second call queues for about a second.
 const BUCKET = `
@@ -48,7 +49,7 @@ it.each([
   await sleep(1300)
   expect(upstream.seen.filter(r => r.url === '/abandoned').length).toBe(0)
   const line = await (async () => {
-    await until(() => requestLines(s).some(l => l.path === `/${vendor}/abandoned`))
+    await eventually(() => requestLines(s).some(l => l.path === `/${vendor}/abandoned`))
     return requestLines(s).find(l => l.path === `/${vendor}/abandoned`)!
   })()
   expect(line.status).toBe(499)
@@ -82,7 +83,7 @@ describe.each(STORES)('with the buckets in $store', ({ store }) => {
     // machine only shortens that wait: it cannot fail a working give-back.)
     await sleep(1300)
     expect((await call(`${t.url}/give-back/next`)).status).toBe(200)
-    await until(() => requestLines(t).some(l => l.path === '/give-back/next'))
+    await eventually(() => requestLines(t).some(l => l.path === '/give-back/next'))
     const next = requestLines(t).find(l => l.path === '/give-back/next')!
     expect(next.waitMs).toBeLessThan(250)
     expect(upstream.seen.filter(r => r.url === '/abandoned').length).toBe(0)

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import { requestLines, type TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { STORES, eventually, rateLimitedPolicy, startStoreSluice } from './harness.js'
+import { STORES, rateLimitedPolicy, startStoreSluice } from './harness.js'
+import { eventually } from '../helpers/wait.js'
 
 // 10,000 tokens, refilling so slowly that counts are exact.
 const TOKENS = `
@@ -103,7 +104,7 @@ describe.each(STORES)('costs with the buckets in $store', ({ store }) => {
     let rest = ''
     for (let r = await reader.next(); r.done !== true; r = await reader.next()) rest += Buffer.from(r.value as Buffer).toString()
     expect(rest).toContain('[DONE]')
-    await eventually(() => requestLines(s).some(l => l.vendor === 'stream'), 10_000, 'the streamed call to end')
+    await eventually(() => requestLines(s).some(l => l.vendor === 'stream'), { timeout: 10_000, what: 'the streamed call to end' })
     // 10,000 - 400 = 9,600 left: three calls of 3,000 (settled at 3,000), then 600 is too little.
     const statuses = []
     for (let i = 0; i < 4; i++) statuses.push((await post('stream', { max_tokens: 3000, actual: 3000 })).status)

@@ -8,7 +8,8 @@ import { join } from 'node:path'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { STORES, call, eventually, metric, rateLimitedPolicy, startStoreSluice, type CallResult } from './harness.js'
+import { STORES, call, metric, rateLimitedPolicy, startStoreSluice, type CallResult } from './harness.js'
+import { eventually } from '../helpers/wait.js'
 
 const DAILY = `
 buckets:
@@ -48,7 +49,7 @@ describe.each(STORES)('with the buckets in $store', ({ store }) => {
     await eventually(async () => {
       first = await call(`${s.url}/keyless/x`)
       return first.status !== 503
-    }, 10_000, 'the secret to be read')
+    }, { timeout: 10_000, what: 'the secret to be read' })
     expect(first?.status).toBe(200)
     // The whole quota was left: two calls, then 429.
     expect((await call(`${s.url}/keyless/x`)).status).toBe(200)

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import { requestLines, type TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { STORES, call, eventually, rateLimitedPolicy, startStoreSluice } from './harness.js'
+import { STORES, call, rateLimitedPolicy, startStoreSluice } from './harness.js'
+import { eventually } from '../helpers/wait.js'
 
 const TENANT = 'tenant-secret-4711'
 
@@ -74,7 +75,7 @@ buckets:
   })
 
   async function lineFor (path: string): Promise<Record<string, unknown>> {
-    await eventually(() => requestLines(s).some(l => l.path === path), 10_000, `the log line of ${path}`)
+    await eventually(() => requestLines(s).some(l => l.path === path), { timeout: 10_000, what: `the log line of ${path}` })
     return requestLines(s).find(l => l.path === path) as Record<string, unknown>
   }
 

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { call, eventually, metric, rateLimitedPolicy, startRedisSluice } from './harness.js'
+import { call, metric, rateLimitedPolicy, startRedisSluice } from './harness.js'
+import { eventually } from '../helpers/wait.js'
 
 const CAPACITY = 30
 // Announced every 100 ms, for 2 s: a test need not wait the 5 s of production.
@@ -37,7 +38,7 @@ afterAll(async () => {
 })
 
 it('three replicas share the limit while Redis is down instead of tripling it', async () => {
-  for (const s of sluices) await eventually(async () => await metric(s, 'sluice_replicas_seen') === 3, 10_000, 'three replicas seen')
+  for (const s of sluices) await eventually(async () => await metric(s, 'sluice_replicas_seen') === 3, { timeout: 10_000, what: 'three replicas seen' })
   await redis.stop()
   let admitted = 0
   for (const s of sluices) {

@@ -4,6 +4,8 @@
 import { request } from 'undici'
 import type { RedisHandle } from '../helpers/redis.js'
 import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
+import { metricValue, metricsText as metricsTextOf } from '../helpers/metrics.js'
+import { eventually } from '../helpers/wait.js'
 
 /**
  * A vendor policy with the given rateLimit block (YAML, indented under
@@ -94,27 +96,13 @@ export function countStatus (results: CallResult[], status: number): number {
   return results.filter(r => r.status === status).length
 }
 
-/** The value of one sample on /metrics; labels must match exactly the ones given (others ignored). 0 when absent. */
+/** The value of `name` over the samples carrying `labels` (see metricValue); 0 for a counter nothing has counted yet. */
 export async function metric (s: TestSluice, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await request(`${s.adminUrl}/metrics`)).body.text()
-  let total = 0
-  let found = false
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue
-    const rest = line.slice(name.length)
-    if (rest[0] !== '{' && rest[0] !== ' ') continue
-    const labelText = rest[0] === '{' ? rest.slice(1, rest.indexOf('}')) : ''
-    const value = Number(rest.slice(rest.lastIndexOf(' ') + 1))
-    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) {
-      total += value
-      found = true
-    }
-  }
-  return found ? total : 0
+  return await metricValue(s.adminUrl, name, labels) ?? 0
 }
 
 export async function metricsText (s: TestSluice): Promise<string> {
-  return await (await request(`${s.adminUrl}/metrics`)).body.text()
+  return await metricsTextOf(s.adminUrl)
 }
 
 export async function readyz (s: TestSluice): Promise<number> {
@@ -123,21 +111,7 @@ export async function readyz (s: TestSluice): Promise<number> {
   return res.statusCode
 }
 
-/** Polls until `check` holds; real time, for conditions that follow a real Redis. */
-export async function eventually (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (Date.now() < end) {
-    if (await check()) return
-    await sleep(20)
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
-
 /** Until the sluice decides in Redis (sluice_redis_up 1). */
 export async function redisReady (s: TestSluice): Promise<void> {
-  await eventually(async () => await metric(s, 'sluice_redis_up') === 1, 5000, 'sluice_redis_up 1')
-}
-
-export function sleep (ms: number): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, ms))
+  await eventually(async () => await metric(s, 'sluice_redis_up') === 1, { timeout: 5000, what: 'sluice_redis_up 1' })
 }

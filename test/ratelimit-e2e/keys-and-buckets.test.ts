@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redisCli } from '../helpers/binaries.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { burst, countStatus, metric, rateLimitedPolicy, sleep, startStoreSluice, STORES } from './harness.js'
+import { burst, countStatus, metric, rateLimitedPolicy, startStoreSluice, STORES } from './harness.js'
+import { sleep } from '../helpers/wait.js'
 
 const execFileP = promisify(execFile)
 

@@ -12,7 +12,8 @@ import { redisCli } from '../helpers/binaries.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { call, eventually, rateLimitedPolicy, startRedisSluice } from './harness.js'
+import { call, rateLimitedPolicy, startRedisSluice } from './harness.js'
+import { eventually } from '../helpers/wait.js'
 
 const execFileP = promisify(execFile)
 
@@ -145,7 +146,7 @@ it('admit together exactly the tokens taken from the shared bucket, by its own c
     given = startTokens + (Number(at) - startAt) * REFILL_PER_MS - Number(t)
     if (admitted > given + 1e-6) throw new Error(`more admitted than the bucket gave: ${what()}`)
     return outage || Math.abs(given - admitted) < 1e-6
-  }, 5000, 'every leased token back in the bucket').catch((err: unknown) => {
+  }, { timeout: 5000, what: 'every leased token back in the bucket' }).catch((err: unknown) => {
     throw new Error(`${(err as Error).message}: ${what()}`)
   })
 }, 120_000)

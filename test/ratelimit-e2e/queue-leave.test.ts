@@ -10,7 +10,8 @@ import { request } from 'undici'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import { requestLines, type TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { STORES, call, eventually, metric, rateLimitedPolicy, startStoreSluice } from './harness.js'
+import { STORES, call, metric, rateLimitedPolicy, startStoreSluice } from './harness.js'
+import { eventually } from '../helpers/wait.js'
 
 const LONG_DEADLINE = 'timeouts:\n  total: 5m'
 
@@ -84,18 +85,18 @@ describe.each(STORES)('with the buckets in $store', ({ store }) => {
     expect((await call(`${s.url}/slow/first`)).status).toBe(200)
     const gone = new AbortController()
     const abandoned = request(`${s.url}/slow/abandoned`, { signal: gone.signal })
-    await eventually(async () => await queued(s, 'slow') === 1, 10_000, 'the call to queue')
+    await eventually(async () => await queued(s, 'slow') === 1, { timeout: 10_000, what: 'the call to queue' })
     gone.abort()
     await expect(abandoned).rejects.toThrow()
     // Its turn is a minute away: the line is written when the client leaves.
-    await eventually(() => lineOf(s, '/slow/abandoned') !== undefined, 10_000, 'the abandoned call\'s line')
+    await eventually(() => lineOf(s, '/slow/abandoned') !== undefined, { timeout: 10_000, what: 'the abandoned call\'s line' })
     expect(lineOf(s, '/slow/abandoned')).toMatchObject({ status: 499, attempts: 0 })
 
     // Its token is back: the next call queues for the turn it left. Had the
     // token stayed taken, this call's wait would be past maxWait: 429 at once.
     const next = new AbortController()
     const nextCall = request(`${s.url}/slow/next`, { signal: next.signal })
-    await eventually(async () => await queued(s, 'slow') === 2, 10_000, 'the next call to queue')
+    await eventually(async () => await queued(s, 'slow') === 2, { timeout: 10_000, what: 'the next call to queue' })
     expect(await metric(s, 'sluice_ratelimit_decisions_total', { vendor: 'slow', decision: 'rejected' })).toBe(0)
     next.abort()
     await expect(nextCall).rejects.toThrow()
@@ -106,13 +107,13 @@ describe.each(STORES)('with the buckets in $store', ({ store }) => {
     expect((await call(`${s.url}/steady/first`)).status).toBe(200)
     const gone = new AbortController()
     const abandoned = request(`${s.url}/steady/abandoned`, { signal: gone.signal })
-    await eventually(async () => await queued(s, 'steady') === 1, 10_000, 'the first call to queue')
+    await eventually(async () => await queued(s, 'steady') === 1, { timeout: 10_000, what: 'the first call to queue' })
     const behind = call(`${s.url}/steady/behind`)
-    await eventually(async () => await queued(s, 'steady') === 2, 10_000, 'the second call to queue')
+    await eventually(async () => await queued(s, 'steady') === 2, { timeout: 10_000, what: 'the second call to queue' })
     gone.abort()
     await expect(abandoned).rejects.toThrow()
     expect((await behind).status).toBe(200)
-    await eventually(() => lineOf(s, '/steady/behind') !== undefined, 10_000, 'the line of the call behind')
+    await eventually(() => lineOf(s, '/steady/behind') !== undefined, { timeout: 10_000, what: 'the line of the call behind' })
     // Its turn was 4 s after the first call; the one it took, at most 2 s.
     expect(lineOf(s, '/steady/behind')?.waitMs).toBeLessThanOrEqual(2000)
   })
@@ -121,16 +122,16 @@ describe.each(STORES)('with the buckets in $store', ({ store }) => {
     const sent = up.seen.length
     // The first call takes the token, then waits for an OAuth2 token that will not come.
     const first = call(`${s.url}/tokenless/first`)
-    await eventually(() => tokens.held() === 1, 10_000, 'the token request')
+    await eventually(() => tokens.held() === 1, { timeout: 10_000, what: 'the token request' })
     const behind = call(`${s.url}/tokenless/behind`)
-    await eventually(async () => await queued(s, 'tokenless') === 1, 10_000, 'the second call to queue')
+    await eventually(async () => await queued(s, 'tokenless') === 1, { timeout: 10_000, what: 'the second call to queue' })
     tokens.release()
     expect((await first).headers['x-sluice-error']).toBe('credential_unavailable')
     // Its turn was a minute away; the token given back lets it go now (and
     // be refused in turn: the token server is in its backoff).
     let settled = false
     const answered = behind.then(r => { settled = true; return r })
-    await eventually(() => settled, 10_000, 'the call behind to be answered')
+    await eventually(() => settled, { timeout: 10_000, what: 'the call behind to be answered' })
     expect((await answered).headers['x-sluice-error']).toBe('credential_unavailable')
     expect(lineOf(s, '/tokenless/behind')?.waitMs).toBeLessThan(60_000)
     expect(up.seen).toHaveLength(sent)

@@ -3,9 +3,10 @@
 // would pass maxWait, or the call's timeouts.total, is refused at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { requestLines, until } from '../helpers/sluice.js'
+import { requestLines } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { burst, call, countStatus, rateLimitedPolicy, sleep, startStoreSluice, STORES, type CallResult } from './harness.js'
+import { burst, call, countStatus, rateLimitedPolicy, startStoreSluice, STORES, type CallResult } from './harness.js'
+import { eventually, sleep } from '../helpers/wait.js'
 
 let redis: RedisHandle
 let upstream: Upstream
@@ -69,7 +70,7 @@ buckets:
       expect(CALLS).toBeLessThanOrEqual(CAPACITY + Math.ceil(elapsed / INTERVAL_MS) + 1)
 
       // The log line tells how long each call was held.
-      await until(() => requestLines(s).length === CALLS)
+      await eventually(() => requestLines(s).length === CALLS)
       const waits = requestLines(s).map(l => l.waitMs as number)
       expect(waits.filter(w => w === 0).length).toBeGreaterThanOrEqual(CAPACITY)
       expect(Math.max(...waits)).toBeGreaterThan(INTERVAL_MS * (CALLS - CAPACITY) * 0.5)

@@ -10,7 +10,8 @@ import { redisCli } from '../helpers/binaries.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import type { TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { burst, call, countStatus, eventually, failModePolicy, metric, rateLimitedPolicy, readyz, redisReady, startRedisSluice } from './harness.js'
+import { burst, call, countStatus, failModePolicy, metric, rateLimitedPolicy, readyz, redisReady, startRedisSluice } from './harness.js'
+import { eventually } from '../helpers/wait.js'
 
 const execFileP = promisify(execFile)
 
@@ -98,7 +99,7 @@ describe('failMode closed', () => {
     expect(await readyz(s)).toBe(200)
 
     await redis.stop()
-    await eventually(async () => await metric(s, 'sluice_redis_up') === 0, 2000, 'sluice_redis_up 0')
+    await eventually(async () => await metric(s, 'sluice_redis_up') === 0, { timeout: 2000, what: 'sluice_redis_up 0' })
     const refused = await burst(url, 4)
     for (const r of refused) {
       expect(r.status).toBe(503)
@@ -165,7 +166,7 @@ buckets:
     await eventually(async () => {
       const { stdout } = await execFileP(redisCli(), ['-p', String(redis.port), 'PTTL', 'sluice:{outage-pause}:pause'])
       return Number(stdout) > 20_000
-    }, 3000, 'the pause in Redis')
+    }, { timeout: 3000, what: 'the pause in Redis' })
     const r = await call(`${b.url}/outage-pause/x`)
     expect(r.status).toBe(429)
     expect(r.headers['x-sluice-error']).toBe('rate_limited')

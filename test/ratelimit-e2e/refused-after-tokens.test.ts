@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import { requestLines, type TestSluice } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { STORES, call, eventually, metric, rateLimitedPolicy, startStoreSluice } from './harness.js'
+import { STORES, call, metric, rateLimitedPolicy, startStoreSluice } from './harness.js'
+import { eventually } from '../helpers/wait.js'
 
 const TWO = `
 buckets:
@@ -43,9 +44,9 @@ describe.each(STORES)('with the buckets in $store', ({ store }) => {
       sock.on('error', () => {})
       sock.write(`POST /small/upload-${i} HTTP/1.1\r\nHost: sluice\r\nContent-Length: 100\r\n\r\nonly part`)
       // Once the call has its tokens, the client goes away with the rest of its body.
-      await eventually(async () => await metric(s, 'sluice_ratelimit_decisions_total', { vendor: 'small', decision: 'allowed' }) === i, 10_000, 'the tokens')
+      await eventually(async () => await metric(s, 'sluice_ratelimit_decisions_total', { vendor: 'small', decision: 'allowed' }) === i, { timeout: 10_000, what: 'the tokens' })
       sock.destroy()
-      await eventually(() => requestLines(s).some(l => l.path === `/small/upload-${i}`), 10_000, 'the call to end')
+      await eventually(() => requestLines(s).some(l => l.path === `/small/upload-${i}`), { timeout: 10_000, what: 'the call to end' })
     }
     expect(up.seen.filter(r => r.url.startsWith('/upload'))).toHaveLength(0)
     expect((await call(`${s.url}/small/x`)).status).toBe(200)

@@ -2,9 +2,10 @@
 // the log line says wouldLimit, and no call is delayed or refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { requestLines, until } from '../helpers/sluice.js'
+import { requestLines } from '../helpers/sluice.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { burst, countStatus, metric, rateLimitedPolicy, startStoreSluice, STORES } from './harness.js'
+import { eventually } from '../helpers/wait.js'
 
 let redis: RedisHandle
 let upstream: Upstream
@@ -40,7 +41,7 @@ buckets:
       // A queue in enforce mode would have held the last call ~3 s.
       for (const r of results) expect(r.ms).toBeLessThan(1000)
 
-      await until(() => requestLines(s).length === 8)
+      await eventually(() => requestLines(s).length === 8)
       const lines = requestLines(s)
       expect(lines.filter(l => l.wouldLimit === true).length).toBe(6)
       for (const l of lines) {

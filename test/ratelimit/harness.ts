@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, vi } from 'vitest'
 import { Metrics, type RateLimitDecision } from '../../src/observability/metrics.js'
 import { createRateLimiter, type RateLimiter } from '../../src/ratelimit/index.js'
+import { eventually } from '../helpers/wait.js'
 
 export interface LogLine { level: 'warn' | 'info', obj: object, msg: string }
 
@@ -49,16 +50,6 @@ export async function redisUpGauge (metrics: Metrics): Promise<number> {
   return values[0]?.value ?? -1
 }
 
-/** Real-time polling, for tests against a real Redis. */
-export async function waitUntil (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (Date.now() < until) {
-    if (await check()) return
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
-
 /**
  * `n` limiters sharing the Redis at `redisUrl` (replicas of one sluice),
  * returned once each decides there; each is also pushed on `open`, which the
@@ -76,7 +67,7 @@ export async function redisReplicas (redisUrl: string, n: number, open: RateLimi
     open.push(limiter)
     out.push(limiter)
   }
-  await waitUntil(() => out.every(l => l.redisUp), 5000, 'redis up')
+  await eventually(() => out.every(l => l.redisUp), { timeout: 5000, what: 'redis up' })
   return out
 }
 

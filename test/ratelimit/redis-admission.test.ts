@@ -4,8 +4,9 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { bucketKeyValues, type RateLimiter } from '../../src/ratelimit/index.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { ALL, decisions, NO_DEADLINE, testLimiter, waitUntil, type TestLimiter } from './harness.js'
+import { ALL, decisions, NO_DEADLINE, testLimiter, type TestLimiter } from './harness.js'
 import { policy } from './policy.js'
+import { eventually } from '../helpers/wait.js'
 
 let redis: RedisHandle
 let inspect: Redis
@@ -26,7 +27,7 @@ afterAll(async () => {
 async function redisLimiter (): Promise<TestLimiter> {
   const t = testLimiter({ redisUrl: redis.url })
   open.push(t.limiter)
-  await waitUntil(() => t.limiter.redisUp, 5000, 'redis up')
+  await eventually(() => t.limiter.redisUp, { timeout: 5000, what: 'redis up' })
   return t
 }
 

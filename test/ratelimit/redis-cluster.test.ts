@@ -7,8 +7,9 @@ import { bucketKeyValues, type RateLimiter } from '../../src/ratelimit/index.js'
 import { compilePlan } from '../../src/ratelimit/plan.js'
 import { RedisStore } from '../../src/ratelimit/redis-store.js'
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis.js'
-import { NO_DEADLINE, testLimiter, waitUntil } from './harness.js'
+import { NO_DEADLINE, testLimiter } from './harness.js'
 import { policy } from './policy.js'
+import { eventually } from '../helpers/wait.js'
 
 let cluster: RedisClusterHandle
 let a: RateLimiter
@@ -20,7 +21,7 @@ beforeAll(async () => {
   a = testLimiter({ clusterNodes: cluster.nodes }).limiter
   b = testLimiter({ clusterNodes: cluster.nodes.slice(1) }).limiter
   inspect = new Cluster(cluster.nodes.map(n => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })))
-  await waitUntil(() => a.redisUp && b.redisUp, 10_000, 'cluster up')
+  await eventually(() => a.redisUp && b.redisUp, { timeout: 10_000, what: 'cluster up' })
 }, 60_000)
 
 afterAll(async () => {
@@ -54,7 +55,7 @@ describe('a Redis Cluster', () => {
   it('spreads a pause learnt by one replica to the other', async () => {
     const p = policy({ buckets: [{ capacity: 10, perSecond: 10 }] })
     a.pause(p.vendor, Date.now() + 1000)
-    await waitUntil(async () => (await inspect.exists(`sluice:{${p.vendor}}:pause`)) === 1, 2000, 'pause key')
+    await eventually(async () => (await inspect.exists(`sluice:{${p.vendor}}:pause`)) === 1, { timeout: 2000, what: 'pause key' })
     const refused = await b.acquire(p, ['all'], NO_DEADLINE)
     expect(refused).toMatchObject({ ok: false, code: 'rate_limited' })
     expect(refused.retryAfterMs).toBeGreaterThan(500)
@@ -63,7 +64,7 @@ describe('a Redis Cluster', () => {
   it('leases tokens and gives them back in the vendor slot, for vendors spread over the nodes', async () => {
     const store = new RedisStore({ clusterNodes: cluster.nodes }, { up: () => {}, down: () => {} })
     try {
-      await waitUntil(() => store.up, 10_000, 'store up')
+      await eventually(() => store.up, { timeout: 10_000, what: 'store up' })
       const metrics = new Metrics({ processMetrics: false })
       const nodes = new Set<string>()
       for (let i = 0; i < 6; i++) {

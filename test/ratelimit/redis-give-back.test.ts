@@ -6,8 +6,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { RateLimiter } from '../../src/ratelimit/index.js'
 import { bucketKeyPrefix } from '../../src/ratelimit/keys.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { ALL, NO_DEADLINE, redisReplicas, waitUntil } from './harness.js'
+import { ALL, NO_DEADLINE, redisReplicas } from './harness.js'
 import { policy } from './policy.js'
+import { eventually } from '../helpers/wait.js'
 
 let redis: RedisHandle
 let inspect: Redis
@@ -37,7 +38,7 @@ describe('tokens given back in Redis', () => {
     expect(taken).toMatchObject({ ok: true, store: 'redis' })
     await a.acquire(p, ALL, NO_DEADLINE)
     a.giveBack(p, ALL, taken)
-    await waitUntil(async () => await tokens(p.vendor) >= 1, 5000, 'the token back in Redis')
+    await eventually(async () => await tokens(p.vendor) >= 1, { timeout: 5000, what: 'the token back in Redis' })
     expect((await b.acquire(p, ALL, NO_DEADLINE)).ok).toBe(true)
     expect((await b.acquire(p, ALL, NO_DEADLINE)).ok).toBe(false)
   })
@@ -49,10 +50,10 @@ describe('tokens given back in Redis', () => {
     await a.acquire(p, ALL, NO_DEADLINE)
     const waiter = { cancelWait: undefined as (() => void) | undefined, clientGone: false }
     const queued = a.acquire(p, ALL, NO_DEADLINE, waiter)
-    await waitUntil(() => waiter.cancelWait !== undefined, 5000, 'the call to queue')
+    await eventually(() => waiter.cancelWait !== undefined, { timeout: 5000, what: 'the call to queue' })
     expect(await tokens(p.vendor)).toBeLessThan(-0.9)
     waiter.cancelWait?.()
     expect(await queued).toMatchObject({ ok: false, code: 'cancelled' })
-    await waitUntil(async () => await tokens(p.vendor) > -0.1, 5000, 'the reserved token back in Redis')
+    await eventually(async () => await tokens(p.vendor) > -0.1, { timeout: 5000, what: 'the reserved token back in Redis' })
   })
 })

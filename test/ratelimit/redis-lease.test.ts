@@ -12,8 +12,9 @@ import { LEASE_TTL_MS } from '../../src/ratelimit/lease.js'
 import { compilePlan, type Plan } from '../../src/ratelimit/plan.js'
 import { RedisStore } from '../../src/ratelimit/redis-store.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { ALL, NO_DEADLINE, redisReplicas, waitUntil } from './harness.js'
+import { ALL, NO_DEADLINE, redisReplicas } from './harness.js'
 import { policy, type BucketSpec } from './policy.js'
+import { eventually, sleep } from '../helpers/wait.js'
 
 let redis: RedisHandle
 let inspect: Redis
@@ -36,7 +37,7 @@ afterAll(async () => {
 async function store (): Promise<RedisStore> {
   const s = new RedisStore({ url: redis.url }, { up: () => {}, down: () => {} })
   stores.push(s)
-  await waitUntil(() => s.up, 5000, 'redis up')
+  await eventually(() => s.up, { timeout: 5000, what: 'redis up' })
   return s
 }
 
@@ -113,7 +114,6 @@ describe('the decision script with a lease', () => {
 })
 
 const tick = async (): Promise<void> => await new Promise(resolve => setImmediate(resolve))
-const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
 /** Each replica asks `concurrency` tokens at a time, again and again, until `ms` have passed. */
 async function hammer (limiters: RateLimiter[], p: ReturnType<typeof policy>, ms: number, concurrency: number): Promise<{ admitted: number, refused: number, calls: number }> {

@@ -5,8 +5,9 @@ import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { RateLimiter } from '../../src/ratelimit/index.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { ALL, NO_DEADLINE, redisUpGauge, testLimiter, waitUntil, type TestLimiter } from './harness.js'
+import { ALL, NO_DEADLINE, redisUpGauge, testLimiter, type TestLimiter } from './harness.js'
 import { policy } from './policy.js'
+import { eventually } from '../helpers/wait.js'
 
 const COMMAND_TIMEOUT_MS = 150
 let servers: RedisHandle[] = []
@@ -28,7 +29,7 @@ async function setup (): Promise<{ server: RedisHandle, t: TestLimiter }> {
   servers.push(server)
   const t = testLimiter({ redisUrl: server.url, redisCommandTimeoutMs: COMMAND_TIMEOUT_MS })
   limiters.push(t.limiter)
-  await waitUntil(() => t.limiter.redisUp, 5000, 'redis up')
+  await eventually(() => t.limiter.redisUp, { timeout: 5000, what: 'redis up' })
   return { server, t }
 }
 
@@ -58,7 +59,7 @@ describe('Redis killed mid-run', () => {
     expect(logs.filter(l => l.level === 'warn')).toHaveLength(1)
 
     servers.push(await startRedis({ port: server.port }))
-    await waitUntil(() => limiter.redisUp, 5000, 'redis back')
+    await eventually(() => limiter.redisUp, { timeout: 5000, what: 'redis back' })
     expect(await redisUpGauge(metrics)).toBe(1)
     expect(logs.at(-1)).toMatchObject({ level: 'info' })
     // The restarted Redis is empty: a fresh shared bucket, and its key is there.
@@ -82,7 +83,7 @@ describe('Redis killed mid-run', () => {
     }
 
     servers.push(await startRedis({ port: server.port }))
-    await waitUntil(() => limiter.redisUp, 5000, 'redis back')
+    await eventually(() => limiter.redisUp, { timeout: 5000, what: 'redis back' })
     expect((await limiter.acquire(p, ALL, NO_DEADLINE)).ok).toBe(true)
   })
 
@@ -90,7 +91,7 @@ describe('Redis killed mid-run', () => {
     const { server, t } = await setup()
     const p = policy({ mode: 'shadow', failMode: 'closed', buckets: [{ capacity: 3, perSecond: 0.001 }] })
     await server.stop()
-    await waitUntil(() => !t.limiter.redisUp, 2000, 'redis down')
+    await eventually(() => !t.limiter.redisUp, { timeout: 2000, what: 'redis down' })
     expect(await t.limiter.acquire(p, ALL, NO_DEADLINE)).toMatchObject({ ok: true, code: 'redis_unavailable', wouldLimit: true })
   })
 })
@@ -116,7 +117,7 @@ describe('Redis frozen mid-run (connection open, no answers)', () => {
     }
 
     process.kill(server.pid, 'SIGCONT')
-    await waitUntil(() => limiter.redisUp, 3000, 'redis thawed')
+    await eventually(() => limiter.redisUp, { timeout: 3000, what: 'redis thawed' })
     expect(await redisUpGauge(metrics)).toBe(1)
     expect((await limiter.acquire(closed, ALL, NO_DEADLINE)).ok).toBe(true)
   })
@@ -128,7 +129,7 @@ describe('Redis unreachable from the start', () => {
     await server.stop()
     const t = testLimiter({ redisUrl: server.url, redisCommandTimeoutMs: COMMAND_TIMEOUT_MS })
     limiters.push(t.limiter)
-    await waitUntil(() => t.logs.length > 0, 2000, 'a warning')
+    await eventually(() => t.logs.length > 0, { timeout: 2000, what: 'a warning' })
     expect(t.limiter.redisUp).toBe(false)
     expect(t.limiter.usesRedis).toBe(true)
     expect(await redisUpGauge(t.metrics)).toBe(0)
@@ -137,7 +138,7 @@ describe('Redis unreachable from the start', () => {
     expect((await t.limiter.acquire(open, ALL, NO_DEADLINE)).ok).toBe(true)
     expect(await t.limiter.acquire(closed, ALL, NO_DEADLINE)).toMatchObject({ ok: false, code: 'redis_unavailable' })
     servers.push(await startRedis({ port: server.port }))
-    await waitUntil(() => t.limiter.redisUp, 5000, 'redis up')
+    await eventually(() => t.limiter.redisUp, { timeout: 5000, what: 'redis up' })
     expect((await t.limiter.acquire(closed, ALL, NO_DEADLINE)).ok).toBe(true)
   })
 })

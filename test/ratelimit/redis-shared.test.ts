@@ -5,6 +5,7 @@ import type { RateDecision, RateLimiter } from '../../src/ratelimit/index.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import { ALL, NO_DEADLINE, redisReplicas } from './harness.js'
 import { policy } from './policy.js'
+import { sleep } from '../helpers/wait.js'
 
 let redis: RedisHandle
 const open: RateLimiter[] = []
@@ -18,8 +19,6 @@ afterEach(async () => {
 afterAll(async () => {
   await redis.stop()
 })
-
-const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
 describe('replicas sharing one Redis', () => {
   it('keep one global limit: capacity + refill × time, within 5 %', async () => {

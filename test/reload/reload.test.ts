@@ -5,7 +5,8 @@ import { writeFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { runCli, startTestSluice, until, type CliProcess, type TestSluice } from '../helpers/sluice.js'
+import { runCli, startTestSluice, type CliProcess, type TestSluice } from '../helpers/sluice.js'
+import { eventually } from '../helpers/wait.js'
 
 const cleanup: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -56,7 +57,7 @@ describe('reload', () => {
     const neu = await upstream('new')
     const s = await sluiceWith({ 'v.yaml': `vendor: v\nupstream: ${old.url}\n` })
     const inFlight = request(`${s.url}/v/slow`)
-    await until(() => old.seen.length === 1)
+    await eventually(() => old.seen.length === 1)
     await writeFile(join(s.dir, 'v.yaml'), `vendor: v\nupstream: ${neu.url}\n`)
     expect(await s.sluice.reload()).toBe(true)
     expect(await (await request(`${s.url}/v/fresh`)).body.text()).toBe('new /fresh')
@@ -69,7 +70,7 @@ describe('reload', () => {
     const b = await upstream('b')
     const s = await sluiceWith({ 'v.yaml': `vendor: v\nupstream: ${a.url}\n` })
     await writeFile(join(s.dir, 'v.yaml'), `vendor: v\nupstream: ${b.url}\n`)
-    await until(() => s.logs.some(l => l.msg === 'policies reloaded'), 5000)
+    await eventually(() => s.logs.some(l => l.msg === 'policies reloaded'), { timeout: 5000 })
     expect(await (await request(`${s.url}/v/x`)).body.text()).toBe('b /x')
   })
 })
@@ -87,7 +88,7 @@ describe('SIGHUP', () => {
     // same content, written in place: the watcher may fire too; SIGHUP must work on its own
     await writeFile(join(s.dir, 'v.yaml'), `vendor: v\nupstream: ${b.url}\n`)
     p.child.kill('SIGHUP')
-    await until(() => p.stdout.some(l => l.includes('"policies reloaded"')), 5000)
+    await eventually(() => p.stdout.some(l => l.includes('"policies reloaded"')), { timeout: 5000 })
     expect(await (await request(`${proxy}/v/x`)).body.text()).toBe('b /x')
   })
 })

@@ -7,7 +7,7 @@ import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
-import { metricValue } from './helpers.js'
+import { metricValue } from '../helpers/metrics.js'
 
 const POLICY = 'retry:\n  attempts: 1\ncircuitBreaker:\n  failureRate: 50%\n  minimumRequests: 5\n  openFor: 5s\n  bodyRule: { path: success, equals: false }\n'
 const FAILED = Buffer.from('{"success": false, "error": "card_declined"}')

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
+import { startTestSluice, requestLines, type TestSluice } from '../helpers/sluice.js'
+import { eventually } from '../helpers/wait.js'
 
 let slow: Upstream
 let fast: Upstream
@@ -31,7 +32,7 @@ describe('the bulkhead', () => {
   it('the third concurrent call to a saturated vendor gets 503 overloaded at once; another vendor is unaffected', async () => {
     const first = request(`${sluice.url}/slow/a`)
     const second = request(`${sluice.url}/slow/b`)
-    await until(() => slow.seen.length === 2)
+    await eventually(() => slow.seen.length === 2)
 
     const started = performance.now()
     const third = await request(`${sluice.url}/slow/c`, { headers: { 'x-request-id': 'third' } })
@@ -55,13 +56,13 @@ describe('the bulkhead', () => {
       expect(r.statusCode).toBe(200)
       expect(await r.body.text()).toBe('slow done')
     }
-    await until(() => requestLines(sluice).filter(l => l.vendor === 'slow').length === 3)
+    await eventually(() => requestLines(sluice).filter(l => l.vendor === 'slow').length === 3)
     expect(requestLines(sluice).find(l => l.reqId === 'third')).toMatchObject({ status: 503, error: 'overloaded', attempts: 0 })
   })
 
   it('a slot comes back when a call ends: the next call is served', async () => {
     const pending = request(`${sluice.url}/slow/again`)
-    await until(() => held.length === 1)
+    await eventually(() => held.length === 1)
     for (const release of held.splice(0)) release()
     const r = await pending
     expect(r.statusCode).toBe(200)
@@ -71,7 +72,7 @@ describe('the bulkhead', () => {
   it('a call refused overloaded takes no slot, and ended calls give theirs back', async () => {
     const a = request(`${sluice.url}/slow/1`)
     const b = request(`${sluice.url}/slow/2`)
-    await until(() => held.length === 2)
+    await eventually(() => held.length === 2)
     for (let i = 0; i < 5; i++) {
       const r = await request(`${sluice.url}/slow/n`)
       expect(r.headers['x-sluice-error']).toBe('overloaded')
@@ -82,7 +83,7 @@ describe('the bulkhead', () => {
     // Both slots free again: two at once are both let through.
     const c = request(`${sluice.url}/slow/3`)
     const d = request(`${sluice.url}/slow/4`)
-    await until(() => held.length === 2)
+    await eventually(() => held.length === 2)
     for (const release of held.splice(0)) release()
     for (const r of await Promise.all([c, d])) expect(r.statusCode).toBe(200)
   })

@@ -4,10 +4,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { createServer } from 'node:http'
-import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
+import { startTestSluice, requestLines, type TestSluice } from '../helpers/sluice.js'
 import { startBlackhole, type Blackhole } from '../helpers/blackhole.js'
-import { freePort } from '../helpers/upstream.js'
-import { lineOf, metricValue } from './helpers.js'
+import { lineOf } from './helpers.js'
+import { eventually, freePort } from '../helpers/wait.js'
+import { metricValue } from '../helpers/metrics.js'
 
 const NO_BREAKER = 'circuitBreaker:\n  enabled: false\n'
 
@@ -69,7 +70,7 @@ describe('a refused connection', () => {
     expect(res.statusCode).toBe(502)
     expect(res.headers['x-sluice-error']).toBe('upstream_unreachable')
     await res.body.dump()
-    await until(() => lineOf(requestLines(sluice), 'refused-post') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'refused-post') !== undefined)
     expect(lineOf(requestLines(sluice), 'refused-post')).toMatchObject({ attempts: 3, error: 'upstream_unreachable' })
     expect(await metricValue(sluice.adminUrl, 'sluice_upstream_errors_total', { vendor: 'refused', kind: 'connect' })).toBe(before + 3)
     expect(await metricValue(sluice.adminUrl, 'sluice_retries_total', { vendor: 'refused', reason: 'connect-error' })).toBeGreaterThanOrEqual(2)
@@ -95,7 +96,7 @@ describe('a refused connection', () => {
     expect(late.seen).toHaveLength(1)
     expect(late.seen[0]).toMatchObject({ method: 'POST', url: '/v1/charges' })
     expect(late.seen[0]?.body.toString()).toBe('{"amount":5}')
-    await until(() => lineOf(requestLines(sluice), 'late-post') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'late-post') !== undefined)
     // attempt 2 normally; 3 if the machine took longer than the backoff to open the port
     expect(lineOf(requestLines(sluice), 'late-post')).toMatchObject({ status: 200 })
     expect(lineOf(requestLines(sluice), 'late-post')?.attempts).toBeGreaterThanOrEqual(2)
@@ -105,7 +106,7 @@ describe('a refused connection', () => {
     const res = await request(`${sluice.url}/once/x`, { headers: { 'x-request-id': 'once-get' } })
     expect(res.statusCode).toBe(502)
     await res.body.dump()
-    await until(() => lineOf(requestLines(sluice), 'once-get') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'once-get') !== undefined)
     expect(lineOf(requestLines(sluice), 'once-get')).toMatchObject({ attempts: 1, error: 'upstream_unreachable' })
   })
 
@@ -113,7 +114,7 @@ describe('a refused connection', () => {
     const res = await request(`${sluice.url}/hole/v1/charges`, { method: 'POST', body: '{}', headers: { 'x-request-id': 'hole-post' } })
     expect(res.statusCode).toBe(504)
     expect((await res.body.json() as { message: string }).message).toMatch(/^connect timeout/)
-    await until(() => lineOf(requestLines(sluice), 'hole-post') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'hole-post') !== undefined)
     expect(lineOf(requestLines(sluice), 'hole-post')).toMatchObject({ attempts: 2, error: 'upstream_timeout' })
     expect(await metricValue(sluice.adminUrl, 'sluice_retries_total', { vendor: 'hole', reason: 'timeout' })).toBe(1)
   })

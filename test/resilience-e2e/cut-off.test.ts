@@ -4,8 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect } from 'node:net'
 import { request } from 'undici'
-import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
-import { fastRetry, lineOf, metricValue, startRawUpstream, type RawUpstream } from './helpers.js'
+import { startTestSluice, requestLines, type TestSluice } from '../helpers/sluice.js'
+import { fastRetry, lineOf, startRawUpstream, type RawUpstream } from './helpers.js'
+import { eventually } from '../helpers/wait.js'
+import { metricValue } from '../helpers/metrics.js'
 
 let fixed: RawUpstream
 let chunked: RawUpstream
@@ -57,7 +59,7 @@ describe('a body cut off after the headers were relayed', () => {
     expect(head.toLowerCase()).toContain('content-length: 1000')
     expect(raw.length - head.length - 4).toBe(400)
     expect(fixed.seen).toHaveLength(1)
-    await until(() => lineOf(requestLines(sluice), 'cut-fixed') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'cut-fixed') !== undefined)
     expect(lineOf(requestLines(sluice), 'cut-fixed')).toMatchObject({ status: 200, attempts: 1, cutOff: true })
   })
 
@@ -67,7 +69,7 @@ describe('a body cut off after the headers were relayed', () => {
     expect(raw).toContain('hello')
     expect(raw).not.toMatch(/\r\n0\r\n\r\n$/)
     expect(chunked.seen).toHaveLength(1)
-    await until(() => lineOf(requestLines(sluice), 'cut-chunked') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'cut-chunked') !== undefined)
     expect(lineOf(requestLines(sluice), 'cut-chunked')).toMatchObject({ status: 200, attempts: 1, cutOff: true })
   })
 
@@ -78,7 +80,7 @@ describe('a body cut off after the headers were relayed', () => {
     expect(res.statusCode).toBe(200)
     await expect(res.body.text()).rejects.toThrow()
     expect(fixed.seen).toHaveLength(1)
-    await until(() => requestLines(sluice).filter(l => l.vendor === 'fixed').length === 2)
+    await eventually(() => requestLines(sluice).filter(l => l.vendor === 'fixed').length === 2)
     expect(await metricValue(sluice.adminUrl, 'sluice_upstream_errors_total', { vendor: 'fixed', kind: 'reset' })).toBe(before + 1)
   })
 })

@@ -5,9 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
+import { startTestSluice, requestLines, type TestSluice } from '../helpers/sluice.js'
 import { startBlackhole, type Blackhole } from '../helpers/blackhole.js'
-import { lineOf, metricValue, sleep, startRawUpstream, type RawUpstream } from './helpers.js'
+import { lineOf, startRawUpstream, type RawUpstream } from './helpers.js'
+import { eventually, sleep } from '../helpers/wait.js'
+import { metricValue } from '../helpers/metrics.js'
 
 let hole: Blackhole
 let silent: Upstream
@@ -46,7 +48,7 @@ describe('the total deadline', () => {
     expect((await res.body.json() as { message: string }).message).toMatch(/^total deadline/)
     expect(took).toBeGreaterThanOrEqual(790)
     expect(took).toBeLessThan(1500)
-    await until(() => lineOf(requestLines(sluice), 'hole-1') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'hole-1') !== undefined)
     expect(lineOf(requestLines(sluice), 'hole-1')).toMatchObject({ status: 504, attempts: 1, error: 'upstream_timeout' })
   })
 
@@ -75,7 +77,7 @@ describe('the total deadline', () => {
     expect(took).toBeLessThan(1400)
     expect(halfBody.seen).toHaveLength(1)
     expect(await metricValue(sluice.adminUrl, 'sluice_retries_total', { vendor: 'halfbody', reason: '503' })).toBeUndefined()
-    await until(() => lineOf(requestLines(sluice), 'half-1') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'half-1') !== undefined)
     expect(lineOf(requestLines(sluice), 'half-1')).toMatchObject({ status: 504, attempts: 1 })
   })
 })

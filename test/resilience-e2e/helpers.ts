@@ -1,10 +1,8 @@
 // Faulty upstreams and small readers for the resilience tests through a real
 // sluice: a raw TCP upstream that reads each request whole (so it can record
-// exactly what every attempt carried) and then misbehaves as told, and a
-// scraper for the admin listener's /metrics.
+// exactly what every attempt carried) and then misbehaves as told.
 import { createServer, type Server, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { request } from 'undici'
 
 export interface RawSeen {
   method: string
@@ -75,23 +73,6 @@ export async function startRawUpstream (behave: RawBehaviour): Promise<RawUpstre
   }
 }
 
-/**
- * The value of one sample on /metrics, or undefined when it is absent. `labels`
- * must list every label of the sample, in any order.
- */
-export async function metricValue (adminUrl: string, name: string, labels: Record<string, string>): Promise<number | undefined> {
-  const res = await request(`${adminUrl}/metrics`)
-  const text = await res.body.text()
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',')
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name + '{')) continue
-    const close = line.indexOf('}')
-    const got = line.slice(name.length + 1, close).split(',').sort().join(',')
-    if (got === want) return Number(line.slice(close + 1).trim())
-  }
-  return undefined
-}
-
 /** The one request log line of the call with this x-request-id. */
 export function lineOf (lines: Array<Record<string, unknown>>, reqId: string): Record<string, unknown> | undefined {
   return lines.find(l => l.msg === 'request' && l.reqId === reqId)
@@ -100,8 +81,4 @@ export function lineOf (lines: Array<Record<string, unknown>>, reqId: string): R
 /** Retry settings that keep a test fast: tiny backoff, a budget that never stops these few retries. */
 export function fastRetry (extra = ''): string {
   return `retry:\n  attempts: 3\n  backoff: { initial: 5ms, max: 20ms, multiplier: 2, jitter: full }\n  budget: 1000%\n${extra}`
-}
-
-export function sleep (ms: number): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, ms))
 }

@@ -5,8 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
+import { startTestSluice, requestLines, type TestSluice } from '../helpers/sluice.js'
 import { lineOf } from './helpers.js'
+import { eventually } from '../helpers/wait.js'
 
 let hinting: Upstream
 let hintsSent = 0
@@ -44,7 +45,7 @@ describe('1xx interim answers and timeouts.read', () => {
     const body = await res.body.json() as { message: string }
     expect(body.message).toMatch(/^read timeout/)
     expect(hintsSent).toBeGreaterThan(0)
-    await until(() => lineOf(requestLines(sluice), 'hints-1') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'hints-1') !== undefined)
     expect(lineOf(requestLines(sluice), 'hints-1')).toMatchObject({ status: 504, error: 'upstream_timeout', cause: 'UND_ERR_HEADERS_TIMEOUT', attempts: 1 })
   }, 30_000)
 })

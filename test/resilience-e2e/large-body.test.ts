@@ -6,8 +6,9 @@ import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
+import { startTestSluice, requestLines, type TestSluice } from '../helpers/sluice.js'
 import { RESET, fastRetry, lineOf, startRawUpstream, type RawUpstream } from './helpers.js'
+import { eventually } from '../helpers/wait.js'
 
 const POLICY = fastRetry('  maxBufferedBody: 64kb\n') + 'limits:\n  body: 1mb\ncircuitBreaker:\n  enabled: false\n'
 
@@ -40,7 +41,7 @@ describe('a body over retry.maxBufferedBody', () => {
     expect(reset.seen).toHaveLength(1)
     expect(reset.seen[0]?.headers['idempotency-key']).toBe('big-1')
     expect(reset.seen[0]?.body.equals(body)).toBe(true)
-    await until(() => lineOf(requestLines(sluice), 'big-reset') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'big-reset') !== undefined)
     expect(lineOf(requestLines(sluice), 'big-reset')).toMatchObject({ attempts: 1, error: 'upstream_unreachable' })
   })
 

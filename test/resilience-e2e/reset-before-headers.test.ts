@@ -7,8 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { request } from 'undici'
-import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
-import { RESET, fastRetry, lineOf, metricValue, startRawUpstream, type RawUpstream } from './helpers.js'
+import { startTestSluice, requestLines, type TestSluice } from '../helpers/sluice.js'
+import { RESET, fastRetry, lineOf, startRawUpstream, type RawUpstream } from './helpers.js'
+import { eventually } from '../helpers/wait.js'
+import { metricValue } from '../helpers/metrics.js'
 
 const NO_BREAKER = 'circuitBreaker:\n  enabled: false\n'
 
@@ -42,7 +44,7 @@ describe('a reset before response headers', () => {
     const r = await call('/reset/v1/items', { headers: { 'x-request-id': 'reset-get' } })
     expect(r).toEqual({ status: 502, error: 'upstream_unreachable' })
     expect(up.seen.map(s => `${s.method} ${s.url}`)).toEqual(Array(3).fill('GET /v1/items'))
-    await until(() => lineOf(requestLines(sluice), 'reset-get') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'reset-get') !== undefined)
     expect(lineOf(requestLines(sluice), 'reset-get')).toMatchObject({ status: 502, attempts: 3, error: 'upstream_unreachable' })
     expect(await metricValue(sluice.adminUrl, 'sluice_upstream_errors_total', { vendor: 'reset', kind: 'reset' })).toBe(before + 3)
     expect(await metricValue(sluice.adminUrl, 'sluice_retries_total', { vendor: 'reset', reason: 'reset' })).toBeGreaterThanOrEqual(2)
@@ -54,7 +56,7 @@ describe('a reset before response headers', () => {
     expect(r).toEqual({ status: 502, error: 'upstream_unreachable' })
     expect(up.seen).toHaveLength(1)
     expect(up.seen[0]?.body.toString()).toBe('{"amount":1}')
-    await until(() => lineOf(requestLines(sluice), 'reset-post') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'reset-post') !== undefined)
     expect(lineOf(requestLines(sluice), 'reset-post')).toMatchObject({ attempts: 1, error: 'upstream_unreachable' })
   })
 

@@ -5,8 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
-import { fastRetry, lineOf, metricValue } from './helpers.js'
+import { startTestSluice, requestLines, type TestSluice } from '../helpers/sluice.js'
+import { fastRetry, lineOf } from './helpers.js'
+import { eventually } from '../helpers/wait.js'
+import { metricValue } from '../helpers/metrics.js'
 
 const NO_BREAKER = 'circuitBreaker:\n  enabled: false\n'
 
@@ -52,7 +54,7 @@ describe('a 503 storm', () => {
     expect(await res.body.text()).toBe('vendor is down')
 
     expect(storm.seen.map(s => `${s.method} ${s.url}`)).toEqual(Array(3).fill('GET /v1/things?page=2'))
-    await until(() => lineOf(requestLines(sluice), 'storm-get-1') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'storm-get-1') !== undefined)
     expect(lineOf(requestLines(sluice), 'storm-get-1')).toMatchObject({ vendor: 'storm', status: 503, attempts: 3 })
     expect(lineOf(requestLines(sluice), 'storm-get-1')?.error).toBeUndefined()
     expect(await metricValue(sluice.adminUrl, 'sluice_retries_total', { vendor: 'storm', reason: '503' })).toBe(before + 2)
@@ -75,7 +77,7 @@ describe('a 503 storm', () => {
     expect(res.statusCode).toBe(200)
     expect(await res.body.text()).toBe('up again')
     expect(recovers.seen).toHaveLength(3)
-    await until(() => lineOf(requestLines(sluice), 'recovers-1') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'recovers-1') !== undefined)
     expect(lineOf(requestLines(sluice), 'recovers-1')).toMatchObject({ status: 200, attempts: 3 })
   })
 
@@ -91,7 +93,7 @@ describe('a 503 storm', () => {
     expect(await res.body.text()).toBe('vendor is down')
     expect(storm.seen).toHaveLength(1)
     expect(storm.seen[0]?.headers['idempotency-key']).toBeUndefined()
-    await until(() => lineOf(requestLines(sluice), 'plain-post-1') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'plain-post-1') !== undefined)
     expect(lineOf(requestLines(sluice), 'plain-post-1')).toMatchObject({ status: 503, attempts: 1 })
   })
 

@@ -5,8 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
+import { startTestSluice, requestLines, type TestSluice } from '../helpers/sluice.js'
 import { fastRetry, lineOf } from './helpers.js'
+import { eventually } from '../helpers/wait.js'
 
 const NO_BREAKER = 'circuitBreaker:\n  enabled: false\n'
 
@@ -86,7 +87,7 @@ describe('Retry-After from the vendor', () => {
     expect(await res.body.text()).toBe('slow down')
     expect(performance.now() - started).toBeLessThan(1000)
     expect(up.seen).toHaveLength(1)
-    await until(() => lineOf(requestLines(sluice), 'short-1') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'short-1') !== undefined)
     expect(lineOf(requestLines(sluice), 'short-1')).toMatchObject({ status: 503, attempts: 1 })
   })
 

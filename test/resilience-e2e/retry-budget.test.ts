@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { startTestSluice, type TestSluice } from '../helpers/sluice.js'
-import { metricValue } from './helpers.js'
+import { metricValue } from '../helpers/metrics.js'
 
 /** RetryBudget's default minPerBucket and bucket width */
 const FLOOR_PER_BUCKET = 3

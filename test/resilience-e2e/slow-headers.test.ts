@@ -8,8 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
-import { lineOf, metricValue } from './helpers.js'
+import { startTestSluice, requestLines, type TestSluice } from '../helpers/sluice.js'
+import { lineOf } from './helpers.js'
+import { eventually } from '../helpers/wait.js'
+import { metricValue } from '../helpers/metrics.js'
 
 const POLICY = 'timeouts:\n  read: 200ms\n  total: 5s\nretry:\n  attempts: 2\n  backoff: { initial: 5ms, max: 5ms }\n  budget: 1000%\ncircuitBreaker:\n  enabled: false\n'
 
@@ -44,7 +46,7 @@ describe('slow response headers (timeouts.read)', () => {
     const body = await res.body.json() as { message: string }
     expect(body.message).toMatch(/^read timeout/)
     expect(silent.seen.map(s => s.url)).toEqual(['/v1/slow', '/v1/slow'])
-    await until(() => lineOf(requestLines(sluice), 'silent-get') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'silent-get') !== undefined)
     expect(lineOf(requestLines(sluice), 'silent-get')).toMatchObject({ status: 504, attempts: 2, error: 'upstream_timeout' })
     expect(await metricValue(sluice.adminUrl, 'sluice_retries_total', { vendor: 'silent', reason: 'timeout' })).toBe(1)
     expect(await metricValue(sluice.adminUrl, 'sluice_upstream_errors_total', { vendor: 'silent', kind: 'timeout' })).toBe(2)
@@ -63,7 +65,7 @@ describe('slow response headers (timeouts.read)', () => {
     expect(res.statusCode).toBe(504)
     await res.body.dump()
     expect(silent.seen).toHaveLength(1)
-    await until(() => lineOf(requestLines(sluice), 'silent-post') !== undefined)
+    await eventually(() => lineOf(requestLines(sluice), 'silent-post') !== undefined)
     expect(lineOf(requestLines(sluice), 'silent-post')).toMatchObject({ attempts: 1, error: 'upstream_timeout' })
   })
 })

@@ -3,10 +3,11 @@
 // connect-error here, so a mapping to upstream_unreachable would retry).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
-import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
+import { startTestSluice, requestLines, type TestSluice } from '../helpers/sluice.js'
 import { makePki, opensslDate, type TestPki } from '../helpers/tls.js'
 import { ok, startHttpsUpstream, type HttpsUpstream } from '../helpers/https-upstream.js'
-import { metricValue } from '../resilience-e2e/helpers.js'
+import { eventually } from '../helpers/wait.js'
+import { metricValue } from '../helpers/metrics.js'
 
 let pki: TestPki
 const ups: HttpsUpstream[] = []
@@ -57,7 +58,7 @@ describe.each([
     expect(res.headers['x-sluice-error']).toBe('upstream_tls')
     expect(body.error).toBe('upstream_tls')
     expect(body.message).toContain(reason)
-    await until(() => requestLines(sluice).some(l => l.reqId === id))
+    await eventually(() => requestLines(sluice).some(l => l.reqId === id))
     const line = requestLines(sluice).find(l => l.reqId === id) as Record<string, unknown>
     expect(line).toMatchObject({ status: 502, error: 'upstream_tls', attempts: 1 })
     expect(String(line.cause)).toMatch(cause)

@@ -3,9 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import type { ServerResponse } from 'node:http'
-import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
+import { startTestSluice, requestLines, type TestSluice } from '../helpers/sluice.js'
 import { makePki, type TestPki } from '../helpers/tls.js'
 import { startHttpsUpstream, type HttpsUpstream } from '../helpers/https-upstream.js'
+import { eventually } from '../helpers/wait.js'
 
 let pki: TestPki
 let up: HttpsUpstream
@@ -67,7 +68,7 @@ describe('an HTTPS upstream trusted through SLUICE_CA_FILE', () => {
     let rest = ''
     for (let n = await it.next(); n.done !== true; n = await it.next()) rest += Buffer.from(n.value as Buffer).toString()
     expect(rest).toBe('data: last\n\n')
-    await until(() => requestLines(sluice).some(l => l.reqId === 'tls-sse'))
+    await eventually(() => requestLines(sluice).some(l => l.reqId === 'tls-sse'))
     expect(requestLines(sluice).find(l => l.reqId === 'tls-sse')).toMatchObject({ status: 200, vendor: 'stream' })
   })
 })

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, type Server, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { request } from 'undici'
-import { startTestSluice, requestLines, until, type TestSluice } from '../helpers/sluice.js'
+import { startTestSluice, requestLines, type TestSluice } from '../helpers/sluice.js'
 import { makePki, type TestPki } from '../helpers/tls.js'
 import { startHttpsUpstream, type HttpsUpstream } from '../helpers/https-upstream.js'
+import { eventually } from '../helpers/wait.js'
 
 let pki: TestPki
 let resetting: HttpsUpstream
@@ -56,7 +57,7 @@ describe('resilience over TLS', () => {
     expect(await res.body.text()).toBe('second try')
     expect(resetting.seen).toHaveLength(2)
     expect(resetting.sessions.length).toBe(2)
-    await until(() => requestLines(sluice).some(l => l.reqId === 'tls-reset'))
+    await eventually(() => requestLines(sluice).some(l => l.reqId === 'tls-reset'))
     expect(requestLines(sluice).find(l => l.reqId === 'tls-reset')).toMatchObject({ status: 200, attempts: 2 })
   })
 
