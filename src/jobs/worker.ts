@@ -9,6 +9,7 @@ import { attemptJob } from './deliver.js'
 import { applyAttempt, expired, markExpired } from './outcome.js'
 import { FINAL, type Job } from './job.js'
 import type { ClaimedJob, JobStore } from './store.js'
+import { idleWithin } from '../resilience/idle.js'
 
 const IDLE_POLL_MS = 250
 const STORE_RETRY_MS = 200
@@ -44,13 +45,7 @@ export class JobWorker {
     this.wakeLoop?.()
     await this.loopDone
     if (this.running === 0) return true
-    let timer: NodeJS.Timeout | undefined
-    const done = await Promise.race([
-      new Promise<boolean>(resolve => { this.idle = () => resolve(true) }),
-      new Promise<boolean>(resolve => { timer = setTimeout(resolve, timeoutMs, false) }),
-    ])
-    clearTimeout(timer)
-    return done
+    return await idleWithin(onIdle => { this.idle = onIdle }, timeoutMs)
   }
 
   get inFlight (): number {

@@ -13,6 +13,7 @@ import { TargetTable } from '../proxy/target.js'
 import type { InterceptCa } from '../intercept/ca.js'
 import { VendorRuntime, fingerprint } from './vendor-runtime.js'
 import type { Jobs } from '../jobs/service.js'
+import { idleWithin } from '../resilience/idle.js'
 
 export class Generation {
   readonly targets: TargetTable<VendorRuntime>
@@ -110,13 +111,7 @@ export class ProxyRuntime {
   /** Resolves when no call is in flight, or after timeoutMs. */
   async drained (timeoutMs: number): Promise<boolean> {
     if (this.inFlight === 0) return true
-    let timer: NodeJS.Timeout | undefined
-    const done = await Promise.race([
-      new Promise<boolean>(resolve => { this.idle = () => resolve(true) }),
-      new Promise<boolean>(resolve => { timer = setTimeout(resolve, timeoutMs, false) }),
-    ])
-    clearTimeout(timer)
-    return done
+    return await idleWithin(onIdle => { this.idle = onIdle }, timeoutMs)
   }
 
   async close (): Promise<void> {
