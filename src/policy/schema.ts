@@ -99,14 +99,17 @@ const RetryCondition = Type.Union([
   Type.Integer({ minimum: 400, maximum: 599 }),
 ])
 
+/** Exponential backoff, for a call's retries and for a job's long-horizon ones alike. */
+const Backoff = Obj({
+  initial: Opt(Duration),
+  max: Opt(Duration),
+  multiplier: Opt(Type.Number({ minimum: 1, maximum: 10 })),
+  jitter: Opt(Type.Union([Type.Literal('full'), Type.Literal('equal'), Type.Literal('none')])),
+})
+
 export const Retry = Obj({
   attempts: Opt(Type.Integer({ minimum: 1, maximum: 10, description: 'total attempts, the first included' })),
-  backoff: Opt(Obj({
-    initial: Opt(Duration),
-    max: Opt(Duration),
-    multiplier: Opt(Type.Number({ minimum: 1, maximum: 10 })),
-    jitter: Opt(Type.Union([Type.Literal('full'), Type.Literal('equal'), Type.Literal('none')])),
-  })),
+  backoff: Opt(Backoff),
   on: Opt(Type.Array(RetryCondition)),
   respectRetryAfter: Opt(Type.Boolean()),
   idempotentOnly: Opt(Type.Boolean()),
@@ -186,12 +189,7 @@ export const Async = Obj({
   resultTtl: Opt(Type.String({ pattern: DURATION, description: 'how long a finished job and its result are kept' })),
   retry: Opt(Obj({
     attempts: Opt(Type.Integer({ minimum: 1, maximum: 1000, description: 'attempts sent to the vendor, the first included' })),
-    backoff: Opt(Obj({
-      initial: Opt(Duration),
-      max: Opt(Duration),
-      multiplier: Opt(Type.Number({ minimum: 1, maximum: 10 })),
-      jitter: Opt(Type.Union([Type.Literal('full'), Type.Literal('equal'), Type.Literal('none')])),
-    })),
+    backoff: Opt(Backoff),
     on: Opt(Type.Array(JobRetryCondition)),
   }, 'long-horizon retries of a job; they replace `retry` for jobs')),
   claimTimeout: Opt(Type.String({ pattern: DURATION, description: 'a job held this long by a silent replica is taken over' })),
