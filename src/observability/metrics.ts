@@ -48,26 +48,11 @@ export class Metrics {
     registers: [this.registry],
   })
 
-  readonly retries = new Counter({
-    name: 'sluice_retries_total',
-    help: 'Attempts after the first, by the reason for retrying',
-    labelNames: ['vendor', 'reason'] as const,
-    registers: [this.registry],
-  })
+  readonly retries = this.counter('sluice_retries_total', 'Attempts after the first, by the reason for retrying', ['vendor', 'reason'])
 
-  readonly upstreamErrors = new Counter({
-    name: 'sluice_upstream_errors_total',
-    help: 'Failed upstream attempts, by kind',
-    labelNames: ['vendor', 'kind'] as const,
-    registers: [this.registry],
-  })
+  readonly upstreamErrors = this.counter('sluice_upstream_errors_total', 'Failed upstream attempts, by kind', ['vendor', 'kind'])
 
-  readonly tunnels = new Counter({
-    name: 'sluice_tunnels_total',
-    help: 'CONNECT tunnels asked for while interception is on: intercepted, handshake_failed (the client did not accept the minted certificate) or refused (no policy routes the host)',
-    labelNames: ['vendor', 'result'] as const,
-    registers: [this.registry],
-  })
+  readonly tunnels = this.counter('sluice_tunnels_total', 'CONNECT tunnels asked for while interception is on: intercepted, handshake_failed (the client did not accept the minted certificate) or refused (no policy routes the host)', ['vendor', 'result'])
 
   readonly circuitState = new Gauge({
     name: 'sluice_circuit_state',
@@ -76,12 +61,7 @@ export class Metrics {
     registers: [this.registry],
   })
 
-  readonly policyReloads = new Counter({
-    name: 'sluice_policy_reloads_total',
-    help: 'Policy reloads, by result',
-    labelNames: ['result'] as const,
-    registers: [this.registry],
-  })
+  readonly policyReloads = this.counter('sluice_policy_reloads_total', 'Policy reloads, by result', ['result'])
 
   /** by vendor, how to ask its credentials again: a scrape sees a secret file that appeared with no call made */
   readonly credentialProbes = new Map<string, () => void>()
@@ -99,12 +79,7 @@ export class Metrics {
   /** replicas sharing the Redis at its last answer (Redis configured only, as redis_up) */
   readonly replicasSeen: Gauge
 
-  readonly jobs = new Counter({
-    name: 'sluice_jobs_total',
-    help: 'Asynchronous jobs that reached a final state, by result (succeeded, failed, dead)',
-    labelNames: ['vendor', 'result'] as const,
-    registers: [this.registry],
-  })
+  readonly jobs = this.counter('sluice_jobs_total', 'Asynchronous jobs that reached a final state, by result (succeeded, failed, dead)', ['vendor', 'result'])
 
   /** where sluice_jobs_pending reads its counts from (the job store), once it is open */
   jobsPendingSource: (() => Promise<Map<string, number>>) | undefined = undefined
@@ -163,6 +138,11 @@ export class Metrics {
       byLabels.set(key, count)
     }
     return count
+  }
+
+  /** A plain counter in this app's registry. */
+  private counter<L extends string> (name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] })
   }
 
   /** A counter fed through DeferredCounts: what was counted since the last read joins it as /metrics is read. */

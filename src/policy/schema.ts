@@ -2,7 +2,7 @@
 // the single source of the JSON Schema shipped in schema/policy.schema.json (for
 // editors) and of the validation `sluice validate` runs. Values stay strings here
 // ("5s", "10mb", "25/s"); src/policy/compile.ts turns them into numbers once.
-import { Type, type Static, type TSchema, type TObject, type TProperties } from '@sinclair/typebox'
+import { Type, type Static, type TInteger, type TLiteral, type TSchema, type TObject, type TProperties, type TUnion } from '@sinclair/typebox'
 
 const DURATION = '^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$'
 const SIZE = '^[0-9]+(\\.[0-9]+)?(b|kb|mb|gb)$'
@@ -92,12 +92,12 @@ export const RateLimit = Obj({
   })),
 })
 
-const RetryCondition = Type.Union([
-  Type.Literal('connect-error'),
-  Type.Literal('timeout'),
-  Type.Literal('reset'),
-  Type.Integer({ minimum: 400, maximum: 599 }),
-])
+/** Outcomes a policy lists (retry.on, failOn): these names, or an HTTP status 400-599. */
+function outcomes<T extends string> (...names: T[]): TUnion<[...Array<TLiteral<T>>, TInteger]> {
+  return Type.Union([...names.map(n => Type.Literal(n)), Type.Integer({ minimum: 400, maximum: 599 })])
+}
+
+const RetryCondition = outcomes('connect-error', 'timeout', 'reset')
 
 /** Exponential backoff, for a call's retries and for a job's long-horizon ones alike. */
 const Backoff = Obj({
@@ -122,13 +122,7 @@ export const Idempotency = Obj({
   generate: Opt(Type.Array(Method)),
 })
 
-const FailOn = Type.Union([
-  Type.Literal('5xx'),
-  Type.Literal('4xx'),
-  Type.Literal('timeout'),
-  Type.Literal('connect-error'),
-  Type.Integer({ minimum: 400, maximum: 599 }),
-])
+const FailOn = outcomes('5xx', '4xx', 'timeout', 'connect-error')
 
 export const CircuitBreaker = Obj({
   enabled: Opt(Type.Boolean()),
@@ -173,14 +167,7 @@ export const Logging = Obj({
   })),
 })
 
-const JobRetryCondition = Type.Union([
-  Type.Literal('connect-error'),
-  Type.Literal('timeout'),
-  Type.Literal('reset'),
-  Type.Literal('4xx'),
-  Type.Literal('5xx'),
-  Type.Integer({ minimum: 400, maximum: 599 }),
-])
+const JobRetryCondition = outcomes('connect-error', 'timeout', 'reset', '4xx', '5xx')
 
 export const Async = Obj({
   enabled: Opt(Type.Boolean({ description: 'Prefer: respond-async answers 202 and delivers the call later' })),
