@@ -5,12 +5,11 @@
 // free), takes back the tokens of calls that are not sent after all, applies
 // shadow mode and counts every decision.
 import type { Metrics } from '../observability/metrics.js'
-import type { VendorPolicy } from '../policy/types.js'
 import { randomUUID } from 'node:crypto'
 import { pauseKey, REPLICAS_KEY } from './keys.js'
 import { LeaseBook, leaseKey } from './lease.js'
 import { MemoryStore } from './memory.js'
-import { compilePlan, type Plan } from './plan.js'
+import type { Plan } from './plan.js'
 import { WaitQueue, type LineStore } from './queue.js'
 import { RedisStore } from './redis-store.js'
 import type { BucketLevels, LimiterLogger, QueueWaiter, RateDecision, RateLimiter } from './types.js'
@@ -74,13 +73,11 @@ class TokenBucketLimiter implements RateLimiter {
   private readonly metrics: Metrics
   private readonly memory = new MemoryStore()
   private readonly redis: RedisStore | undefined
-  private readonly plans = new WeakMap<VendorPolicy, Plan>()
   private readonly leases: LeaseBook
   /** give-backs in flight, awaited (briefly) on close */
   private readonly givingBack = new Set<Promise<void>>()
   /** replicas seen in Redis at its last answer: an outage divides the local buckets by this */
   private replicas = 1
-  private readonly shares = new WeakMap<Plan, { replicas: number, plan: Plan }>()
   private announcer: NodeJS.Timeout | undefined
   private readonly queue = new WaitQueue({
     giveBack: (plan, keyValues, store, costs) => this.toStore(plan, keyValues, store, costs),
@@ -137,9 +134,8 @@ class TokenBucketLimiter implements RateLimiter {
     return this.redis !== undefined
   }
 
-  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): Promise<RateDecision> {
-    if (policy.rateLimit.buckets.length === 0) return ALLOWED_NOW
-    const plan = this.plan(policy)
+  acquire (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): Promise<RateDecision> {
+    if (plan.size === 0) return ALLOWED_NOW
     const redis = this.redis
     if (redis === undefined) return this.settle(plan, this.local(plan, keyValues, deadlineMs, costs), 'memory', keyValues, waiter, costs)
     if (!redis.up) return this.withoutRedis(plan, keyValues, deadlineMs, waiter, costs)
@@ -166,10 +162,9 @@ class TokenBucketLimiter implements RateLimiter {
     clearTimeout(timer)
   }
 
-  giveBack (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision): void {
+  giveBack (plan: Plan, keyValues: readonly string[], decision: RateDecision): void {
     const store = decision.store
     if (store === undefined) return
-    const plan = this.plan(policy)
     if (decision.costs !== undefined) {
       // A weighted turn is not one token: the whole reservation goes back to
       // the store, for whichever call asks next.
@@ -187,11 +182,10 @@ class TokenBucketLimiter implements RateLimiter {
     this.toStore(plan, keyValues, lineStore)
   }
 
-  settleCost (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision, actual: ReadonlyArray<number | undefined>): void {
+  settleCost (plan: Plan, keyValues: readonly string[], decision: RateDecision, actual: ReadonlyArray<number | undefined>): void {
     const reserved = decision.costs
     const store = decision.store
     if (reserved === undefined || store === undefined) return
-    const plan = this.plan(policy)
     let amounts: number[] | undefined
     for (let i = 0; i < plan.size; i++) {
       const a = actual[i]
@@ -204,9 +198,8 @@ class TokenBucketLimiter implements RateLimiter {
     else this.adjustInRedis(plan, keyValues, amounts)
   }
 
-  sync (policy: VendorPolicy, keyValues: readonly string[], remaining: number): void {
-    if (policy.rateLimit.buckets.length === 0) return
-    const plan = this.plan(policy)
+  sync (plan: Plan, keyValues: readonly string[], remaining: number): void {
+    if (plan.size === 0) return
     const i = plan.syncBucket
     if (i < 0) return
     const keyValue = keyValues[i] ?? '-'
@@ -219,10 +212,9 @@ class TokenBucketLimiter implements RateLimiter {
     redis.lower(plan, i, keyValue, remaining).catch(() => {})
   }
 
-  async levels (policy: VendorPolicy): Promise<{ store: 'memory' | 'redis', buckets: BucketLevels[] }> {
-    const buckets = policy.rateLimit.buckets
+  async levels (plan: Plan): Promise<{ store: 'memory' | 'redis', buckets: BucketLevels[] }> {
+    const buckets = plan.buckets
     if (buckets.length === 0) return { store: this.redis?.up === true ? 'redis' : 'memory', buckets: [] }
-    const plan = this.plan(policy)
     const redis = this.redis
     const inRedis = redis !== undefined && redis.up
     const local = this.localShare(plan)
@@ -338,15 +330,6 @@ class TokenBucketLimiter implements RateLimiter {
     sent.finally(() => this.givingBack.delete(sent)).catch(() => {})
   }
 
-  private plan (policy: VendorPolicy): Plan {
-    let plan = this.plans.get(policy)
-    if (plan === undefined) {
-      plan = compilePlan(policy, this.metrics)
-      this.plans.set(policy, plan)
-    }
-    return plan
-  }
-
   private local (plan: Plan, keyValues: readonly string[], deadlineMs: number, costs: readonly number[] | undefined): Verdict {
     const now = Date.now()
     return this.memory.decide(this.localShare(plan), keyValues, deadlineMs - now, now, costs)
@@ -360,10 +343,10 @@ class TokenBucketLimiter implements RateLimiter {
   private localShare (plan: Plan): Plan {
     const n = this.replicas
     if (this.redis === undefined || n <= 1) return plan
-    const known = this.shares.get(plan)
+    const known = plan.share
     if (known !== undefined && known.replicas === n) return known.plan
-    const share: Plan = { ...plan, capacity: plan.capacity.map(c => c / n), refillPerMs: plan.refillPerMs.map(r => r / n) }
-    this.shares.set(plan, { replicas: n, plan: share })
+    const share: Plan = { ...plan, capacity: plan.capacity.map(c => c / n), refillPerMs: plan.refillPerMs.map(r => r / n), share: undefined }
+    plan.share = { replicas: n, plan: share }
     return share
   }
 
