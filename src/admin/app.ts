@@ -31,7 +31,7 @@ export function buildAdminApp (runtime: ProxyRuntime): FastifyInstance {
   // Each vendor's buckets now: level, capacity and refill; keyed buckets as a
   // count of keys and the lowest levels, key values hashed.
   app.get('/ratelimit', async () => ({
-    vendors: await Promise.all(runtime.current.vendors.map(async v => ({ vendor: v.name, ...await runtime.limiter.levels(v.policy) }))),
+    vendors: await Promise.all(runtime.current.vendors.map(async v => ({ vendor: v.name, ...await runtime.limiter.levels(v.rateLimitPlan) }))),
   }))
   // For people: a page that redraws itself from /status.json every second.
   app.get('/status', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(STATUS_PAGE))

@@ -57,7 +57,7 @@ export async function statusReport (runtime: ProxyRuntime): Promise<StatusReport
     return {
       name: v.name,
       breaker: v.breaker.state,
-      buckets: (await runtime.limiter.levels(v.policy)).buckets.map((b): BucketLevel => ({
+      buckets: (await runtime.limiter.levels(v.rateLimitPlan)).buckets.map((b): BucketLevel => ({
         bucket: b.name,
         capacity: b.capacity,
         tokens: b.level ?? (b.keys === 0 ? b.capacity : b.lowest?.[0]?.level ?? null),

@@ -15,7 +15,7 @@ import { Cluster, Redis } from 'ioredis'
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import { parseClusterSeeds, redisTls } from '../ratelimit/redis-connection.js'
+import { parseClusterSeeds, reconnectDelay, seedNodeOptions, urlTls } from '../ratelimit/redis-connection.js'
 import { FINAL, decodeJob, encodeJob, type Job } from './job.js'
 import type { ClaimedJob, JobFilter, JobStore } from './store.js'
 
@@ -69,28 +69,25 @@ export class RedisJobStore implements JobStore {
 
   constructor (opts: RedisJobStoreOptions) {
     const connection = { connectTimeout: 2_000, commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 0 }
-    const reconnect = (attempt: number): number => Math.min(attempt * 100, 1000)
     if (opts.clusterNodes !== undefined && opts.clusterNodes.length > 0) {
       const seeds = parseClusterSeeds(opts.clusterNodes)
       // Commands wait for a (re)connection, up to commandTimeout: a job accepted while
       // the connection comes up is stored, not refused.
       this.client = new Cluster(seeds.nodes, {
         enableOfflineQueue: true,
-        clusterRetryStrategy: reconnect,
+        clusterRetryStrategy: reconnectDelay,
         redisOptions: {
           ...connection,
-          ...(seeds.username !== undefined ? { username: seeds.username } : {}),
-          ...(seeds.password !== undefined ? { password: seeds.password } : {}),
-          ...(seeds.tls ? { tls: redisTls(opts.tlsCa) } : {}),
+          ...seedNodeOptions(seeds, opts.tlsCa),
         },
       })
     } else {
       const url = opts.url as string
       this.client = new Redis(url, {
         ...connection,
-        ...(/^rediss:/i.test(url) ? { tls: redisTls(opts.tlsCa) } : {}),
+        ...urlTls(url, opts.tlsCa),
         enableOfflineQueue: true,
-        retryStrategy: reconnect,
+        retryStrategy: reconnectDelay,
       })
     }
     // ioredis reports every failed reconnect; the worker logs the outage once.

@@ -158,7 +158,7 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
 
   /** sluice's own headers on a relayed response: the rate-limit headers */
   addResponseHeaders (headers: string[]): void {
-    if (this.vendor !== undefined) pushRateLimitHeaders(this.vendor.policy, this.tokens, headers)
+    if (this.vendor !== undefined) pushRateLimitHeaders(this.vendor.rateLimitPlan, this.tokens, headers)
   }
 
   get clientIp (): string {

@@ -11,24 +11,24 @@
 // relayed (CostTap).
 import { SluiceError } from '../errors.js'
 import type { RequestLine } from '../observability/request-line.js'
-import { bucketKeyValues, costPlan, CostTap, estimateCosts, type RateDecision } from '../ratelimit/index.js'
+import { bucketKeyValues, CostTap, estimateCosts, type RateDecision } from '../ratelimit/index.js'
 import type { CallContext, RoutedCall } from './context.js'
 import { readRequestBody } from './request-body.js'
 
 /** Undefined when the vendor has no buckets (nothing to wait for), else a promise settled once the call may go. */
 export function takeTokens (ctx: RoutedCall): Promise<void> | undefined {
-  const policy = ctx.vendor.policy
-  if (policy.rateLimit.buckets.length === 0) return undefined
+  const { policy, rateLimitPlan: plan } = ctx.vendor
+  if (plan.size === 0) return undefined
   const keys = bucketKeyValues(policy, (name) => ctx.header(name), ctx.clientIp)
   ctx.bucketKeys = keys
-  const costs = costPlan(policy)
+  const costs = plan.cost
   if (costs === undefined) {
-    return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline, ctx).then(decision => applyDecision(ctx, decision, keys))
+    return ctx.runtime.limiter.acquire(plan, keys, ctx.deadline, ctx).then(decision => applyDecision(ctx, decision, keys))
   }
   const body = costs.needsBody ? readRequestBody(ctx, policy.limits.bodyBytes) : undefined
   const reserve = (): Promise<void> => {
     const estimate = estimateCosts(costs, (name) => ctx.header(name), ctx.body.kind === 'buffered' ? ctx.body.data : undefined)
-    return ctx.runtime.limiter.acquire(policy, keys, ctx.deadline, ctx, estimate).then(decision => applyDecision(ctx, decision, keys))
+    return ctx.runtime.limiter.acquire(plan, keys, ctx.deadline, ctx, estimate).then(decision => applyDecision(ctx, decision, keys))
   }
   return body === undefined ? reserve() : body.then(reserve)
 }
@@ -40,7 +40,7 @@ export function takeTokens (ctx: RoutedCall): Promise<void> | undefined {
  */
 export function openCostTap (ctx: RoutedCall, header: (name: string) => string | undefined): CostTap | undefined {
   if (ctx.tokens?.costs === undefined) return undefined
-  const plan = costPlan(ctx.vendor.policy)
+  const plan = ctx.vendor.rateLimitPlan.cost
   return plan?.settles === true ? new CostTap(plan, header) : undefined
 }
 
@@ -54,18 +54,18 @@ export function returnUnsentTokens (ctx: CallContext): void {
   const tokens = ctx.tokens
   if (tokens === undefined || ctx.vendor === undefined) return
   ctx.tokens = undefined
-  const policy = ctx.vendor.policy
+  const plan = ctx.vendor.rateLimitPlan
   if (ctx.attempts !== ctx.tokensAtAttempt && ctx.error?.code !== 'forbidden_destination') {
     const tap = ctx.costTap
     if (tap !== undefined) {
       const actual = tap.result()
-      ctx.runtime.limiter.settleCost(policy, (ctx.bucketKeys ?? []), tokens, actual)
-      const first = costPlan(policy)?.first ?? -1
+      ctx.runtime.limiter.settleCost(plan, (ctx.bucketKeys ?? []), tokens, actual)
+      const first = plan.cost?.first ?? -1
       if (first >= 0 && actual[first] !== undefined) ctx.cost = actual[first]
     }
     return
   }
-  ctx.runtime.limiter.giveBack(policy, (ctx.bucketKeys ?? []), tokens)
+  ctx.runtime.limiter.giveBack(plan, (ctx.bucketKeys ?? []), tokens)
 }
 
 /** upstream.sync: the vendor's remaining count (its remainingHeader) lowers the synced bucket, never raises it. */
@@ -74,7 +74,7 @@ export function syncFromVendor (ctx: RoutedCall, remaining: string | undefined):
   const v = remaining.trim()
   const n = v === '' ? NaN : Number(v)
   if (!Number.isFinite(n) || n < 0) return
-  ctx.runtime.limiter.sync(ctx.vendor.policy, (ctx.bucketKeys ?? []), Math.floor(n))
+  ctx.runtime.limiter.sync(ctx.vendor.rateLimitPlan, (ctx.bucketKeys ?? []), Math.floor(n))
 }
 
 /** The log line's rate-limit fields: the bucket that refused or queued the call, and its cost when not 1. */
@@ -88,14 +88,14 @@ function applyDecision (ctx: RoutedCall, decision: RateDecision, keys: readonly 
   ctx.waitMs += decision.waitMs
   if (decision.waitMs > 0) ctx.trace?.waited(decision.waitMs, decision.bucket)
   if (decision.bucket !== undefined && (!decision.ok || decision.waitMs > 0 || decision.wouldLimit === true)) ctx.rateBucket = decision.bucket
-  const first = decision.costs === undefined ? -1 : costPlan(vendor.policy)?.first ?? -1
+  const first = decision.costs === undefined ? -1 : vendor.rateLimitPlan.cost?.first ?? -1
   if (first >= 0) ctx.cost = decision.costs?.[first]
   if (decision.wouldLimit === true) ctx.wouldLimit = true
   // A client that left while its call queued must not have it sent anyway:
   // nobody reads the answer, and a client that retries would have it made twice.
   // The vendor never sees it, so its token goes back to the calls behind it.
   if (ctx.clientGone) {
-    if (decision.ok) ctx.runtime.limiter.giveBack(vendor.policy, keys, decision)
+    if (decision.ok) ctx.runtime.limiter.giveBack(vendor.rateLimitPlan, keys, decision)
     throw new SluiceError('client_gone', 'the client went away while the call was queued')
   }
   if (decision.ok) {

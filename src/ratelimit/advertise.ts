@@ -3,10 +3,11 @@
 // to refusing the call:
 //   RateLimit-Policy: "burst";q=100;w=4    q = capacity, w = seconds to refill from empty
 //   RateLimit: "burst";r=42;t=1            r = whole tokens left, t = seconds until full again
-import type { VendorPolicy } from '../policy/types.js'
+import type { BucketPolicy } from '../policy/types.js'
+import type { Plan } from './plan.js'
 import type { RateDecision } from './types.js'
 
-interface Advertised {
+export interface Advertised {
   /** per bucket: its RateLimit-Policy value, and its refill in tokens per second */
   policies: string[]
   names: string[]
@@ -14,31 +15,24 @@ interface Advertised {
   refillPerS: number[]
 }
 
-const byPolicy = new WeakMap<VendorPolicy, Advertised>()
-
-function advertised (policy: VendorPolicy): Advertised {
-  let a = byPolicy.get(policy)
-  if (a === undefined) {
-    const buckets = policy.rateLimit.buckets
-    a = {
-      names: buckets.map(b => JSON.stringify(b.name)),
-      policies: buckets.map(b => `${JSON.stringify(b.name)};q=${b.capacity};w=${Math.max(1, Math.ceil(b.capacity / (b.refillPerMs * 1000)))}`),
-      capacity: buckets.map(b => b.capacity),
-      refillPerS: buckets.map(b => b.refillPerMs * 1000),
-    }
-    byPolicy.set(policy, a)
+/** Worked out once per policy load, in the rate limit plan. */
+export function compileAdvertised (buckets: readonly BucketPolicy[]): Advertised {
+  return {
+    names: buckets.map(b => JSON.stringify(b.name)),
+    policies: buckets.map(b => `${JSON.stringify(b.name)};q=${b.capacity};w=${Math.max(1, Math.ceil(b.capacity / (b.refillPerMs * 1000)))}`),
+    capacity: buckets.map(b => b.capacity),
+    refillPerS: buckets.map(b => b.refillPerMs * 1000),
   }
-  return a
 }
 
 /**
  * Appends the two headers to `out` (flat [name, value, ...]) for a decision
  * that knows its closest bucket; nothing otherwise (rateLimit.headers off).
  */
-export function pushRateLimitHeaders (policy: VendorPolicy, decision: RateDecision | undefined, out: string[]): void {
+export function pushRateLimitHeaders (plan: Plan, decision: RateDecision | undefined, out: string[]): void {
   const i = decision?.closest
-  if (i === undefined || !policy.rateLimit.headers) return
-  const a = advertised(policy)
+  if (i === undefined || !plan.headers) return
+  const a = plan.advertised
   const name = a.names[i]
   if (name === undefined) return
   const r = decision?.remaining ?? 0

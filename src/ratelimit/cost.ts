@@ -28,29 +28,19 @@ export interface CostPlan {
   eventMarkers: string[]
 }
 
-const plans = new WeakMap<VendorPolicy, CostPlan | null>()
-
-/** The policy's cost plan, worked out once per policy; undefined when no bucket has a cost. */
-export function costPlan (policy: VendorPolicy): CostPlan | undefined {
-  let plan = plans.get(policy)
-  if (plan === undefined) {
-    const costs = policy.rateLimit.buckets.map(b => b.cost)
-    if (costs.every(c => c === undefined)) {
-      plan = null
-    } else {
-      const responseJson = costs.flatMap(c => c?.response?.kind === 'json' ? [c.response.path] : [])
-      plan = {
-        costs,
-        first: costs.findIndex(c => c !== undefined),
-        needsBody: costs.some(c => c?.request?.kind === 'json'),
-        settles: costs.some(c => c?.response !== undefined),
-        readsBody: responseJson.length > 0,
-        eventMarkers: [...new Set(responseJson.map(p => JSON.stringify(p[0])))],
-      }
-    }
-    plans.set(policy, plan)
+/** The policy's cost plan (worked out once per policy load, in the rate limit plan); undefined when no bucket has a cost. */
+export function compileCostPlan (policy: VendorPolicy): CostPlan | undefined {
+  const costs = policy.rateLimit.buckets.map(b => b.cost)
+  if (costs.every(c => c === undefined)) return undefined
+  const responseJson = costs.flatMap(c => c?.response?.kind === 'json' ? [c.response.path] : [])
+  return {
+    costs,
+    first: costs.findIndex(c => c !== undefined),
+    needsBody: costs.some(c => c?.request?.kind === 'json'),
+    settles: costs.some(c => c?.response !== undefined),
+    readsBody: responseJson.length > 0,
+    eventMarkers: [...new Set(responseJson.map(p => JSON.stringify(p[0])))],
   }
-  return plan ?? undefined
 }
 
 /**

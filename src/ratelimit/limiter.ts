@@ -5,14 +5,14 @@
 // free), takes back the tokens of calls that are not sent after all, applies
 // shadow mode and counts every decision.
 import type { Metrics } from '../observability/metrics.js'
-import type { VendorPolicy } from '../policy/types.js'
 import { randomUUID } from 'node:crypto'
 import { pauseKey, REPLICAS_KEY } from './keys.js'
 import { LeaseBook, leaseKey } from './lease.js'
 import { MemoryStore } from './memory.js'
-import { compilePlan, type Plan } from './plan.js'
-import { WaitQueue, type LineStore } from './queue.js'
+import type { Plan } from './plan.js'
+import { WaitQueue } from './queue.js'
 import { RedisStore } from './redis-store.js'
+import { localStore, sharedStore, type BucketStore, type StoreKind } from './store.js'
 import type { BucketLevels, LimiterLogger, QueueWaiter, RateDecision, RateLimiter } from './types.js'
 import { hashKeyValue, MISSING_KEY_VALUE, VENDOR_KEY_VALUE } from './keys.js'
 import { isQueued, type Verdict } from './verdict.js'
@@ -74,13 +74,17 @@ class TokenBucketLimiter implements RateLimiter {
   private readonly metrics: Metrics
   private readonly memory = new MemoryStore()
   private readonly redis: RedisStore | undefined
-  private readonly plans = new WeakMap<VendorPolicy, Plan>()
+  /** this replica's buckets, behind the one store interface */
+  private readonly local: BucketStore = localStore(this.memory, plan => this.localShare(plan))
+  /** the Redis buckets behind the same interface; undefined without Redis */
+  private readonly shared: BucketStore | undefined
+  /** the store a decision's tokens came from (a lease's: Redis) */
+  private readonly byKind: Record<StoreKind | 'lease', BucketStore> = { memory: this.local, redis: this.local, lease: this.local }
   private readonly leases: LeaseBook
   /** give-backs in flight, awaited (briefly) on close */
   private readonly givingBack = new Set<Promise<void>>()
   /** replicas seen in Redis at its last answer: an outage divides the local buckets by this */
   private replicas = 1
-  private readonly shares = new WeakMap<Plan, { replicas: number, plan: Plan }>()
   private announcer: NodeJS.Timeout | undefined
   private readonly queue = new WaitQueue({
     giveBack: (plan, keyValues, store, costs) => this.toStore(plan, keyValues, store, costs),
@@ -91,7 +95,7 @@ class TokenBucketLimiter implements RateLimiter {
     this.metrics = opts.metrics
     const { logger } = opts
     this.metrics.redisUp.set(0)
-    this.leases = new LeaseBook((plan, keyValues, tokens) => this.giveBackToRedis(plan, keyValues, tokens))
+    this.leases = new LeaseBook((plan, keyValues, tokens) => this.byKind.lease.giveBack(plan, keyValues, tokens))
     this.metrics.replicasSeen.set(1)
     if (opts.redisUrl === undefined && (opts.clusterNodes === undefined || opts.clusterNodes.length === 0)) return
     const id = randomUUID()
@@ -127,6 +131,12 @@ class TokenBucketLimiter implements RateLimiter {
           'redis unavailable: rate limits fall back to local buckets (failMode open) or refuse calls (failMode closed)')
       },
     })
+    this.shared = sharedStore(this.redis, sent => {
+      this.givingBack.add(sent)
+      sent.finally(() => this.givingBack.delete(sent)).catch(() => {})
+    })
+    this.byKind.redis = this.shared
+    this.byKind.lease = this.shared
   }
 
   get redisUp (): boolean {
@@ -137,11 +147,10 @@ class TokenBucketLimiter implements RateLimiter {
     return this.redis !== undefined
   }
 
-  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): Promise<RateDecision> {
-    if (policy.rateLimit.buckets.length === 0) return ALLOWED_NOW
-    const plan = this.plan(policy)
+  acquire (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): Promise<RateDecision> {
+    if (plan.size === 0) return ALLOWED_NOW
     const redis = this.redis
-    if (redis === undefined) return this.settle(plan, this.local(plan, keyValues, deadlineMs, costs), 'memory', keyValues, waiter, costs)
+    if (redis === undefined) return this.settle(plan, this.decideLocally(plan, keyValues, deadlineMs, costs), 'memory', keyValues, waiter, costs)
     if (!redis.up) return this.withoutRedis(plan, keyValues, deadlineMs, waiter, costs)
     if (plan.leaseCap < 2) return this.inRedis(redis, plan, keyValues, deadlineMs, waiter, costs)
     const now = Date.now()
@@ -166,32 +175,30 @@ class TokenBucketLimiter implements RateLimiter {
     clearTimeout(timer)
   }
 
-  giveBack (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision): void {
+  giveBack (plan: Plan, keyValues: readonly string[], decision: RateDecision): void {
     const store = decision.store
     if (store === undefined) return
-    const plan = this.plan(policy)
     if (decision.costs !== undefined) {
       // A weighted turn is not one token: the whole reservation goes back to
       // the store, for whichever call asks next.
-      this.toStore(plan, keyValues, store === 'memory' ? 'memory' : 'redis', decision.costs)
+      this.toStore(plan, keyValues, this.byKind[store].kind, decision.costs)
       return
     }
     const now = Date.now()
     // The call's turn is now (it was allowed, at once or after its wait): a
     // call queued behind it here takes it, and its own later turn is the token
     // that goes back to the store that reserved it.
-    const lineStore: LineStore = store === 'memory' ? 'memory' : 'redis'
+    const lineStore = this.byKind[store].kind
     const moved = this.queue.moveUp(lineKey(lineStore, plan, keyValues), now, plan.vendor)
     // A leased token nobody queued for goes back to the lease, for the next call here.
     if (store === 'lease' && !moved && this.leases.putBack(leaseKey(plan, keyValues), now)) return
     this.toStore(plan, keyValues, lineStore)
   }
 
-  settleCost (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision, actual: ReadonlyArray<number | undefined>): void {
+  settleCost (plan: Plan, keyValues: readonly string[], decision: RateDecision, actual: ReadonlyArray<number | undefined>): void {
     const reserved = decision.costs
     const store = decision.store
     if (reserved === undefined || store === undefined) return
-    const plan = this.plan(policy)
     let amounts: number[] | undefined
     for (let i = 0; i < plan.size; i++) {
       const a = actual[i]
@@ -200,46 +207,29 @@ class TokenBucketLimiter implements RateLimiter {
       amounts[i] = (reserved[i] as number) - a
     }
     if (amounts === undefined) return
-    if (store === 'memory') this.memory.adjust(this.localShare(plan), keyValues, amounts, Date.now())
-    else this.adjustInRedis(plan, keyValues, amounts)
+    this.byKind[store].adjust(plan, keyValues, amounts)
   }
 
-  sync (policy: VendorPolicy, keyValues: readonly string[], remaining: number): void {
-    if (policy.rateLimit.buckets.length === 0) return
-    const plan = this.plan(policy)
+  sync (plan: Plan, keyValues: readonly string[], remaining: number): void {
+    if (plan.size === 0) return
     const i = plan.syncBucket
     if (i < 0) return
-    const keyValue = keyValues[i] ?? '-'
-    const redis = this.redis
-    if (redis === undefined || !redis.up) {
-      this.memory.lower(this.localShare(plan), i, keyValue, remaining, Date.now())
-      return
-    }
-    // Failure is handled by the store marking itself down.
-    redis.lower(plan, i, keyValue, remaining).catch(() => {})
+    this.current().lower(plan, i, keyValues[i] ?? '-', remaining)
   }
 
-  async levels (policy: VendorPolicy): Promise<{ store: 'memory' | 'redis', buckets: BucketLevels[] }> {
-    const buckets = policy.rateLimit.buckets
-    if (buckets.length === 0) return { store: this.redis?.up === true ? 'redis' : 'memory', buckets: [] }
-    const plan = this.plan(policy)
-    const redis = this.redis
-    const inRedis = redis !== undefined && redis.up
-    const local = this.localShare(plan)
+  async levels (plan: Plan): Promise<{ store: 'memory' | 'redis', buckets: BucketLevels[] }> {
+    const buckets = plan.buckets
+    const store = this.current()
+    if (buckets.length === 0) return { store: store.kind, buckets: [] }
+    const follows = store.planFor(plan)
     const out: BucketLevels[] = []
     for (let i = 0; i < plan.size; i++) {
       const b = buckets[i] as (typeof buckets)[number]
-      const cap = (inRedis ? plan : local).capacity[i] as number
-      const rate = (inRedis ? plan : local).refillPerMs[i] as number
-      let now = Date.now()
-      let entries: Array<[string, number, number]>
-      const scanned = inRedis ? await redis.scan(plan.prefixes[i] as string, LEVELS_SCAN_MAX).catch(() => undefined) : undefined
-      if (scanned !== undefined) {
-        now = scanned.now
-        entries = scanned.entries
-      } else {
-        entries = [...this.memory.entries(plan.prefixes[i] as string)]
-      }
+      const cap = follows.capacity[i] as number
+      const rate = follows.refillPerMs[i] as number
+      const prefix = plan.prefixes[i] as string
+      // A store that does not answer: what this replica holds.
+      const { now, entries } = (await store.entries(prefix, LEVELS_SCAN_MAX)) ?? (await this.local.entries(prefix, LEVELS_SCAN_MAX))!
       const levels = entries.map(([key, t, at]): [string, number] => [key, round(Math.min(cap, t + (now > at ? (now - at) * rate : 0)))])
       const row: BucketLevels = {
         name: b.name,
@@ -257,7 +247,7 @@ class TokenBucketLimiter implements RateLimiter {
       }
       out.push(row)
     }
-    return { store: inRedis ? 'redis' : 'memory', buckets: out }
+    return { store: store.kind, buckets: out }
   }
 
   pause (vendor: string, untilMs: number): void {
@@ -308,46 +298,19 @@ class TokenBucketLimiter implements RateLimiter {
   }
 
   /** A call's tokens (one from each bucket, or its costs) back to the store that took them (Redis: lost if it is down since). */
-  private toStore (plan: Plan, keyValues: readonly string[], store: LineStore, costs?: readonly number[]): void {
-    if (costs !== undefined) {
-      if (store === 'redis') this.adjustInRedis(plan, keyValues, costs)
-      else this.memory.adjust(this.localShare(plan), keyValues, costs, Date.now())
-      return
-    }
-    if (store === 'redis') this.giveBackToRedis(plan, keyValues, 1)
-    else this.memory.giveBack(this.localShare(plan), keyValues, 1, Date.now())
+  private toStore (plan: Plan, keyValues: readonly string[], kind: StoreKind, costs?: readonly number[]): void {
+    const store = this.byKind[kind]
+    if (costs !== undefined) store.adjust(plan, keyValues, costs)
+    else store.giveBack(plan, keyValues, 1)
   }
 
-  /** Tokens into (or out of) the shared buckets, one script call; lost if Redis is down. */
-  private adjustInRedis (plan: Plan, keyValues: readonly string[], amounts: readonly number[]): void {
-    const redis = this.redis
-    if (redis === undefined || !redis.up) return
-    // Failure is handled by the store marking itself down.
-    const sent = redis.adjust(plan, keyValues, amounts).catch(() => {})
-    this.givingBack.add(sent)
-    sent.finally(() => this.givingBack.delete(sent)).catch(() => {})
+  /** The store decisions are made in now: Redis while it answers, else the local buckets. */
+  private current (): BucketStore {
+    const shared = this.shared
+    return shared !== undefined && shared.up ? shared : this.local
   }
 
-  /** Unused leased tokens back to the shared buckets; lost if Redis is down. */
-  private giveBackToRedis (plan: Plan, keyValues: readonly string[], tokens: number): void {
-    const redis = this.redis
-    if (redis === undefined || !redis.up) return
-    // Failure is handled by the store marking itself down.
-    const sent = redis.giveBack(plan, keyValues, tokens).catch(() => {})
-    this.givingBack.add(sent)
-    sent.finally(() => this.givingBack.delete(sent)).catch(() => {})
-  }
-
-  private plan (policy: VendorPolicy): Plan {
-    let plan = this.plans.get(policy)
-    if (plan === undefined) {
-      plan = compilePlan(policy, this.metrics)
-      this.plans.set(policy, plan)
-    }
-    return plan
-  }
-
-  private local (plan: Plan, keyValues: readonly string[], deadlineMs: number, costs: readonly number[] | undefined): Verdict {
+  private decideLocally (plan: Plan, keyValues: readonly string[], deadlineMs: number, costs: readonly number[] | undefined): Verdict {
     const now = Date.now()
     return this.memory.decide(this.localShare(plan), keyValues, deadlineMs - now, now, costs)
   }
@@ -360,16 +323,16 @@ class TokenBucketLimiter implements RateLimiter {
   private localShare (plan: Plan): Plan {
     const n = this.replicas
     if (this.redis === undefined || n <= 1) return plan
-    const known = this.shares.get(plan)
+    const known = plan.share
     if (known !== undefined && known.replicas === n) return known.plan
-    const share: Plan = { ...plan, capacity: plan.capacity.map(c => c / n), refillPerMs: plan.refillPerMs.map(r => r / n) }
-    this.shares.set(plan, { replicas: n, plan: share })
+    const share: Plan = { ...plan, capacity: plan.capacity.map(c => c / n), refillPerMs: plan.refillPerMs.map(r => r / n), share: undefined }
+    plan.share = { replicas: n, plan: share }
     return share
   }
 
   private withoutRedis (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined,
     costs: readonly number[] | undefined): Promise<RateDecision> {
-    if (plan.failOpen) return this.settle(plan, this.local(plan, keyValues, deadlineMs, costs), 'memory', keyValues, waiter, costs)
+    if (plan.failOpen) return this.settle(plan, this.decideLocally(plan, keyValues, deadlineMs, costs), 'memory', keyValues, waiter, costs)
     return plan.shadow ? REDIS_DOWN_SHADOW : REDIS_DOWN
   }
 
@@ -406,7 +369,7 @@ class TokenBucketLimiter implements RateLimiter {
     if (v.waitMs <= 0) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, store, ...extra })
     if (plan.shadow) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, store, wouldLimit: true, ...extra })
     // Only a call every bucket serves at once is leased: a queued one decided in a store.
-    const lineStore: LineStore = store === 'memory' ? 'memory' : 'redis'
+    const lineStore = this.byKind[store].kind
     return this.queue.wait(lineKey(lineStore, plan, keyValues), plan, keyValues, lineStore, bucket as string, v.waitMs, waiter, extra)
   }
 }
@@ -420,6 +383,6 @@ function round (tokens: number): number {
 }
 
 /** The queue line of calls drawing on these buckets and key values in one store. */
-function lineKey (store: LineStore, plan: Plan, keyValues: readonly string[]): string {
-  return (store === 'memory' ? 'm\n' : 'r\n') + leaseKey(plan, keyValues)
+function lineKey (store: StoreKind, plan: Plan, keyValues: readonly string[]): string {
+  return store + '\n' + leaseKey(plan, keyValues)
 }

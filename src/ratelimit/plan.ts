@@ -1,8 +1,11 @@
 // Everything a decision needs that depends only on the policy, worked out once
-// per policy load: key prefixes, the script's fixed arguments, metric children.
+// per policy load (VendorRuntime holds it): key prefixes, the script's fixed
+// arguments, metric children, the cost plan and the advertised headers.
 import type { Histogram } from 'prom-client'
 import type { DeferredCount, Metrics, RateLimitDecision } from '../observability/metrics.js'
-import type { VendorPolicy } from '../policy/types.js'
+import type { BucketPolicy, VendorPolicy } from '../policy/types.js'
+import { compileAdvertised, type Advertised } from './advertise.js'
+import { compileCostPlan, type CostPlan } from './cost.js'
 import { bucketKeyPrefix, pauseKey } from './keys.js'
 
 /** maxWaitMs of a bucket with `onLimit: reject`: it never queues. */
@@ -22,6 +25,8 @@ export const LEASE_MAX = 1000
 export interface Plan {
   vendor: string
   size: number
+  /** the policy's buckets as written (GET /ratelimit shows their refill and key) */
+  buckets: readonly BucketPolicy[]
   names: string[]
   /** Redis key prefix per bucket; the memory store uses the same names */
   prefixes: string[]
@@ -44,6 +49,16 @@ export interface Plan {
   scriptArgs: Array<string | number>
   decisions: Array<Record<RateLimitDecision, DeferredCount>>
   wait: Histogram.Internal<'vendor'>
+  /** what calls cost each bucket; undefined when no bucket has a cost */
+  cost: CostPlan | undefined
+  /** the RateLimit-Policy values and what the RateLimit header is worked out from */
+  advertised: Advertised
+  /**
+   * The limiter's last local share of this plan (capacity and refill divided
+   * by the replicas seen) while Redis is down; worked out again when the
+   * replica count changes.
+   */
+  share: { replicas: number, plan: Plan } | undefined
 }
 
 export function compilePlan (policy: VendorPolicy, metrics: Metrics): Plan {
@@ -52,6 +67,7 @@ export function compilePlan (policy: VendorPolicy, metrics: Metrics): Plan {
   const plan: Plan = {
     vendor,
     size: buckets.length,
+    buckets,
     names: buckets.map(b => b.name),
     prefixes: buckets.map(b => bucketKeyPrefix(vendor, b.name)),
     pauseKey: pauseKey(vendor),
@@ -73,6 +89,9 @@ export function compilePlan (policy: VendorPolicy, metrics: Metrics): Plan {
       rejected: metrics.deferredCount(metrics.rateLimitDecisions, vendor, b.name, 'rejected'),
     })),
     wait: metrics.vendor(vendor).rateLimitWait,
+    cost: compileCostPlan(policy),
+    advertised: compileAdvertised(buckets),
+    share: undefined,
   }
   for (let i = 0; i < plan.size; i++) plan.scriptArgs.push('')
   plan.scriptArgs.push(0)

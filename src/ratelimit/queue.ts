@@ -16,7 +16,10 @@
 import type { Plan } from './plan.js'
 import type { QueueWaiter, RateDecision } from './types.js'
 
-export type LineStore = 'memory' | 'redis'
+import type { StoreKind } from './store.js'
+
+/** the store a queued call's tokens were reserved in */
+export type LineStore = StoreKind
 
 /** One queued call. */
 interface Turn {

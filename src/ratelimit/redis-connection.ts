@@ -84,3 +84,22 @@ export function redisTls (ca: Buffer | undefined): ConnectionOptions {
   // `ca` alone would replace Node's roots rather than add to them.
   return ca === undefined ? {} : { ca: [...rootCertificates, ca.toString('utf8')] }
 }
+
+/** How long ioredis waits before reconnect attempt `attempt`: a little longer each time, at most a second. */
+export function reconnectDelay (attempt: number): number {
+  return Math.min(attempt * 100, 1000)
+}
+
+/** What every cluster node, the ones found by discovery included, takes from the seeds: their login and TLS. */
+export function seedNodeOptions (seeds: ClusterSeeds, tlsCa: Buffer | undefined): { username?: string, password?: string, tls?: ConnectionOptions } {
+  return {
+    ...(seeds.username !== undefined ? { username: seeds.username } : {}),
+    ...(seeds.password !== undefined ? { password: seeds.password } : {}),
+    ...(seeds.tls ? { tls: redisTls(tlsCa) } : {}),
+  }
+}
+
+/** TLS options for a server URL: only for rediss:// (a tls option would turn TLS on for redis:// too). */
+export function urlTls (url: string, tlsCa: Buffer | undefined): { tls?: ConnectionOptions } {
+  return /^rediss:/i.test(url) ? { tls: redisTls(tlsCa) } : {}
+}

@@ -3,6 +3,18 @@
 // is the one in verdict.ts; memory.ts implements it too: keep them in step.
 import { EPSILON, MAX_IDLE_TTL_MS, NEVER_MS } from './verdict.js'
 
+/** Lua: a bucket's tokens refilled to `now`, never above capacity, from its hash fields { t, at }; an absent bucket is full. */
+const REFILLED_LUA = `
+local function refilled (s, cap, rate, now)
+  if not s[1] then return cap end
+  local tk = tonumber(s[1])
+  local at = tonumber(s[2])
+  if now > at then tk = tk + (now - at) * rate end
+  if tk > cap then tk = cap end
+  return tk
+end
+`
+
 /**
  * KEYS[1] the vendor's pause key; KEYS[2..n+1] one hash per bucket (fields
  * t = tokens, at = ms of last update).
@@ -19,8 +31,7 @@ import { EPSILON, MAX_IDLE_TTL_MS, NEVER_MS } from './verdict.js'
  * A call that queues or is refused takes one token or none, exactly as
  * without a lease. Weighted calls (a cost other than 1) are never leased.
  */
-export const DECIDE_LUA = `
-local EPSILON = ${EPSILON}
+export const DECIDE_LUA = `${REFILLED_LUA}local EPSILON = ${EPSILON}
 local NEVER = ${NEVER_MS}
 local MAX_TTL = ${MAX_IDLE_TTL_MS}
 local t = redis.call('TIME')
@@ -36,14 +47,7 @@ for i = 1, n do
   local cap = tonumber(ARGV[4 * i - 2])
   local rate = tonumber(ARGV[4 * i - 1])
   local cost = tonumber(ARGV[4 * i + 1])
-  local s = redis.call('HMGET', KEYS[i + 1], 't', 'at')
-  local tk = cap
-  if s[1] then
-    tk = tonumber(s[1])
-    local at = tonumber(s[2])
-    if now > at then tk = tk + (now - at) * rate end
-    if tk > cap then tk = cap end
-  end
+  local tk = refilled(redis.call('HMGET', KEYS[i + 1], 't', 'at'), cap, rate, now)
   local need = 0
   if tk < cost - EPSILON then
     if rate > 0 then need = (cost - tk) / rate else need = NEVER end
@@ -104,8 +108,7 @@ return { 0, math.ceil(wait), 0, bucket, mask, take, closest - 1, whole(left) }
  * the bucket may go below zero), capacity, refill per ms. Each bucket is
  * refilled to now first; an absent bucket is full.
  */
-export const ADJUST_LUA = `
-local MAX_TTL = ${MAX_IDLE_TTL_MS}
+export const ADJUST_LUA = `${REFILLED_LUA}local MAX_TTL = ${MAX_IDLE_TTL_MS}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 for i = 1, #KEYS do
@@ -114,14 +117,7 @@ for i = 1, #KEYS do
   if delta ~= 0 and (s[1] or delta < 0) then
     local cap = tonumber(ARGV[3 * i - 1])
     local rate = tonumber(ARGV[3 * i])
-    local tk = cap
-    if s[1] then
-      tk = tonumber(s[1])
-      local at = tonumber(s[2])
-      if now > at then tk = tk + (now - at) * rate end
-      if tk > cap then tk = cap end
-    end
-    tk = tk + delta
+    local tk = refilled(s, cap, rate, now) + delta
     if tk > cap then tk = cap end
     local ttl = MAX_TTL
     if rate > 0 then ttl = math.min(MAX_TTL, math.ceil((cap - tk) / rate) + 1000) end
@@ -137,21 +133,13 @@ return 0
  * bucket; ARGV[1] the vendor's remaining count, ARGV[2] capacity, ARGV[3]
  * refill per ms. The bucket (refilled to now) is lowered to it, never raised.
  */
-export const LOWER_LUA = `
-local MAX_TTL = ${MAX_IDLE_TTL_MS}
+export const LOWER_LUA = `${REFILLED_LUA}local MAX_TTL = ${MAX_IDLE_TTL_MS}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local level = tonumber(ARGV[1])
 local cap = tonumber(ARGV[2])
 local rate = tonumber(ARGV[3])
-local s = redis.call('HMGET', KEYS[1], 't', 'at')
-local tk = cap
-if s[1] then
-  tk = tonumber(s[1])
-  local at = tonumber(s[2])
-  if now > at then tk = tk + (now - at) * rate end
-  if tk > cap then tk = cap end
-end
+local tk = refilled(redis.call('HMGET', KEYS[1], 't', 'at'), cap, rate, now)
 if level >= tk then return 0 end
 local ttl = MAX_TTL
 if rate > 0 then ttl = math.min(MAX_TTL, math.ceil((cap - level) / rate) + 1000) end

@@ -12,7 +12,7 @@
 import type { Socket } from 'node:net'
 import { Cluster, Redis } from 'ioredis'
 import type { Plan } from './plan.js'
-import { parseClusterSeeds, redisTls } from './redis-connection.js'
+import { parseClusterSeeds, reconnectDelay, seedNodeOptions, urlTls } from './redis-connection.js'
 import { ADJUST_LUA, ANNOUNCE_LUA, DECIDE_LUA, LOWER_LUA, PAUSE_LUA } from './redis-script.js'
 import { NEVER_MS, type Verdict } from './verdict.js'
 
@@ -88,31 +88,27 @@ export class RedisStore {
       // A command sent before a disconnect fails at once instead of being replayed later.
       maxRetriesPerRequest: 0,
     }
-    const reconnect = (attempt: number): number => Math.min(attempt * 100, 1000)
     if (opts.clusterNodes !== undefined && opts.clusterNodes.length > 0) {
       const seeds = parseClusterSeeds(opts.clusterNodes)
       this.client = new Cluster(seeds.nodes, {
         enableOfflineQueue: false,
         enableAutoPipelining: true,
         autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND, ADJUST_COMMAND],
-        clusterRetryStrategy: reconnect,
+        clusterRetryStrategy: reconnectDelay,
         // every node, the ones found by discovery included, gets the seeds' login and TLS
         redisOptions: {
           ...connection,
-          ...(seeds.username !== undefined ? { username: seeds.username } : {}),
-          ...(seeds.password !== undefined ? { password: seeds.password } : {}),
-          ...(seeds.tls ? { tls: redisTls(opts.tlsCa) } : {}),
+          ...seedNodeOptions(seeds, opts.tlsCa),
         },
       })
     } else if (opts.url !== undefined) {
       this.client = new Redis(opts.url, {
         ...connection,
-        // only for rediss://: a tls option would turn TLS on for redis:// too
-        ...(/^rediss:/i.test(opts.url) ? { tls: redisTls(opts.tlsCa) } : {}),
+        ...urlTls(opts.url, opts.tlsCa),
         enableOfflineQueue: false,
         enableAutoPipelining: true,
         autoPipeliningIgnoredCommands: [DECIDE_ANY_COMMAND, ADJUST_COMMAND],
-        retryStrategy: reconnect,
+        retryStrategy: reconnectDelay,
       })
     } else {
       throw new Error('RedisStore needs a url or cluster nodes')

@@ -1,6 +1,6 @@
 // The rate limiter as the request pipeline sees it (`rateLimit`,
 // README "Redis"). Stores (memory, Redis) sit behind it and are internal.
-import type { VendorPolicy } from '../policy/types.js'
+import type { Plan } from './plan.js'
 
 export interface RateDecision {
   /** true: send the call (any queue wait is already over). false: answer `code`. */
@@ -53,12 +53,13 @@ export interface QueueWaiter {
 export interface RateLimiter {
   /**
    * One token from each of the vendor's buckets, all or none. Resolves after
-   * any queue wait; never rejects. `keyValues` comes from bucketKeyValues();
+   * any queue wait; never rejects. `plan` is the vendor's, compiled once per
+   * policy load (compilePlan, held by VendorRuntime); `keyValues` comes from bucketKeyValues();
    * `deadlineMs` is the call's deadline in epoch ms; `waiter` lets a queued
    * call leave early; `costs`, when the policy has costs, what the call
    * reserves from each bucket (from estimateCosts()).
    */
-  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): Promise<RateDecision>
+  acquire (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): Promise<RateDecision>
   /**
    * Resolves once Redis has answered or failed for the first time (at most a
    * couple of seconds; at once without Redis). Until then every decision would
@@ -71,26 +72,26 @@ export interface RateLimiter {
    * once, and a call queued behind it on this replica moves up at once.
    * Nothing happens for a decision that took nothing.
    */
-  giveBack (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision): void
+  giveBack (plan: Plan, keyValues: readonly string[], decision: RateDecision): void
   /**
    * A call that was sent and whose actual cost is now known: per bucket, the
    * difference to what it reserved is taken (the bucket may go below zero) or
    * given back, in one store call. `actual[i]` undefined: the estimate stands.
    */
-  settleCost (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision, actual: ReadonlyArray<number | undefined>): void
+  settleCost (plan: Plan, keyValues: readonly string[], decision: RateDecision, actual: ReadonlyArray<number | undefined>): void
   /**
    * The vendor says `remaining` calls are left (upstream.sync): the synced
    * bucket for these key values is lowered to it if it holds more, for every
    * replica sharing the Redis; never raised.
    */
-  sync (policy: VendorPolicy, keyValues: readonly string[], remaining: number): void
+  sync (plan: Plan, keyValues: readonly string[], remaining: number): void
   /** Hold off every call to `vendor` until `untilMs` (epoch ms), on every replica sharing the Redis. */
   pause (vendor: string, untilMs: number): void
   /**
    * Each bucket's current level for GET /ratelimit, from Redis while it is
    * up, else from this replica's local buckets. Key values are hashed.
    */
-  levels (policy: VendorPolicy): Promise<{ store: 'memory' | 'redis', buckets: BucketLevels[] }>
+  levels (plan: Plan): Promise<{ store: 'memory' | 'redis', buckets: BucketLevels[] }>
   /** true while decisions are made in Redis */
   readonly redisUp: boolean
   /** true when Redis is configured (false: in-memory buckets, one replica) */

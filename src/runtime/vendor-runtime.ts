@@ -13,6 +13,7 @@ import { Bulkhead } from '../resilience/bulkhead.js'
 import { RetryBudget } from '../resilience/retry-budget.js'
 import { createCredentials, type VendorCredentials } from '../credentials/index.js'
 import { compileScrubber, type Scrubber } from '../observability/scrubber.js'
+import { compilePlan, type Plan } from '../ratelimit/index.js'
 
 export class VendorRuntime implements AttemptVendor {
   readonly name: string
@@ -25,6 +26,8 @@ export class VendorRuntime implements AttemptVendor {
   /** the TLS context and its files; undefined when Node's defaults serve */
   readonly tls: VendorTls | undefined
   readonly scrubber: Scrubber
+  /** the rate limit as the limiter reads it: key prefixes, script arguments, counters, costs, advertised headers */
+  readonly rateLimitPlan: Plan
   /** every spelling of the upstream base URL that Location/Link may carry */
   readonly upstreamUrls: readonly string[]
   /** a circuit breaker body rule reads the start of JSON 2xx response bodies */
@@ -57,6 +60,7 @@ export class VendorRuntime implements AttemptVendor {
       secrets: () => this.credentials.secrets(),
     })
     this.upstreamUrls = upstreamSpellings(policy)
+    this.rateLimitPlan = compilePlan(policy, deps.metrics)
     this.readsRuleBody = policy.circuitBreaker.bodyRule !== undefined
     this.logBodyBytes = policy.logging.bodies ? policy.logging.maxBodyBytes : undefined
   }

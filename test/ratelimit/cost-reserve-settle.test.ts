@@ -4,15 +4,14 @@
 // given back whole when the call is never sent, and refused outright when it
 // is over a bucket's capacity.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { RateLimiter } from '../../src/ratelimit/index.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { ALL, NO_DEADLINE, redisReplicas, testLimiter } from './harness.js'
+import { ALL, NO_DEADLINE, redisReplicas, testLimiter, type PolicyLimiter } from './harness.js'
 import { policy } from './policy.js'
 
 const STORES = [{ store: 'memory' as const }, { store: 'redis' as const }]
 
 let redis: RedisHandle
-const open: RateLimiter[] = []
+const open: PolicyLimiter[] = []
 
 beforeAll(async () => {
   redis = await startRedis()
@@ -28,8 +27,8 @@ afterAll(async () => {
 const TOKENS = { name: 'tokens', capacity: 10_000, perSecond: 0.01, onLimit: 'reject' as const, cost: { request: 'json:max_tokens', response: 'json:usage.total_tokens' } }
 
 describe.each(STORES)('costs with the buckets in $store', ({ store }) => {
-  async function limiter (): Promise<RateLimiter> {
-    if (store === 'redis') return (await redisReplicas(redis.url, 1, open))[0] as RateLimiter
+  async function limiter (): Promise<PolicyLimiter> {
+    if (store === 'redis') return (await redisReplicas(redis.url, 1, open))[0] as PolicyLimiter
     const { limiter } = testLimiter()
     open.push(limiter)
     return limiter

@@ -4,7 +4,7 @@
 // skipped), or a header; and the estimate from the request.
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { CostTap, MAX_COST_BODY_BYTES, MAX_COST_EVENT_BYTES, costPlan, estimateCosts } from '../../src/ratelimit/cost.js'
+import { CostTap, MAX_COST_BODY_BYTES, MAX_COST_EVENT_BYTES, compileCostPlan, estimateCosts } from '../../src/ratelimit/cost.js'
 import { policy } from './policy.js'
 
 const p = policy({
@@ -14,7 +14,7 @@ const p = policy({
     { name: 'units', capacity: 100_000, perSecond: 1000, cost: { request: 'header:x-units', response: 'header:x-used-units' } },
   ],
 })
-const plan = costPlan(p)!
+const plan = compileCostPlan(p)!
 
 function tap (headers: Record<string, string>, chunks: Array<string | Buffer>): ReadonlyArray<number | undefined> {
   const t = new CostTap(plan, (name) => headers[name])

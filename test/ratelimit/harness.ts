@@ -3,13 +3,54 @@
 // clock the in-memory tests run on.
 import { afterEach, beforeEach, vi } from 'vitest'
 import { Metrics, type RateLimitDecision } from '../../src/observability/metrics.js'
-import { createRateLimiter, type RateLimiter } from '../../src/ratelimit/index.js'
+import type { VendorPolicy } from '../../src/policy/types.js'
+import { compilePlan, createRateLimiter, type Plan, type RateDecision, type RateLimiter } from '../../src/ratelimit/index.js'
+import type { QueueWaiter } from '../../src/ratelimit/types.js'
 import { eventually } from '../helpers/wait.js'
 
 export interface LogLine { level: 'warn' | 'info', obj: object, msg: string }
 
+/**
+ * The limiter as these tests drive it: by compiled policy, each turned once
+ * into the plan a VendorRuntime would hold (with this limiter's metrics).
+ */
+export interface PolicyLimiter extends Omit<RateLimiter, 'acquire' | 'giveBack' | 'settleCost' | 'sync' | 'levels'> {
+  acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): Promise<RateDecision>
+  giveBack (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision): void
+  settleCost (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision, actual: ReadonlyArray<number | undefined>): void
+  sync (policy: VendorPolicy, keyValues: readonly string[], remaining: number): void
+  levels (policy: VendorPolicy): ReturnType<RateLimiter['levels']>
+  /** the plan `policy` is decided with */
+  plan (policy: VendorPolicy): Plan
+}
+
+function byPolicy (limiter: RateLimiter, metrics: Metrics): PolicyLimiter {
+  const plans = new WeakMap<VendorPolicy, Plan>()
+  const plan = (policy: VendorPolicy): Plan => {
+    let p = plans.get(policy)
+    if (p === undefined) {
+      p = compilePlan(policy, metrics)
+      plans.set(policy, p)
+    }
+    return p
+  }
+  return {
+    acquire: (policy, keyValues, deadlineMs, waiter, costs) => limiter.acquire(plan(policy), keyValues, deadlineMs, waiter, costs),
+    giveBack: (policy, keyValues, decision) => limiter.giveBack(plan(policy), keyValues, decision),
+    settleCost: (policy, keyValues, decision, actual) => limiter.settleCost(plan(policy), keyValues, decision, actual),
+    sync: (policy, keyValues, remaining) => limiter.sync(plan(policy), keyValues, remaining),
+    levels: (policy) => limiter.levels(plan(policy)),
+    plan,
+    ready: () => limiter.ready(),
+    pause: (vendor, untilMs) => limiter.pause(vendor, untilMs),
+    get redisUp () { return limiter.redisUp },
+    get usesRedis () { return limiter.usesRedis },
+    close: () => limiter.close(),
+  }
+}
+
 export interface TestLimiter {
-  limiter: RateLimiter
+  limiter: PolicyLimiter
   metrics: Metrics
   logs: LogLine[]
 }
@@ -30,7 +71,7 @@ export function testLimiter (opts: {
       info: (obj, msg) => logs.push({ level: 'info', obj, msg }),
     },
   })
-  return { limiter, metrics, logs }
+  return { limiter: byPolicy(limiter, metrics), metrics, logs }
 }
 
 export async function decisions (metrics: Metrics, vendor: string, bucket: string, decision: RateLimitDecision): Promise<number> {
@@ -60,8 +101,8 @@ export async function redisUpGauge (metrics: Metrics): Promise<number> {
  * loaded machine the 150 ms default can fire, and a replica that takes Redis
  * for down decides from its local buckets, which is not what these tests are about.
  */
-export async function redisReplicas (redisUrl: string, n: number, open: RateLimiter[]): Promise<RateLimiter[]> {
-  const out: RateLimiter[] = []
+export async function redisReplicas (redisUrl: string, n: number, open: PolicyLimiter[]): Promise<PolicyLimiter[]> {
+  const out: PolicyLimiter[] = []
   for (let i = 0; i < n; i++) {
     const { limiter } = testLimiter({ redisUrl, redisCommandTimeoutMs: SHARED_REDIS_TIMEOUT_MS })
     open.push(limiter)

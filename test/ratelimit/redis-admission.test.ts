@@ -2,15 +2,15 @@
 // concurrency, key names and TTLs, all-or-none across buckets, NOSCRIPT.
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { bucketKeyValues, type RateLimiter } from '../../src/ratelimit/index.js'
+import { bucketKeyValues } from '../../src/ratelimit/index.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { ALL, decisions, NO_DEADLINE, testLimiter, type TestLimiter } from './harness.js'
+import { ALL, decisions, NO_DEADLINE, testLimiter, type TestLimiter, type PolicyLimiter } from './harness.js'
 import { policy } from './policy.js'
 import { eventually } from '../helpers/wait.js'
 
 let redis: RedisHandle
 let inspect: Redis
-const open: RateLimiter[] = []
+const open: PolicyLimiter[] = []
 
 beforeAll(async () => {
   redis = await startRedis()

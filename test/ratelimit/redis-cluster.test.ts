@@ -3,17 +3,17 @@
 import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Metrics } from '../../src/observability/metrics.js'
-import { bucketKeyValues, type RateLimiter } from '../../src/ratelimit/index.js'
+import { bucketKeyValues } from '../../src/ratelimit/index.js'
 import { compilePlan } from '../../src/ratelimit/plan.js'
 import { RedisStore } from '../../src/ratelimit/redis-store.js'
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis.js'
-import { NO_DEADLINE, testLimiter } from './harness.js'
+import { NO_DEADLINE, testLimiter, type PolicyLimiter } from './harness.js'
 import { policy } from './policy.js'
 import { eventually } from '../helpers/wait.js'
 
 let cluster: RedisClusterHandle
-let a: RateLimiter
-let b: RateLimiter
+let a: PolicyLimiter
+let b: PolicyLimiter
 let inspect: Cluster
 
 beforeAll(async () => {

@@ -3,16 +3,15 @@
 // decision resolves at once, `cancelled`).
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { RateLimiter } from '../../src/ratelimit/index.js'
 import { bucketKeyPrefix } from '../../src/ratelimit/keys.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { ALL, NO_DEADLINE, redisReplicas } from './harness.js'
+import { ALL, NO_DEADLINE, redisReplicas, type PolicyLimiter } from './harness.js'
 import { policy } from './policy.js'
 import { eventually } from '../helpers/wait.js'
 
 let redis: RedisHandle
 let inspect: Redis
-const open: RateLimiter[] = []
+const open: PolicyLimiter[] = []
 
 beforeAll(async () => {
   redis = await startRedis()
@@ -32,7 +31,7 @@ async function tokens (vendor: string): Promise<number> {
 
 describe('tokens given back in Redis', () => {
   it('return a call allowed at once to the shared bucket, for every replica', async () => {
-    const [a, b] = await redisReplicas(redis.url, 2, open) as [RateLimiter, RateLimiter]
+    const [a, b] = await redisReplicas(redis.url, 2, open) as [PolicyLimiter, PolicyLimiter]
     const p = policy({ buckets: [{ capacity: 2, perSecond: 0.001, onLimit: 'reject' }] })
     const taken = await a.acquire(p, ALL, NO_DEADLINE)
     expect(taken).toMatchObject({ ok: true, store: 'redis' })
@@ -44,7 +43,7 @@ describe('tokens given back in Redis', () => {
   })
 
   it('end the wait of a queued call that leaves, and return its reserved token', async () => {
-    const [a] = await redisReplicas(redis.url, 1, open) as [RateLimiter]
+    const [a] = await redisReplicas(redis.url, 1, open) as [PolicyLimiter]
     // One token a minute: the queued call's turn is far away.
     const p = policy({ buckets: [{ capacity: 1, perSecond: 1 / 60, onLimit: 'queue', maxWaitMs: 90_000 }] })
     await a.acquire(p, ALL, NO_DEADLINE)

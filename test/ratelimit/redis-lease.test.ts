@@ -7,19 +7,18 @@
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Metrics } from '../../src/observability/metrics.js'
-import type { RateLimiter } from '../../src/ratelimit/index.js'
 import { LEASE_TTL_MS } from '../../src/ratelimit/lease.js'
 import { compilePlan, type Plan } from '../../src/ratelimit/plan.js'
 import { RedisStore } from '../../src/ratelimit/redis-store.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { ALL, NO_DEADLINE, redisReplicas } from './harness.js'
+import { ALL, NO_DEADLINE, redisReplicas, type PolicyLimiter } from './harness.js'
 import { policy, type BucketSpec } from './policy.js'
 import { eventually, sleep } from '../helpers/wait.js'
 
 let redis: RedisHandle
 let inspect: Redis
 const stores: RedisStore[] = []
-const open: RateLimiter[] = []
+const open: PolicyLimiter[] = []
 
 beforeAll(async () => {
   redis = await startRedis()
@@ -116,7 +115,7 @@ describe('the decision script with a lease', () => {
 const tick = async (): Promise<void> => await new Promise(resolve => setImmediate(resolve))
 
 /** Each replica asks `concurrency` tokens at a time, again and again, until `ms` have passed. */
-async function hammer (limiters: RateLimiter[], p: ReturnType<typeof policy>, ms: number, concurrency: number): Promise<{ admitted: number, refused: number, calls: number }> {
+async function hammer (limiters: PolicyLimiter[], p: ReturnType<typeof policy>, ms: number, concurrency: number): Promise<{ admitted: number, refused: number, calls: number }> {
   let admitted = 0
   let refused = 0
   const stopAt = performance.now() + ms
@@ -158,7 +157,7 @@ describe('replicas leasing from one Redis', () => {
   })
 
   it('honour a pause learnt by another replica within the lease TTL', async () => {
-    const [a, b] = await redisReplicas(redis.url, 2, open) as [RateLimiter, RateLimiter]
+    const [a, b] = await redisReplicas(redis.url, 2, open) as [PolicyLimiter, PolicyLimiter]
     const p = policy({ buckets: [{ capacity: 1_000_000, perSecond: 1_000_000 }] })
     await hammer([b], p, 100, 8) // b now holds a lease
     a.pause(p.vendor, Date.now() + 2000)
@@ -168,7 +167,7 @@ describe('replicas leasing from one Redis', () => {
   })
 
   it('drop their own leases at once on a pause learnt here', async () => {
-    const [a] = await redisReplicas(redis.url, 1, open) as [RateLimiter]
+    const [a] = await redisReplicas(redis.url, 1, open) as [PolicyLimiter]
     const p = policy({ buckets: [{ capacity: 1_000_000, perSecond: 1_000_000 }] })
     await hammer([a], p, 100, 8)
     a.pause(p.vendor, Date.now() + 2000)

@@ -3,15 +3,14 @@
 // and the limiter goes back to Redis by itself once it answers again.
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { RateLimiter } from '../../src/ratelimit/index.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { ALL, NO_DEADLINE, redisUpGauge, testLimiter, type TestLimiter } from './harness.js'
+import { ALL, NO_DEADLINE, redisUpGauge, testLimiter, type TestLimiter, type PolicyLimiter } from './harness.js'
 import { policy } from './policy.js'
 import { eventually } from '../helpers/wait.js'
 
 const COMMAND_TIMEOUT_MS = 150
 let servers: RedisHandle[] = []
-let limiters: RateLimiter[] = []
+let limiters: PolicyLimiter[] = []
 
 afterEach(async () => {
   await Promise.all(limiters.map(l => l.close()))

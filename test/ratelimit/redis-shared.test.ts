@@ -1,14 +1,14 @@
 // Several limiter instances (replicas, each with its own Redis connection)
 // sharing one Redis: one global limit, one queue in arrival order, one pause.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { RateDecision, RateLimiter } from '../../src/ratelimit/index.js'
+import type { RateDecision } from '../../src/ratelimit/index.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { ALL, NO_DEADLINE, redisReplicas } from './harness.js'
+import { ALL, NO_DEADLINE, redisReplicas, type PolicyLimiter } from './harness.js'
 import { policy } from './policy.js'
 import { sleep } from '../helpers/wait.js'
 
 let redis: RedisHandle
-const open: RateLimiter[] = []
+const open: PolicyLimiter[] = []
 
 beforeAll(async () => {
   redis = await startRedis()
@@ -79,7 +79,7 @@ describe('replicas sharing one Redis', () => {
   })
 
   it('honour a pause learnt by another replica', async () => {
-    const [a, b] = await redisReplicas(redis.url, 2, open) as [RateLimiter, RateLimiter]
+    const [a, b] = await redisReplicas(redis.url, 2, open) as [PolicyLimiter, PolicyLimiter]
     const reject = policy({ buckets: [{ capacity: 10, perSecond: 10 }] })
     const queue = policy({ vendor: reject.vendor, buckets: [{ name: 'q', capacity: 10, perSecond: 10, onLimit: 'queue', maxWaitMs: 2000 }] })
     a.pause(reject.vendor, Date.now() + 400)
