@@ -63,7 +63,7 @@ export function buildProxyApp (runtime: ProxyRuntime, opts: ProxyAppOptions): Fa
         serveJobRoute(runtime, request.raw, reply.raw).catch(err => runtime.logger.error({ err }, 'unhandled job route error'))
         return done()
       }
-      handleCall(runtime, request.raw, reply.raw).catch(err => runtime.logger.error({ err }, 'unhandled proxy error'))
+      handleCall(runtime, request.raw, reply.raw)
       done()
     },
     handler: () => {},
@@ -72,7 +72,7 @@ export function buildProxyApp (runtime: ProxyRuntime, opts: ProxyAppOptions): Fa
   app.setNotFoundHandler((request, reply) => {
     reply.hijack()
     trackResponse(request.raw, reply.raw)
-    handleCall(runtime, request.raw, reply.raw).catch(err => runtime.logger.error({ err }, 'unhandled proxy error'))
+    handleCall(runtime, request.raw, reply.raw)
   })
 
   // CONNECT: intercepted when an interception CA is configured and the host is routed, else refused

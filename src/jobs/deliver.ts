@@ -50,7 +50,7 @@ export async function attemptJob (runtime: ProxyRuntime, job: Job, maxResultByte
     if (injection instanceof Promise) injection = await injection
     prepareRequest(ctx, path, query, injection)
     ctx.body = body.length > 0 ? { kind: 'buffered', data: body } : { kind: 'none' }
-    await forward(ctx, injection)
+    await forward(ctx)
   } catch (err) {
     answerError(ctx, err)
   }

@@ -4,7 +4,6 @@
 // would refuse takes no token; admitBreaker, after it, lets the half-open
 // probe through only once the probe has its tokens.
 import { SluiceError } from '../errors.js'
-import { totalTimeoutError } from '../proxy/upstream-errors.js'
 import type { RoutedCall } from './context.js'
 
 export function enterBulkhead (ctx: RoutedCall): void {
@@ -35,14 +34,11 @@ function circuitOpen (vendor: string, retryAfterMs: number): SluiceError {
   })
 }
 
-/** Starts the timeouts.total clock: queueing, attempts and backoff all count. */
+/**
+ * Starts the timeouts.total clock: queueing, attempts and backoff all count.
+ * The runtime's one sweep ends the call when it passes (CallContext.deadlineReached).
+ */
 export function startDeadline (ctx: RoutedCall): void {
-  const total = ctx.vendor.policy.timeouts.totalMs
-  ctx.deadline = Date.now() + total
-  ctx.deadlineTimer = setTimeout(onDeadline, total, ctx)
-}
-
-function onDeadline (ctx: RoutedCall): void {
-  ctx.deadlinePassed = true
-  ctx.abortAttempt?.(totalTimeoutError(ctx.vendor.name))
+  ctx.deadline = Date.now() + ctx.vendor.policy.timeouts.totalMs
+  ctx.runtime.deadlines.watch(ctx)
 }

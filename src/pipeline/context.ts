@@ -11,6 +11,10 @@ import { pushRateLimitHeaders, type CostTap, type QueueWaiter, type RateDecision
 import type { AttemptOutcome } from '../resilience/outcome.js'
 import type { CallTrace } from '../observability/tracing.js'
 import { tunnelOrigin } from '../intercept/tunnel-socket.js'
+import type { Injection } from '../credentials/index.js'
+import type { AttemptHandle } from '../proxy/attempt.js'
+import type { Deadlined } from '../resilience/deadlines.js'
+import { totalTimeoutError } from '../proxy/upstream-errors.js'
 
 export type CallBody =
   | { kind: 'none' }
@@ -30,9 +34,10 @@ export interface RoutedCall extends CallContext {
 /** A routed call whose upstream request head is built (prepareRequest). */
 export interface PreparedCall extends RoutedCall {
   readonly headers: ClientHeaders
+  injection: Injection
 }
 
-export class CallContext implements ResponseHeaderSink, QueueWaiter {
+export class CallContext implements ResponseHeaderSink, QueueWaiter, Deadlined {
   readonly startedAt = performance.now()
   requestId = ''
   vendor: VendorRuntime | undefined = undefined
@@ -44,10 +49,16 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   logPath: string
   headers: ClientHeaders | undefined = undefined
   body: CallBody = { kind: 'none' }
+  /** the path below the vendor's base path and the query (checkPath) */
+  path = ''
+  query = ''
   /** epoch ms by which the whole call must be over (timeouts.total) */
   deadline = 0
-  deadlineTimer: NodeJS.Timeout | undefined = undefined
   deadlinePassed = false
+  /** the runtime's deadline sweep links the call through these while it runs */
+  deadlineNext: Deadlined | undefined = undefined
+  deadlinePrev: Deadlined | undefined = undefined
+  deadlineWatched = false
 
   attempts = 0
   waitMs = 0
@@ -93,8 +104,16 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   /** the call's spans; undefined while tracing is off */
   trace: CallTrace | undefined = undefined
 
-  /** aborts the attempt in flight, if any */
-  abortAttempt: ((err: Error) => void) | undefined = undefined
+  /** the attempt in flight, if any: abort() ends it */
+  attempt: AttemptHandle | undefined = undefined
+  /** the credentials injected into every attempt (prepareRequest) */
+  injection: Injection | undefined = undefined
+  /** an OAuth2 token was renewed after a 401: a second 401 is final */
+  renewed = false
+  /** hears the end of the attempts (forwardCall) */
+  forwardDone: ((ctx: PreparedCall, err: unknown) => void) | undefined = undefined
+  /** the index of the pipeline stage to run next (src/pipeline/index.ts) */
+  stage = 0
   /** ends the call's wait in the rate-limit queue, if it is queued (set by the limiter) */
   cancelWait: (() => void) | undefined = undefined
   /** the rate-limit tokens taken for the next attempt (their key values: bucketKeys) */
@@ -159,6 +178,12 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter {
   /** sluice's own headers on a relayed response: the rate-limit headers */
   addResponseHeaders (headers: string[]): void {
     if (this.vendor !== undefined) pushRateLimitHeaders(this.vendor.rateLimitPlan, this.tokens, headers)
+  }
+
+  /** timeouts.total passed (the deadline sweep): the attempt in flight ends, and no retry follows */
+  deadlineReached (): void {
+    this.deadlinePassed = true
+    this.attempt?.abort(totalTimeoutError(this.vendor?.name ?? ''))
   }
 
   get clientIp (): string {

@@ -15,8 +15,8 @@ import { loggedKeys } from '../ratelimit/keys.js'
 const CLIENT_CLOSED = 499
 
 export function finish (ctx: CallContext): void {
-  if (ctx.deadlineTimer !== undefined) clearTimeout(ctx.deadlineTimer)
   const runtime = ctx.runtime
+  runtime.deadlines.unwatch(ctx)
   const vendor = ctx.vendor
   const seconds = (performance.now() - ctx.startedAt) / 1000
   const status = ctx.clientGone && !ctx.res.writableFinished ? CLIENT_CLOSED : ctx.status

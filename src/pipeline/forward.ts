@@ -8,7 +8,6 @@
 //   - a 401 from a vendor with oauth2 renews the token once and replays.
 import { SluiceError } from '../errors.js'
 import { BodyCapture } from '../observability/body-capture.js'
-import type { Injection } from '../credentials/index.js'
 import { learnBackpressure } from '../ratelimit/index.js'
 import type { AttemptOutcome } from '../resilience/outcome.js'
 import { parseRetryAfter } from '../resilience/retry-after.js'
@@ -21,7 +20,18 @@ import { openCostTap, syncFromVendor, takeTokens } from './rate-limit.js'
 
 const DEADLINE_OUTCOME: AttemptOutcome = Object.freeze({ kind: 'timeout', phase: 'headers' })
 
-export async function forward (ctx: PreparedCall, injection: Injection): Promise<void> {
+type RetryPlan = Extract<AttemptResult, { kind: 'retry' }>
+
+/** How forwardCall reports the call's end: err when it failed before any answer was relayed. */
+export type ForwardDone = (ctx: PreparedCall, err: unknown) => void
+
+/**
+ * Sends the call's attempts; `done` hears once how it ended. The common path
+ * (one attempt, relayed) runs in undici's callbacks with no promise and no
+ * closure; a retry (backoff, a renewed credential, another token) is rare and
+ * may wait.
+ */
+export function forwardCall (ctx: PreparedCall, done: ForwardDone): void {
   const vendor = ctx.vendor
   vendor.retryBudget.recordFirstAttempt()
   if (ctx.body.kind === 'stream' && vendor.policy.logging.bodies) {
@@ -29,58 +39,103 @@ export async function forward (ctx: PreparedCall, injection: Injection): Promise
     ctx.reqCapture = new BodyCapture(vendor.policy.logging.maxBodyBytes)
     ctx.body = { kind: 'stream', source: captured(ctx.body.source, ctx.reqCapture) }
   }
-  let renewed = false
-  for (;;) {
-    ctx.attempts++
-    const body = ctx.body.kind === 'buffered' ? ctx.body.data : ctx.body.kind === 'stream' ? ctx.body.source : null
-    const headers = upstreamHeaders(ctx, injection)
-    // the attempt's span, and the traceparent naming it as the vendor's parent
-    ctx.trace?.attemptStarted(headers, ctx.method, ctx.attempts, vendor.name, vendor.policy.origin, ctx.upstreamPath, vendor.scrubber)
-    const result = await new UpstreamAttempt(ctx, vendor, planAfterStatus).start({
-      path: ctx.upstreamPath,
-      method: ctx.method,
-      headers,
-      body,
-    })
-    ctx.abortAttempt = undefined
-    ctx.trace?.attemptEnded(result.kind === 'failed' ? result.err : undefined)
-    if (result.kind === 'relayed') return
+  ctx.forwardDone = done
+  sendAttempt(ctx)
+}
 
-    let retry: AttemptResult
-    if (result.kind === 'failed') {
-      const failure = mapUpstreamError(result.err, vendor.name)
-      if (ctx.clientGone) throw failure.error
-      if (failure.kind !== undefined) vendor.metrics.upstreamError(failure.kind)
-      if (failure.outcome === undefined) {
-        if (ctx.deadlinePassed) {
-          // timeouts.total cut the attempt: the vendor did not answer in time.
-          vendor.metrics.upstreamError('timeout')
-          ctx.outcome = DEADLINE_OUTCOME
-        }
-        throw failure.error
-      }
-      ctx.outcome = failure.outcome
-      const planned = planRetry(ctx, failure.outcome, undefined)
-      if (planned === undefined) throw failure.error
-      retry = planned
-    } else {
-      retry = result
-    }
-    if (retry.kind !== 'retry') return
+/** forwardCall as a promise, for a job's attempt (src/jobs/deliver.ts). */
+export function forward (ctx: PreparedCall): Promise<void> {
+  return new Promise((resolve, reject) => {
+    forwardCall(ctx, (_ctx, err) => { if (err === undefined) resolve(); else reject(err) })
+  })
+}
 
-    if (retry.renewCredentials) {
-      if (renewed) throw new SluiceError('credential_unavailable', `${vendor.name} refused the renewed credential`)
-      renewed = true
-      await vendor.credentials.renew(injection)
-      injection = await injectCredentials(ctx)
-    } else {
-      vendor.metrics.retry(retry.reason)
-    }
-    if (retry.delayMs > 0) await sleep(retry.delayMs)
-    if (ctx.clientGone) throw new SluiceError('client_gone', 'the client went away')
-    if (ctx.deadlinePassed) throw totalTimeoutError(vendor.name)
-    await takeTokens(ctx)
+function sendAttempt (ctx: PreparedCall): void {
+  const vendor = ctx.vendor
+  ctx.attempts++
+  const body = ctx.body.kind === 'buffered' ? ctx.body.data : ctx.body.kind === 'stream' ? ctx.body.source : null
+  const headers = upstreamHeaders(ctx, ctx.injection)
+  // the attempt's span, and the traceparent naming it as the vendor's parent
+  ctx.trace?.attemptStarted(headers, ctx.method, ctx.attempts, vendor.name, vendor.policy.origin, ctx.upstreamPath, vendor.scrubber)
+  new UpstreamAttempt(ctx, vendor, planAfterStatus, attemptEnded).start({
+    path: ctx.upstreamPath,
+    method: ctx.method,
+    headers,
+    body,
+  })
+}
+
+function attemptEnded (ctx: PreparedCall, result: AttemptResult): void {
+  ctx.trace?.attemptEnded(result.kind === 'failed' ? result.err : undefined)
+  if (result.kind === 'relayed') {
+    endForward(ctx, undefined)
+    return
   }
+  let retry: RetryPlan | undefined
+  try {
+    retry = retryAfter(ctx, result)
+  } catch (err) {
+    endForward(ctx, err)
+    return
+  }
+  if (retry === undefined) {
+    endForward(ctx, undefined)
+    return
+  }
+  prepareRetry(ctx, retry).then(retryReady, retryFailed.bind(undefined, ctx))
+}
+
+function endForward (ctx: PreparedCall, err: unknown): void {
+  const done = ctx.forwardDone
+  ctx.forwardDone = undefined
+  done?.(ctx, err)
+}
+
+/** The retry an attempt that was not relayed leads to; throws the call's error when there is none. */
+function retryAfter (ctx: PreparedCall, result: AttemptResult): RetryPlan | undefined {
+  const vendor = ctx.vendor
+  if (result.kind !== 'failed') return result.kind === 'retry' ? result : undefined
+  const failure = mapUpstreamError(result.err, vendor.name)
+  if (ctx.clientGone) throw failure.error
+  if (failure.kind !== undefined) vendor.metrics.upstreamError(failure.kind)
+  if (failure.outcome === undefined) {
+    if (ctx.deadlinePassed) {
+      // timeouts.total cut the attempt: the vendor did not answer in time.
+      vendor.metrics.upstreamError('timeout')
+      ctx.outcome = DEADLINE_OUTCOME
+    }
+    throw failure.error
+  }
+  ctx.outcome = failure.outcome
+  const planned = planRetry(ctx, failure.outcome, undefined)
+  if (planned === undefined) throw failure.error
+  return planned
+}
+
+/** Off the common path: a renewed credential, the backoff, and a token for the retry. */
+async function prepareRetry (ctx: PreparedCall, retry: RetryPlan): Promise<PreparedCall> {
+  const vendor = ctx.vendor
+  if (retry.renewCredentials) {
+    if (ctx.renewed) throw new SluiceError('credential_unavailable', `${vendor.name} refused the renewed credential`)
+    ctx.renewed = true
+    await vendor.credentials.renew(ctx.injection)
+    ctx.injection = await injectCredentials(ctx)
+  } else {
+    vendor.metrics.retry(retry.reason)
+  }
+  if (retry.delayMs > 0) await sleep(retry.delayMs)
+  if (ctx.clientGone) throw new SluiceError('client_gone', 'the client went away')
+  if (ctx.deadlinePassed) throw totalTimeoutError(vendor.name)
+  await takeTokens(ctx)
+  return ctx
+}
+
+function retryReady (ctx: PreparedCall): void {
+  sendAttempt(ctx)
+}
+
+function retryFailed (ctx: PreparedCall, err: unknown): void {
+  endForward(ctx, err)
 }
 
 /**
@@ -114,7 +169,7 @@ function planAfterStatus (ctx: PreparedCall, status: number, raw: Buffer[]): Att
   return retry
 }
 
-function planRetry (ctx: PreparedCall, outcome: AttemptOutcome, retryAfterMs: number | undefined): AttemptResult | undefined {
+function planRetry (ctx: PreparedCall, outcome: AttemptOutcome, retryAfterMs: number | undefined): RetryPlan | undefined {
   const vendor = ctx.vendor
   const retry = vendor.policy.retry
   if (ctx.jobAttempt || ctx.attempts >= retry.attempts || ctx.clientGone || ctx.deadlinePassed) return undefined

@@ -4,7 +4,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { SluiceError } from '../errors.js'
 import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
-import { CallContext } from './context.js'
+import { CallContext, type PreparedCall, type RoutedCall } from './context.js'
+import type { Injection } from '../credentials/index.js'
 import { requestIdOf } from './request-id.js'
 import { checkHead, route, checkPath, checkAllowed } from './route.js'
 import { checkDeclaredBody } from './request-body.js'
@@ -12,14 +13,52 @@ import { enterBulkhead, startDeadline, checkBreaker, admitBreaker } from './admi
 import { takeTokens } from './rate-limit.js'
 import { checkCredentials, injectCredentials, prepareRequest } from './inject.js'
 import { readRequestBody } from './request-body.js'
-import { forward } from './forward.js'
+import { forwardCall } from './forward.js'
 import { answerError } from './respond.js'
 import { finish } from './finish.js'
 import { wantsJob, acceptJob } from '../jobs/accept.js'
 
-// A stage that has nothing to wait for returns at once rather than a settled
-// promise: each await costs a turn of the microtask queue on every call.
-export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/**
+ * A stage reads and fills the call. It returns undefined when the call goes on
+ * at once, a promise when the call waits (the next stage runs once it
+ * settles), or HANDED_OFF when it took the call over and ends it itself.
+ * Refusal: throwing a SluiceError (or a rejected promise).
+ */
+type Stage = (ctx: RoutedCall) => void | Promise<unknown> | typeof HANDED_OFF
+const HANDED_OFF = Symbol('handed off')
+
+// The order, one stage a line; what each may answer on the right. Before
+// routing (checkHead, route) the call has no vendor; from there on it does.
+const STAGES: readonly Stage[] = [
+  checkHead as Stage, //                           one valid Host, not too many header lines    400 / 431
+  route as Stage, //                               vendor by Host, absolute target or prefix    404 / 400
+  refuseWhileDraining, //                          after routing: its line names the vendor     503 draining
+  checkPathAndMethod, //                           never above the base path; routes.allow;     400 / 403
+  //                                               never CONNECT or TRACE
+  checkBodyLimit, //                               a declared body over limits.body             413
+  asyncJob, //                                     Prefer: respond-async: stored, 202           400 / 413 / 503
+  enterBulkhead, //                                limits.concurrency                           503 overloaded
+  startDeadline, //                                timeouts.total starts counting
+  // Refusals that need no token come first: a call never sent takes none.
+  checkBreaker, //                                 breaker open, or half-open with its probe out 503 circuit_open
+  checkCredentials, //                             a secret missing, an OAuth2 token failing    503 credential_unavailable
+  // A cost estimated from the request body reads the body here (whole, up to limits.body).
+  takeTokens, //                                   rate limit: shared buckets, queue or refuse  429 / 503
+  // From here a refusal gives the tokens back (finish), and the next queued call moves up.
+  admitBreaker, //                                 circuit breaker; the half-open probe         503 circuit_open
+  injectAndPrepare, //                             secrets and OAuth2 token; headers,           503 credential_unavailable
+  //                                               idempotency key, upstream path
+  readBody, //                                     buffered for replay, or streamed             408 / 413
+  startForward, //                                 attempts, retries, relay                     502 / 504
+]
+
+/**
+ * Runs a call through the stages and finishes it, however it ended. A stage
+ * with nothing to wait for returns at once, so a call that waits for nothing
+ * (a leased token, credentials at hand, no body) allocates no promise and no
+ * closure: it runs to the attempt in one go, and the attempt's end finishes it.
+ */
+export function handleCall (runtime: ProxyRuntime, req: IncomingMessage, res: ServerResponse): void {
   const ctx = new CallContext(runtime, req, res)
   if (runtime.tracing !== undefined) ctx.trace = runtime.tracing.startCall(req.headers, ctx.method) // the call span
   runtime.callStarted()
@@ -27,33 +66,85 @@ export async function handleCall (runtime: ProxyRuntime, req: IncomingMessage, r
   res.on('close', onClientClose)
   try {
     ctx.requestId = requestIdOf(req)
-    checkHead(ctx) //                              one valid Host, not too many header lines    400 / 431
-    route(ctx) //                                  vendor by Host, absolute target or prefix    404 / 400
-    if (runtime.draining) throw new SluiceError('draining') // after routing: its line names the vendor   503
-    const { path, query } = checkPath(ctx) //      never above the vendor's base path           400
-    checkAllowed(ctx, path) //                     routes.allow; never CONNECT or TRACE         403
-    checkDeclaredBody(ctx, ctx.vendor.policy.limits.bodyBytes) //                              413
-    if (wantsJob(ctx)) return await acceptJob(ctx, path, query) // Prefer: respond-async: stored, 202  400 / 413 / 503
-    enterBulkhead(ctx) //                          limits.concurrency                           503 overloaded
-    startDeadline(ctx) //                          timeouts.total starts counting
-    // Refusals that need no token come first: a call never sent takes none.
-    checkBreaker(ctx) //                           breaker open, or half-open with its probe out 503 circuit_open
-    checkCredentials(ctx) //                       a secret missing, an OAuth2 token failing    503 credential_unavailable
-    // A cost estimated from the request body reads the body here (whole, up to limits.body).
-    const tokens = takeTokens(ctx) //              rate limit: shared buckets, queue or refuse  429 / 503
-    if (tokens !== undefined) await tokens
-    // From here a refusal gives the tokens back (finish), and the next queued call moves up.
-    admitBreaker(ctx) //                           circuit breaker; the half-open probe         503 circuit_open
-    let injection = injectCredentials(ctx) //      secrets and OAuth2 token                     503 credential_unavailable
-    if (injection instanceof Promise) injection = await injection
-    prepareRequest(ctx, path, query, injection) // headers, idempotency key, upstream path
-    // A request whose body broke at the parser while its call waited was answered then.
-    if (ctx.answered) throw ctx.error
-    const body = readRequestBody(ctx) //           buffered for replay, or streamed             408 / 413
-    if (body !== undefined) await body
-    await forward(ctx, injection) //               attempts, retries, relay                     502 / 504
   } catch (err) {
-    answerError(ctx, err)
+    endCall(ctx, err)
+    return
+  }
+  runStages(ctx as RoutedCall)
+}
+
+function runStages (ctx: RoutedCall): void {
+  for (let i = ctx.stage; i < STAGES.length; i++) {
+    let next
+    try {
+      next = (STAGES[i] as Stage)(ctx)
+    } catch (err) {
+      endCall(ctx, err)
+      return
+    }
+    if (next === undefined) continue
+    if (next === HANDED_OFF) return
+    // Off the common path: the call waits (a queued token, a credential being
+    // fetched, a body being read), and goes on from the next stage.
+    ctx.stage = i + 1
+    next.then(
+      (value) => { if (value === CALL_OVER) endCall(ctx, undefined); else runStages(ctx) },
+      (err) => { endCall(ctx, err) }
+    )
+    return
+  }
+  endCall(ctx, undefined)
+}
+
+/** A stage's promise resolved with this: the call is over (answered by the stage), finish it. */
+const CALL_OVER = Symbol('call over')
+
+function refuseWhileDraining (ctx: RoutedCall): void {
+  if (ctx.runtime.draining) throw new SluiceError('draining')
+}
+
+function checkPathAndMethod (ctx: RoutedCall): void {
+  const { path, query } = checkPath(ctx)
+  ctx.path = path
+  ctx.query = query
+  checkAllowed(ctx, path)
+}
+
+function checkBodyLimit (ctx: RoutedCall): void {
+  checkDeclaredBody(ctx, ctx.vendor.policy.limits.bodyBytes)
+}
+
+function asyncJob (ctx: RoutedCall): Promise<typeof CALL_OVER> | undefined {
+  if (!wantsJob(ctx)) return undefined
+  return acceptJob(ctx, ctx.path, ctx.query).then(() => CALL_OVER)
+}
+
+function injectAndPrepare (ctx: RoutedCall): Promise<void> | undefined {
+  const injection = injectCredentials(ctx)
+  if (injection instanceof Promise) return injection.then(i => { prepare(ctx, i) })
+  prepare(ctx, injection)
+  return undefined
+}
+
+function prepare (ctx: RoutedCall, injection: Injection): void {
+  prepareRequest(ctx, ctx.path, ctx.query, injection)
+  // A request whose body broke at the parser while its call waited was answered then.
+  if (ctx.answered) throw ctx.error
+}
+
+function readBody (ctx: RoutedCall): Promise<void> | undefined {
+  return readRequestBody(ctx)
+}
+
+function startForward (ctx: RoutedCall): typeof HANDED_OFF {
+  forwardCall(ctx as PreparedCall, endCall)
+  return HANDED_OFF
+}
+
+/** The call is over: answered with err's refusal when it failed before any answer, then finished. */
+function endCall (ctx: CallContext, err: unknown): void {
+  try {
+    if (err !== undefined) answerError(ctx, err)
   } finally {
     finishCall(ctx)
   }
@@ -85,7 +176,7 @@ export function refuseInFlight (res: ServerResponse, err: SluiceError): boolean 
   const ctx = (res as CallResponse)[CALL]
   if (ctx === undefined || ctx.answered || res.writableFinished) return false
   answerError(ctx, err)
-  ctx.abortAttempt?.(err)
+  ctx.attempt?.abort(err)
   // node considers the request over once its answer is written, and never ends
   // it: a stage still reading the body must see it close, after the answer left.
   res.once('close', destroyRequest)
@@ -106,5 +197,5 @@ function onClientClose (this: CallResponse): void {
   if (ctx === undefined || this.writableFinished) return
   ctx.clientGone = true
   ctx.cancelWait?.() //                            a queued call leaves the queue at once
-  ctx.abortAttempt?.(new Error('client closed the connection'))
+  ctx.attempt?.abort(new Error('client closed the connection'))
 }

@@ -24,6 +24,7 @@ export function prepareRequest (ctx: RoutedCall, path: string, query: string, in
   const keyHeader = policy.idempotency.header
   const h = clientHeadersForUpstream(ctx.req.rawHeaders, injection.strip, keyHeader)
   ctx.headers = h
+  ctx.injection = injection
   if (idempotencyKeyToAdd(ctx.method, h.idempotencyKey !== undefined, policy)) {
     h.idempotencyKey = newIdempotencyKey()
     h.out.push(keyHeader, h.idempotencyKey)

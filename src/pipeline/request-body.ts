@@ -120,7 +120,7 @@ async function * streamBody (ctx: CallContext, head: Buffer[], headSize: number,
   let stalled = false
   const onTimeout = (): void => {
     stalled = true
-    ctx.abortAttempt?.(new SluiceError('client_timeout', `no request body bytes for ${ctx.runtime.clientTimeoutMs} ms`))
+    ctx.attempt?.abort(new SluiceError('client_timeout', `no request body bytes for ${ctx.runtime.clientTimeoutMs} ms`))
   }
   ctx.res.setTimeout(ctx.runtime.clientTimeoutMs)
   ctx.res.on('timeout', onTimeout)

@@ -40,8 +40,8 @@ export interface AttemptCall extends ResponseHeaderSink {
   readonly req: IncomingMessage
   /** the client's response: the upstream response is relayed onto it */
   readonly res: ServerResponse
-  /** set while the attempt runs: ends it (deadline, client gone, client stall) */
-  abortAttempt: ((err: Error) => void) | undefined
+  /** set while an attempt runs: abort() ends it (deadline, client gone, client stall) */
+  attempt: AttemptHandle | undefined
   /** reported: ms waited for response headers, summed over attempts */
   upstreamMs: number
   /** reported once relayed: the status sent to the client */
@@ -76,6 +76,18 @@ export interface AttemptVendor {
   readonly logBodyBytes: number | undefined
 }
 
+/** What a call holds of its attempt in flight. */
+export interface AttemptHandle {
+  abort (err: Error): void
+}
+
+/**
+ * Hears how an attempt ended, once. Called from undici's callbacks (or, for an
+ * attempt ended before it had a connection, on the next tick): a module-level
+ * function, so an attempt allocates no closure and no promise.
+ */
+export type AttemptEnded<C extends AttemptCall> = (call: C, result: AttemptResult) => void
+
 /** Decides, at response headers, whether to swallow this response and retry. */
 export type StatusPlanner<C extends AttemptCall> = (call: C, status: number, raw: Buffer[]) => AttemptResult | undefined
 
@@ -86,9 +98,8 @@ export interface AttemptRequest {
   body: Buffer | AsyncIterable<Buffer> | null
 }
 
-export class UpstreamAttempt<C extends AttemptCall = AttemptCall> implements Dispatcher.DispatchHandler {
-  readonly done: Promise<AttemptResult>
-  private settle!: (r: AttemptResult) => void
+export class UpstreamAttempt<C extends AttemptCall = AttemptCall> implements Dispatcher.DispatchHandler, AttemptHandle {
+  private ended = false
   private abortFn: ((err: Error) => void) | undefined
   private pendingAbort: Error | undefined
   /** ended by abort(): its error wins over a retry planned at headers */
@@ -106,14 +117,12 @@ export class UpstreamAttempt<C extends AttemptCall = AttemptCall> implements Dis
   constructor (
     private readonly ctx: C,
     private readonly vendor: AttemptVendor,
-    private readonly planStatus: StatusPlanner<C>
-  ) {
-    this.done = new Promise(resolve => { this.settle = resolve })
-  }
+    private readonly planStatus: StatusPlanner<C>,
+    private readonly onEnd: AttemptEnded<C>
+  ) {}
 
-  start (req: AttemptRequest): Promise<AttemptResult> {
-    const ctx = this.ctx
-    ctx.abortAttempt = this.abort
+  start (req: AttemptRequest): void {
+    this.ctx.attempt = this
     this.vendor.pool.dispatch({
       path: req.path,
       method: req.method,
@@ -121,11 +130,11 @@ export class UpstreamAttempt<C extends AttemptCall = AttemptCall> implements Dis
       // undici streams any async iterable; its typings name only Readable.
       body: req.body as Buffer | null,
     }, this)
-    return this.done
   }
 
   /** Ends the attempt with err (total deadline, client gone, client stall). */
-  readonly abort = (err: Error): void => {
+  abort (err: Error): void {
+    if (this.ended) return
     this.aborted = true
     if (this.abortFn !== undefined) {
       this.abortFn(err)
@@ -136,7 +145,21 @@ export class UpstreamAttempt<C extends AttemptCall = AttemptCall> implements Dis
     // deadline. Nothing was sent: end the attempt now; onConnect aborts the
     // request if a connection turns up later.
     this.pendingAbort = err
-    this.settle({ kind: 'failed', err })
+    // later, not inside the caller (a 'close' listener, the deadline sweep)
+    this.ended = true
+    process.nextTick(endLater, this, { kind: 'failed', err })
+  }
+
+  /** @internal the attempt's end, deferred by abort() */
+  endNow (result: AttemptResult): void {
+    this.ctx.attempt = undefined
+    this.onEnd(this.ctx, result)
+  }
+
+  private settle (result: AttemptResult): void {
+    if (this.ended) return
+    this.ended = true
+    this.endNow(result)
   }
 
   onConnect (abort: (err?: Error) => void): void {
@@ -263,6 +286,10 @@ export class UpstreamAttempt<C extends AttemptCall = AttemptCall> implements Dis
     if (this.ruleCapture !== undefined && this.ruleCapture.bytes <= BODY_RULE_BYTES) ctx.ruleBody = this.ruleCapture.result()
     if (this.logCapture !== undefined) ctx.resBodyLog = this.logCapture.result()
   }
+}
+
+function endLater (attempt: UpstreamAttempt<AttemptCall>, result: AttemptResult): void {
+  attempt.endNow(result)
 }
 
 function readTimedOut (attempt: { readTimedOut: () => void }): void {

@@ -14,6 +14,7 @@ import type { InterceptCa } from '../intercept/ca.js'
 import { VendorRuntime, fingerprint } from './vendor-runtime.js'
 import type { Jobs } from '../jobs/service.js'
 import { idleWithin } from '../resilience/idle.js'
+import { DeadlineSweep } from '../resilience/deadlines.js'
 
 export class Generation {
   readonly targets: TargetTable<VendorRuntime>
@@ -61,6 +62,8 @@ export class ProxyRuntime {
   lastReload: { at: number, ok: boolean, problems: string[] } | undefined = undefined
   /** asynchronous calls (Prefer: respond-async); set once the job store is open */
   jobs: Jobs | undefined = undefined
+  /** every call's timeouts.total, watched by one sweep */
+  readonly deadlines = new DeadlineSweep()
   /** calls in progress, all generations */
   inFlight = 0
   private idle: (() => void) | undefined
@@ -115,6 +118,7 @@ export class ProxyRuntime {
   }
 
   async close (): Promise<void> {
+    this.deadlines.close()
     await Promise.all(this.current.vendors.map(v => v.destroy()))
     await this.limiter.close()
     await this.tracing?.shutdown()

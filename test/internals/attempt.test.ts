@@ -19,7 +19,7 @@ function plainCall (req: IncomingMessage, res: ServerResponse): AttemptCall {
     requestId: 'req-1',
     req,
     res,
-    abortAttempt: undefined,
+    attempt: undefined,
     upstreamMs: 0,
     status: 0,
     relayed: false,
@@ -72,13 +72,14 @@ async function rig (handler: UpstreamHandler, vendorOpts: Partial<AttemptVendor>
       let settled: Promise<{ call: AttemptCall, result: AttemptResult }> | undefined
       const front: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
         const call = plainCall(req, res)
-        const attempt = new UpstreamAttempt(call, vendor, opts.planner ?? (() => undefined))
-        const done = attempt.start({ path: '/base/thing', method: 'GET', headers: ['x-test', '1'], body: null })
-        opts.onStart?.(call)
-        settled = done.then(result => {
-          // What the pipeline would do when nothing was relayed: answer itself.
-          if (!call.relayed) res.end(`not relayed: ${result.kind}`)
-          return { call, result }
+        settled = new Promise(resolve => {
+          const attempt = new UpstreamAttempt(call, vendor, opts.planner ?? (() => undefined), (c, result) => {
+            // What the pipeline would do when nothing was relayed: answer itself.
+            if (!c.relayed) res.end(`not relayed: ${result.kind}`)
+            resolve({ call: c, result })
+          })
+          attempt.start({ path: '/base/thing', method: 'GET', headers: ['x-test', '1'], body: null })
+          opts.onStart?.(call)
         })
       })
       await new Promise<void>(resolve => front.listen(0, '127.0.0.1', resolve))
@@ -146,9 +147,9 @@ describe('an upstream attempt, driven through its interface', () => {
     expect(out.call.cause).toBeInstanceOf(Error)
   })
 
-  it('abortAttempt set on the call ends the attempt as failed before any response', async () => {
+  it('the attempt set on the call, aborted, ends the attempt as failed before any response', async () => {
     const r = await rig(() => { /* never answers */ })
-    const out = await r.call({ onStart: (call) => call.abortAttempt?.(new Error('deadline')) })
+    const out = await r.call({ onStart: (call) => call.attempt?.abort(new Error('deadline')) })
     expect(out.result.kind).toBe('failed')
     expect(out.call.relayed).toBe(false)
   })
