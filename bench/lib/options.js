@@ -2,7 +2,9 @@
 // fixed by default (50 connections, pipelining 1) so that runs compare.
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
-import { OPTIONAL_TARGET_IDS, TARGET_IDS } from './targets.js'
+import { OPTIONAL_TARGET_IDS, REF_TARGET_IDS, TARGET_IDS } from './targets.js'
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 
 export { TARGET_IDS }
 
@@ -18,6 +20,7 @@ export const USAGE = `usage: node bench/run.js [flags]
   --no-wrk            skip wrk even when it is on PATH
   --no-loadgen        do not compile and use the C load generator and stall meter (bench/gen/loadgen.c)
   --pin               pin the process under test to CPU 1 and everything else to CPU 0 (taskset)
+  --ref DIR           also run the full policy from another build's dist/ folder (target full-ref): an A/B in one run
   --cpu-prof          run sluice with --cpu-prof; profiles land in the output folder
   --out DIR           where latest*.md / latest*.json go (default bench/results)
   --smoke             prove the harness works: 1 round, tiny durations, 10 connections`
@@ -41,6 +44,7 @@ export function parseOptions (argv) {
       'no-loadgen': { type: 'boolean' },
       pin: { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
+      ref: { type: 'string' },
       out: { type: 'string' },
       smoke: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -52,12 +56,18 @@ export function parseOptions (argv) {
   const soakSec = optionalNumber('--soak', values.soak, { min: 1 })
   const mode = soakSec !== undefined ? 'soak' : rate !== undefined ? 'rate' : 'saturation'
   // The smoke leaves out the targets that need a tool CI may not have (nginx, haproxy).
-  const defaults = smoke ? TARGET_IDS.filter(id => !OPTIONAL_TARGET_IDS.includes(id)) : [...TARGET_IDS]
+  const ref = values.ref === undefined ? undefined : resolve(values.ref)
+  if (ref !== undefined && !existsSync(join(ref, 'cli.js'))) throw new OptionsError(`--ref: no cli.js in "${ref}" (name a built dist/ folder)`)
+  const runnable = TARGET_IDS.filter(id => ref !== undefined || !REF_TARGET_IDS.includes(id))
+  const defaults = smoke ? runnable.filter(id => !OPTIONAL_TARGET_IDS.includes(id)) : runnable
   const only = values.only === undefined ? defaults : values.only.split(',').map(s => s.trim()).filter(Boolean)
   for (const id of only) {
     if (!TARGET_IDS.includes(id)) throw new OptionsError(`--only: unknown target "${id}" (known: ${TARGET_IDS.join(', ')})`)
   }
   if (only.length === 0) throw new OptionsError('--only: name at least one target')
+  for (const id of only) {
+    if (!runnable.includes(id)) throw new OptionsError(`--only: target "${id}" needs --ref DIR`)
+  }
   return Object.freeze({
     help: values.help === true,
     mode,
@@ -75,6 +85,7 @@ export function parseOptions (argv) {
     loadgen: values['no-loadgen'] !== true,
     pin: values.pin === true,
     cpuProf: values['cpu-prof'] === true,
+    ref,
     outDir: values.out ?? DEFAULT_OUT,
     /** file name stem of the results: latest.md, latest-rate.md, latest-soak.md (smoke*.md for --smoke) */
     resultStem: (smoke ? 'smoke' : 'latest') + (mode === 'saturation' ? '' : `-${mode}`),

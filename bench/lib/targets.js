@@ -27,6 +27,8 @@ const TARGETS = [
   { id: 'baseline', label: 'baseline @fastify/http-proxy', start: (ctx) => startNodeProxy('baseline', 'baseline-proxy.js', ctx) },
   { id: 'passthrough', label: 'sluice passthrough', start: (ctx) => startSluice('passthrough', passthroughPolicy, ctx) },
   { id: 'full', label: 'sluice full policy', needsRedis: true, start: (ctx) => startSluice('full', fullPolicy, ctx) },
+  // The same full policy served by another build of sluice (--ref DIR, a dist/ folder): an A/B of two commits in one run.
+  { id: 'full-ref', label: 'sluice full policy, reference build (--ref)', needsRedis: true, needsRef: true, start: (ctx) => startSluice('full-ref', fullPolicy, ctx, { cli: join(ctx.options.ref, 'cli.js') }) },
   // The full policy with OpenTelemetry tracing, exported to bench/otlp-sink.js: what a span per call costs, sampled at 100 % and 1 %.
   { id: 'full-traced', label: 'sluice full policy, tracing 100 %', needsRedis: true, start: (ctx) => startTraced('full-traced', '1', ctx) },
   { id: 'full-traced1', label: 'sluice full policy, tracing 1 %', needsRedis: true, start: (ctx) => startTraced('full-traced1', '0.01', ctx) },
@@ -63,6 +65,8 @@ export const TARGET_IDS = Object.freeze(TARGETS.map(t => t.id))
 export const TARGET_LABELS = Object.freeze(Object.fromEntries(TARGETS.map(t => [t.id, t.label])))
 /** Targets a smoke run leaves out: they need a tool CI does not have. */
 export const OPTIONAL_TARGET_IDS = Object.freeze(TARGETS.filter(t => t.needs !== undefined).map(t => t.id))
+/** Targets that run only when --ref names a reference build. */
+export const REF_TARGET_IDS = Object.freeze(TARGETS.filter(t => t.needsRef === true).map(t => t.id))
 
 export function needsRedis (id) {
   return TARGETS.find(t => t.id === id)?.needsRedis === true
@@ -157,7 +161,7 @@ async function startNodeProxy (id, script, { upstream, workDir }, { upstreamUrl 
   return { url: child.url + PROXY_PREFIX + CALL_PATH, pid: child.pid, gcFile: stdoutFile, stop: child.stop }
 }
 
-async function startSluice (id, policy, { upstream, redis, workDir, options }, { upstreamUrl = upstream.url, env = {} } = {}) {
+async function startSluice (id, policy, { upstream, redis, workDir, options }, { upstreamUrl = upstream.url, env = {}, cli = SLUICE_CLI } = {}) {
   // sluice watches the folder of its policy file and reloads on any change
   // there: the policy gets a folder of its own, the log lives elsewhere, or
   // every log write would arm a reload in the middle of the run.
@@ -173,7 +177,7 @@ async function startSluice (id, policy, { upstream, redis, workDir, options }, {
     : []
   const child = await startChild({
     name: `sluice ${id}`,
-    ...nodeCommand(nodeArgs, [SLUICE_CLI, ...args]),
+    ...nodeCommand(nodeArgs, [cli, ...args]),
     // A dummy value: the benchmark's upstream ignores it.
     env: childEnv({ ...(needsRedis(id) ? { [API_KEY_ENV]: 'bench-dummy-token' } : {}), ...env }),
     stdoutFile: logFile,
