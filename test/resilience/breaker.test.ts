@@ -70,6 +70,67 @@ describe('VendorBreaker: closed', () => {
   })
 })
 
+describe('VendorBreaker: the window, at its edges', () => {
+  // a whole second, so the 10 s window's 1 s buckets start on it
+  const T0 = 1_000_000_000_000
+
+  it('still counts a failure a whole window old less 1 ms', async () => {
+    vi.setSystemTime(T0)
+    const { breaker } = make({ minimumRequests: 2, failureRate: '50%', window: '10s' })
+    breaker.failure()
+    await vi.advanceTimersByTimeAsync(9999)
+    breaker.failure()
+    expect(breaker.state).toBe('open')
+  })
+
+  it('no longer counts it a whole window later', async () => {
+    vi.setSystemTime(T0)
+    const { breaker } = make({ minimumRequests: 2, failureRate: '50%', window: '10s' })
+    breaker.failure()
+    await vi.advanceTimersByTimeAsync(10_000)
+    breaker.failure()
+    expect(breaker.state).toBe('closed')
+    breaker.failure() // the second and third: 2 of 2
+    expect(breaker.state).toBe('open')
+  })
+
+  it('drops old failures bucket by bucket, keeping the newer ones', async () => {
+    vi.setSystemTime(T0)
+    const { breaker } = make({ minimumRequests: 10, failureRate: '50%', window: '10s' })
+    calls(breaker, 0, 4) // bucket 0
+    await vi.advanceTimersByTimeAsync(5000)
+    calls(breaker, 5, 0) // bucket 5
+    await vi.advanceTimersByTimeAsync(5000) // bucket 10: the 4 failures are out
+    calls(breaker, 0, 4)
+    expect(breaker.state).toBe('closed') // 4 of 9: under minimumRequests
+    breaker.failure() // 5 of 10
+    expect(breaker.state).toBe('open')
+  })
+
+  it('opens at exactly the failure rate where rate × calls is not exact in floating point', () => {
+    // 0.55 * 100 is 55.00000000000001: 55 failures of 100 must still be 55 %
+    const { breaker } = make({ minimumRequests: 100, failureRate: '55%' })
+    calls(breaker, 45, 54)
+    expect(breaker.state).toBe('closed') // 54 of 99
+    breaker.failure()
+    expect(breaker.state).toBe('open')
+  })
+
+  it('never opens under minimumRequests, even at 100 % failures, and opens on the call that reaches it', () => {
+    const { breaker, states } = make({ minimumRequests: 7, failureRate: '100%' })
+    calls(breaker, 0, 6)
+    expect(breaker.state).toBe('closed')
+    breaker.failure()
+    expect(states).toEqual([0, 2])
+  })
+
+  it('opens at 100 % only when every call failed', () => {
+    const { breaker } = make({ minimumRequests: 5, failureRate: '100%' })
+    calls(breaker, 1, 10)
+    expect(breaker.state).toBe('closed')
+  })
+})
+
 describe('VendorBreaker: open', () => {
   it('refuses calls with the time left until half-open', async () => {
     const { breaker } = await openedBreaker({ openFor: '30s' })
