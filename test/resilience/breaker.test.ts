@@ -2,9 +2,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { VendorBreaker, type BreakerStateCode } from '../../src/resilience/breaker.js'
 import { breakerPolicy, type BreakerSection } from './policies.js'
 
-// A success settles inside opossum a microtask after it is reported.
-const settle = () => vi.advanceTimersByTimeAsync(0)
-
 let breakers: VendorBreaker[] = []
 function make (over: BreakerSection = {}) {
   const states: BreakerStateCode[] = []
@@ -21,7 +18,6 @@ function calls (breaker: VendorBreaker, ok: number, failed: number): void {
 async function openedBreaker (over: BreakerSection = {}) {
   const made = make({ minimumRequests: 5, failureRate: '50%', openFor: '30s', ...over })
   calls(made.breaker, 0, 5)
-  await settle()
   expect(made.breaker.state).toBe('open')
   return made
 }
@@ -44,7 +40,6 @@ describe('VendorBreaker: closed', () => {
   it('stays closed under minimumRequests, even when every call failed', async () => {
     const { breaker } = make({ minimumRequests: 20 })
     calls(breaker, 0, 19)
-    await settle()
     expect(breaker.state).toBe('closed')
     expect(breaker.admit().ok).toBe(true)
   })
@@ -52,16 +47,13 @@ describe('VendorBreaker: closed', () => {
   it('stays closed below the failure rate', async () => {
     const { breaker } = make({ minimumRequests: 20, failureRate: '10%' })
     calls(breaker, 30, 0)
-    await settle()
     calls(breaker, 0, 3) // 3 of 33 ≈ 9 %
-    await settle()
     expect(breaker.state).toBe('closed')
   })
 
   it('opens when the failure rate is reached exactly', async () => {
     const { breaker, states } = make({ minimumRequests: 20, failureRate: '10%' })
     calls(breaker, 18, 0)
-    await settle()
     breaker.failure()
     expect(breaker.state).toBe('closed') // 1 of 19: under minimumRequests
     breaker.failure() // 2 of 20 = 10 %
@@ -78,6 +70,67 @@ describe('VendorBreaker: closed', () => {
   })
 })
 
+describe('VendorBreaker: the window, at its edges', () => {
+  // a whole second, so the 10 s window's 1 s buckets start on it
+  const T0 = 1_000_000_000_000
+
+  it('still counts a failure a whole window old less 1 ms', async () => {
+    vi.setSystemTime(T0)
+    const { breaker } = make({ minimumRequests: 2, failureRate: '50%', window: '10s' })
+    breaker.failure()
+    await vi.advanceTimersByTimeAsync(9999)
+    breaker.failure()
+    expect(breaker.state).toBe('open')
+  })
+
+  it('no longer counts it a whole window later', async () => {
+    vi.setSystemTime(T0)
+    const { breaker } = make({ minimumRequests: 2, failureRate: '50%', window: '10s' })
+    breaker.failure()
+    await vi.advanceTimersByTimeAsync(10_000)
+    breaker.failure()
+    expect(breaker.state).toBe('closed')
+    breaker.failure() // the second and third: 2 of 2
+    expect(breaker.state).toBe('open')
+  })
+
+  it('drops old failures bucket by bucket, keeping the newer ones', async () => {
+    vi.setSystemTime(T0)
+    const { breaker } = make({ minimumRequests: 10, failureRate: '50%', window: '10s' })
+    calls(breaker, 0, 4) // bucket 0
+    await vi.advanceTimersByTimeAsync(5000)
+    calls(breaker, 5, 0) // bucket 5
+    await vi.advanceTimersByTimeAsync(5000) // bucket 10: the 4 failures are out
+    calls(breaker, 0, 4)
+    expect(breaker.state).toBe('closed') // 4 of 9: under minimumRequests
+    breaker.failure() // 5 of 10
+    expect(breaker.state).toBe('open')
+  })
+
+  it('opens at exactly the failure rate where rate × calls is not exact in floating point', () => {
+    // 0.55 * 100 is 55.00000000000001: 55 failures of 100 must still be 55 %
+    const { breaker } = make({ minimumRequests: 100, failureRate: '55%' })
+    calls(breaker, 45, 54)
+    expect(breaker.state).toBe('closed') // 54 of 99
+    breaker.failure()
+    expect(breaker.state).toBe('open')
+  })
+
+  it('never opens under minimumRequests, even at 100 % failures, and opens on the call that reaches it', () => {
+    const { breaker, states } = make({ minimumRequests: 7, failureRate: '100%' })
+    calls(breaker, 0, 6)
+    expect(breaker.state).toBe('closed')
+    breaker.failure()
+    expect(states).toEqual([0, 2])
+  })
+
+  it('opens at 100 % only when every call failed', () => {
+    const { breaker } = make({ minimumRequests: 5, failureRate: '100%' })
+    calls(breaker, 1, 10)
+    expect(breaker.state).toBe('closed')
+  })
+})
+
 describe('VendorBreaker: open', () => {
   it('refuses calls with the time left until half-open', async () => {
     const { breaker } = await openedBreaker({ openFor: '30s' })
@@ -89,7 +142,6 @@ describe('VendorBreaker: open', () => {
   it('does not count reports of calls let through before it opened', async () => {
     const { breaker, states } = await openedBreaker()
     calls(breaker, 10, 10)
-    await settle()
     expect(breaker.state).toBe('open')
     expect(states).toEqual([0, 2])
   })
@@ -113,7 +165,6 @@ describe('VendorBreaker: half-open', () => {
     await vi.advanceTimersByTimeAsync(30_000)
     expect(breaker.admit()).toEqual({ ok: true, probe: true })
     breaker.success()
-    await settle()
     expect(breaker.state).toBe('closed')
     expect(states).toEqual([0, 2, 1, 0])
     expect(breaker.admit()).toEqual({ ok: true, probe: false })
@@ -133,14 +184,13 @@ describe('VendorBreaker: half-open', () => {
     expect(breaker.admit()).toEqual({ ok: true, probe: true })
   })
 
-  it('refuses others while a successful probe is settling', async () => {
-    const { breaker } = await openedBreaker()
+  it('closes as the successful probe reports, not a turn later', async () => {
+    const { breaker, states } = await openedBreaker()
     await vi.advanceTimersByTimeAsync(30_000)
     breaker.admit()
     breaker.success()
-    expect(breaker.admit().ok).toBe(false)
-    await settle()
-    expect(breaker.admit().ok).toBe(true)
+    expect(states).toEqual([0, 2, 1, 0])
+    expect(breaker.admit()).toEqual({ ok: true, probe: false })
   })
 
   it('lets the first report decide and ignores the ones that follow', async () => {
@@ -149,7 +199,6 @@ describe('VendorBreaker: half-open', () => {
     breaker.admit()
     breaker.success()
     breaker.failure()
-    await settle()
     expect(breaker.state).toBe('closed')
     expect(states).toEqual([0, 2, 1, 0])
   })
@@ -180,7 +229,6 @@ describe('VendorBreaker: half-open', () => {
     await vi.advanceTimersByTimeAsync(2000)
     breaker.admit()
     breaker.success()
-    await settle()
     expect(breaker.state).toBe('closed')
     // The 5 failures that opened it are 2 s old, still inside a 10 s window.
     calls(breaker, 0, 4)
@@ -194,7 +242,6 @@ describe('VendorBreaker: disabled', () => {
   it('always admits and never opens', async () => {
     const { breaker, states } = make({ enabled: false, minimumRequests: 1 })
     calls(breaker, 0, 100)
-    await settle()
     expect(breaker.state).toBe('closed')
     expect(breaker.admit()).toEqual({ ok: true, probe: false })
     expect(states).toEqual([0])
@@ -216,7 +263,6 @@ describe('VendorBreaker: timers', () => {
   it('keeps no timer while closed: the window moves on use', async () => {
     const { breaker } = make({ minimumRequests: 3, failureRate: '50%' })
     calls(breaker, 5, 0)
-    await settle()
     expect(vi.getTimerCount()).toBe(0)
     await vi.advanceTimersByTimeAsync(60_000)
     calls(breaker, 0, 3) // the 5 successes rolled out: 3 of 3 failed
