@@ -16,9 +16,13 @@ const RESPONSE_DROP = new Set([
   'transfer-encoding', 'upgrade', 'http2-settings',
 ])
 
+const KEEP_ALIVE_OR_CLOSE = /^(?:keep-alive|close)$/i
+
 /** Names listed in a Connection header are hop-by-hop too. */
 function connectionNamed (value: string | undefined): Set<string> | undefined {
   if (value === undefined) return undefined
+  // what nearly every peer sends: no names to collect, no split and no Set per call
+  if (value.length <= 10 && KEEP_ALIVE_OR_CLOSE.test(value)) return undefined
   const names = new Set<string>()
   for (const n of value.split(',')) {
     const t = n.trim().toLowerCase()
