@@ -229,7 +229,7 @@ export function writeResponseHead (res: ServerResponse, status: number, statusTe
   res.writeHead(status, statusText, headers)
 }
 
-/** Whether heads are built here (true) or every call goes through writeHead (false). */
+/** @internal Whether heads are built here (true) or every call goes through writeHead (false). */
 export function directResponseHead (): boolean {
   return direct
 }
