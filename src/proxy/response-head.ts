@@ -1,10 +1,11 @@
 // The relayed response head, built in one pass. `res.writeHead(status, text,
 // flatArray)` checks every name and value with two regexes and lower-cases
 // most names again to spot the framing ones; for a response undici has just
-// parsed (llhttp accepts exactly the names and values node would send), that
-// is most of the head's cost. This builds the same bytes and sets the same
-// fields, and leaves framing (keep-alive, chunked, Date, no body for HEAD,
-// 1xx, 204 and 304) to behave exactly as after writeHead.
+// parsed (llhttp accepts exactly the header names and values node would
+// send, though not every reason phrase), that is most of the head's cost.
+// This builds the same bytes and sets the same fields, and leaves framing
+// (keep-alive, chunked, Date, no body for HEAD, 1xx, 204 and 304) to behave
+// exactly as after writeHead.
 //
 // Node internals relied on (Node 20's lib/_http_server.js writeHead and
 // lib/_http_outgoing.js _storeHeader / matchHeader): the fields _header,
@@ -101,6 +102,7 @@ function storeHead (r: Outgoing, status: number, statusText: string, headers: re
   if (r._header || r[kOutHeaders as symbol] !== null || r._contentLength !== null || r.chunkedEncoding ||
     r._removedConnection || r._removedContLen || r._removedTE) return false
   if ((status | 0) !== status || status < 100 || status > 999) return false
+  // llhttp lets control characters through in a reason phrase (test/proxy/invalid-upstream-response.test.ts)
   if (typeof statusText !== 'string' || INVALID_CHAR.test(statusText)) return false
   const n = headers.length
   if (n % 2 !== 0) return false
