@@ -21,6 +21,8 @@ export type CallBody =
   | { kind: 'buffered', data: Buffer }
   | { kind: 'stream', source: AsyncIterable<Buffer> }
 
+const NO_BODY: CallBody = Object.freeze({ kind: 'none' })
+
 /** An absolute-form request target, kept aside while fastify routes on '/'. */
 export interface TargetCarrier extends IncomingMessage {
   sluiceTarget?: string
@@ -48,7 +50,7 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter, Deadlined {
   /** the path for the log line (query not yet scrubbed) */
   logPath: string
   headers: ClientHeaders | undefined = undefined
-  body: CallBody = { kind: 'none' }
+  body: CallBody = NO_BODY
   /** the path below the vendor's base path and the query (checkPath) */
   path = ''
   query = ''
@@ -106,6 +108,8 @@ export class CallContext implements ResponseHeaderSink, QueueWaiter, Deadlined {
 
   /** the attempt in flight, if any: abort() ends it */
   attempt: AttemptHandle | undefined = undefined
+  /** where the injected headers start in headers.out */
+  injectedAt = 0
   /** the credentials injected into every attempt (prepareRequest) */
   injection: Injection | undefined = undefined
   /** an OAuth2 token was renewed after a 401: a second 401 is final */

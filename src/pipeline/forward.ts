@@ -15,7 +15,7 @@ import { retryDelay, shouldRetry, wasNeverSent } from '../resilience/retry-decis
 import { UpstreamAttempt, type AttemptResult } from '../proxy/attempt.js'
 import { mapUpstreamError, totalTimeoutError } from '../proxy/upstream-errors.js'
 import type { PreparedCall } from './context.js'
-import { injectCredentials, upstreamHeaders } from './inject.js'
+import { injectCredentials, reinject, upstreamHeaders } from './inject.js'
 import { openCostTap, syncFromVendor, takeTokens } from './rate-limit.js'
 
 const DEADLINE_OUTCOME: AttemptOutcome = Object.freeze({ kind: 'timeout', phase: 'headers' })
@@ -54,7 +54,7 @@ function sendAttempt (ctx: PreparedCall): void {
   const vendor = ctx.vendor
   ctx.attempts++
   const body = ctx.body.kind === 'buffered' ? ctx.body.data : ctx.body.kind === 'stream' ? ctx.body.source : null
-  const headers = upstreamHeaders(ctx, ctx.injection)
+  const headers = upstreamHeaders(ctx)
   // the attempt's span, and the traceparent naming it as the vendor's parent
   ctx.trace?.attemptStarted(headers, ctx.method, ctx.attempts, vendor.name, vendor.policy.origin, ctx.upstreamPath, vendor.scrubber)
   new UpstreamAttempt(ctx, vendor, planAfterStatus, attemptEnded).start({
@@ -119,7 +119,7 @@ async function prepareRetry (ctx: PreparedCall, retry: RetryPlan): Promise<Prepa
     if (ctx.renewed) throw new SluiceError('credential_unavailable', `${vendor.name} refused the renewed credential`)
     ctx.renewed = true
     await vendor.credentials.renew(ctx.injection)
-    ctx.injection = await injectCredentials(ctx)
+    reinject(ctx, await injectCredentials(ctx))
   } else {
     vendor.metrics.retry(retry.reason)
   }
@@ -157,7 +157,7 @@ function planAfterStatus (ctx: PreparedCall, status: number, raw: Buffer[]): Att
     if (rl.upstream.sync !== undefined) syncFromVendor(ctx, rawHeader(raw, rl.upstream.remainingHeader as string))
   }
   ctx.trace?.attemptStatus(status)
-  const outcome: AttemptOutcome = { kind: 'status', status }
+  const outcome = statusOutcome(status)
   ctx.outcome = outcome
 
   if (status === 401 && policy.inject.oauth2 !== undefined && ctx.body.kind !== 'stream' && ctx.attempts === 1) {
@@ -167,6 +167,13 @@ function planAfterStatus (ctx: PreparedCall, status: number, raw: Buffer[]): Att
   // Relayed: what the response says the call cost is read as it goes by.
   if (retry === undefined) ctx.costTap = openCostTap(ctx, (name) => rawHeader(raw, name))
   return retry
+}
+
+/** One frozen outcome per status code, made on first use: none per call. */
+const STATUS_OUTCOMES: AttemptOutcome[] = []
+function statusOutcome (status: number): AttemptOutcome {
+  if (status < 100 || status > 999) return { kind: 'status', status }
+  return (STATUS_OUTCOMES[status] ??= Object.freeze({ kind: 'status', status }))
 }
 
 function planRetry (ctx: PreparedCall, outcome: AttemptOutcome, retryAfterMs: number | undefined): RetryPlan | undefined {

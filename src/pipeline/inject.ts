@@ -30,18 +30,34 @@ export function prepareRequest (ctx: RoutedCall, path: string, query: string, in
     h.out.push(keyHeader, h.idempotencyKey)
   }
   h.out.push('x-request-id', ctx.requestId)
+  ctx.injectedAt = h.out.length
+  pushInjected(h.out, injection)
   ctx.replayable = isReplayable(ctx.method, (name) => name === keyHeader ? h.idempotencyKey : undefined, policy)
   ctx.upstreamPath = policy.basePath + (path === '' && policy.basePath === '' ? '/' : path) + withInjectedQuery(query, injection)
   if (injection.query !== '') ctx.injectedQueryKeys = injection.queryKeys
 }
 
-/** The headers for one attempt: the client's (filtered) and the injected ones, last, so nothing can override them. */
-export function upstreamHeaders (ctx: PreparedCall, injection: Injection): string[] {
-  const base = ctx.headers.out
-  if (injection.headers.length === 0) return base
-  const out = base.slice()
+/**
+ * The headers for one attempt: the client's (filtered), then the injected
+ * ones, last, so nothing can override them. Built once per call: an attempt
+ * reuses them (undici copies them into its request), except that a traced
+ * call's attempt adds its own traceparent to a copy.
+ */
+export function upstreamHeaders (ctx: PreparedCall): string[] {
+  const out = ctx.headers.out
+  return ctx.trace === undefined ? out : out.slice()
+}
+
+/** A renewed credential (after a 401) replaces the injected headers for the next attempt. */
+export function reinject (ctx: PreparedCall, injection: Injection): void {
+  ctx.injection = injection
+  const out = ctx.headers.out
+  out.length = ctx.injectedAt
+  pushInjected(out, injection)
+}
+
+function pushInjected (out: string[], injection: Injection): void {
   for (const [name, value] of injection.headers) out.push(name, value)
-  return out
 }
 
 /** The client's query with the injected keys' own values dropped, then the injected ones. */

@@ -15,6 +15,7 @@ import type { VendorMetrics } from '../observability/metrics.js'
 import type { CostTap } from '../ratelimit/index.js'
 import { upstreamHeadersForClient, type ResponseHeaderSink } from './headers.js'
 import { drainAfterAnswer } from './linger.js'
+import { writeResponseHead } from './response-head.js'
 
 /** How an attempt ended. */
 export type AttemptResult =
@@ -192,10 +193,14 @@ export class UpstreamAttempt<C extends AttemptCall = AttemptCall> implements Dis
     }
 
     const headers = upstreamHeadersForClient(raw, ctx.requestId, vendor.upstreamUrls, ctx)
+    // what llhttp parsed needs no second check; x-request-id (pushed last by
+    // upstreamHeadersForClient) and the headers sluice adds after it do
+    const fromParser = headers.length - 2
     ctx.addResponseHeaders(headers)
-    // writeHead throws on a header node will not send; undici then ends the
-    // attempt through onError, and nothing has reached the client yet.
-    ctx.res.writeHead(status, statusText, headers)
+    // The head is built once, as node's writeHead would (response-head.ts).
+    // It throws on a header node will not send; undici then ends the attempt
+    // through onError, and nothing has reached the client yet.
+    writeResponseHead(ctx.res, status, statusText, headers, fromParser)
     ctx.status = status
     ctx.relayed = true
     if (vendor.readsRuleBody && status < 300 && isJson(ctx.resContentType)) {
