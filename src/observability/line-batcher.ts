@@ -3,11 +3,13 @@
 //
 // Each line is copied into a batch buffer as it comes: the bound is kept in
 // exact bytes, a batch is written without a join, and no line string outlives
-// its call. Why not pino.destination (sonic-boom): among other things it
-// measures the byte length of the whole pending batch on every line; it cost
-// ~2.2 µs of CPU a line against ~0.65 for this in a micro-benchmark, and the
-// full policy ~5-8 µs a call more at saturation (bench/README.md, "What each
-// change bought").
+// its call; the request line is not even a string, it is serialised straight
+// into the batch buffer (lineBuffer/commitLine, request-line.ts). Why not
+// pino.destination (sonic-boom): among other things it measures the byte
+// length of the whole pending batch on every line; it cost ~2.2 µs of CPU a
+// line against ~0.65 for this in a micro-benchmark, and the full policy
+// ~5-8 µs a call more at saturation (bench/README.md, "What each change
+// bought").
 //
 // Bounded: what the fd does not take is held up to maxPendingBytes, then later
 // lines are dropped (never a call held up); a warning line says how many once
@@ -60,6 +62,48 @@ export class LineBatcher {
     }
     this.#append(line)
     if (!this.#writing && this.#pendingBytes >= this.#opts.batchBytes) this.#writeNext()
+    return true
+  }
+
+  /**
+   * For a line serialised in place (request-line.ts): the batch buffer to write it
+   * into, from `used` up to the buffer's end, then commitLine. Undefined when lines
+   * are dropped for good (this one is counted as dropped).
+   */
+  lineBuffer (): Buffer | undefined {
+    if (this.#broken) {
+      this.#dropped++
+      return undefined
+    }
+    return this.#current
+  }
+
+  /** where a line written in place starts in lineBuffer() */
+  get used (): number {
+    return this.#used
+  }
+
+  /** The line written in place ends at `end` (its newline included). False when it was dropped. */
+  commitLine (end: number): boolean {
+    const n = end - this.#used
+    if (this.#pendingBytes + n > this.#opts.maxPendingBytes) {
+      this.#dropped++
+      return false
+    }
+    this.#used = end
+    this.#pendingBytes += n
+    if (!this.#writing && this.#pendingBytes >= this.#opts.batchBytes) this.#writeNext()
+    return true
+  }
+
+  /**
+   * A line written in place did not fit what is left of the batch: the next
+   * lineBuffer() is a fresh one. False when the batch was empty already: the line
+   * is larger than a batch, and goes through write().
+   */
+  freshBatch (): boolean {
+    if (this.#used === 0) return false
+    this.#seal(this.#opts.batchBytes)
     return true
   }
 

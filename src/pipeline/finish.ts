@@ -7,8 +7,8 @@ import type { ProxyRuntime } from '../runtime/proxy-runtime.js'
 import type { VendorRuntime } from '../runtime/vendor-runtime.js'
 import type { CallContext } from './context.js'
 import { judgeCall } from '../resilience/breaker.js'
-import { writeRequestLine, type RequestLine } from '../observability/request-line.js'
-import { rateLimitFields, returnUnsentTokens } from './rate-limit.js'
+import { logCall, type LineExtras } from '../observability/request-line.js'
+import { returnUnsentTokens } from './rate-limit.js'
 import { loggedKeys } from '../ratelimit/keys.js'
 
 /** nginx's convention for "the client closed the connection before the answer" */
@@ -49,35 +49,25 @@ export function finish (ctx: CallContext): void {
 
   const logger = runtime.logger
   if (!logger.isLevelEnabled('info')) return
-  const line: RequestLine = {
-    reqId: ctx.requestId,
-    vendor: vendor?.name,
-    method: ctx.method,
-    path: scrubber.path(ctx.logPath),
-    status,
-    durationMs: Math.round(seconds * 1e4) / 10,
-    upstreamMs: Math.round(ctx.upstreamMs * 10) / 10,
-    attempts: ctx.attempts,
-    waitMs: Math.round(ctx.waitMs),
-    error,
+  const cause = ctx.error !== undefined && ctx.cause !== undefined ? causeOf(ctx.cause) : undefined
+  const extras = vendor === undefined ? undefined : lineExtras(ctx, vendor)
+  logCall(logger, ctx, vendor?.name, scrubber.path(ctx.logPath), status, Math.round(seconds * 1e4) / 10, error, cause, extras)
+}
+
+/** The log line's hashed bucket keys and scrubbed bodies, when the policy has them logged. */
+function lineExtras (ctx: CallContext, vendor: VendorRuntime): LineExtras | undefined {
+  const keys = ctx.bucketKeys !== undefined ? loggedKeys(vendor.policy, ctx.bucketKeys) : undefined
+  if (vendor.policy.logging.bodies !== true) return keys === undefined ? undefined : { keys }
+  const line: LineExtras = { keys }
+  const scrubber = vendor.scrubber
+  const max = vendor.policy.logging.maxBodyBytes
+  if (ctx.body.kind === 'buffered') {
+    line.reqBody = scrubber.body(ctx.body.data.subarray(0, max), ctx.headers?.contentType, ctx.header('content-encoding'), ctx.body.data.length)
+  } else if (ctx.reqCapture !== undefined) {
+    line.reqBody = scrubber.body(ctx.reqCapture.result(), ctx.headers?.contentType, ctx.header('content-encoding'), ctx.reqCapture.bytes)
   }
-  if (ctx.trace !== undefined) line.traceId = ctx.trace.traceId
-  if (ctx.error !== undefined && ctx.cause !== undefined) line.cause = causeOf(ctx.cause)
-  if (ctx.wouldLimit) line.wouldLimit = true
-  if (ctx.cutOff) line.cutOff = true
-  if (ctx.clientGone) line.clientGone = true
-  if (vendor !== undefined && ctx.bucketKeys !== undefined) line.keys = loggedKeys(vendor.policy, ctx.bucketKeys)
-  if (vendor !== undefined) rateLimitFields(ctx, line)
-  if (vendor?.policy.logging.bodies === true) {
-    const max = vendor.policy.logging.maxBodyBytes
-    if (ctx.body.kind === 'buffered') {
-      line.reqBody = scrubber.body(ctx.body.data.subarray(0, max), ctx.headers?.contentType, ctx.header('content-encoding'), ctx.body.data.length)
-    } else if (ctx.reqCapture !== undefined) {
-      line.reqBody = scrubber.body(ctx.reqCapture.result(), ctx.headers?.contentType, ctx.header('content-encoding'), ctx.reqCapture.bytes)
-    }
-    if (ctx.resBodyLog !== undefined) line.resBody = scrubber.body(ctx.resBodyLog, ctx.resContentType, ctx.resContentEncoding, ctx.resBytes)
-  }
-  writeRequestLine(logger, line)
+  if (ctx.resBodyLog !== undefined) line.resBody = scrubber.body(ctx.resBodyLog, ctx.resContentType, ctx.resContentEncoding, ctx.resBytes)
+  return line
 }
 
 /** A request answered at the listener, outside the pipeline (refused by the HTTP parser, a CONNECT). */
@@ -100,18 +90,8 @@ export function finishListenerCall (runtime: ProxyRuntime, call: ListenerCall, e
   ;(vendor?.metrics ?? runtime.metrics.vendor('none')).request(call.method, status, seconds)
   const logger = runtime.logger
   if (!logger.isLevelEnabled('info')) return
-  writeRequestLine(logger, {
-    reqId: call.requestId,
-    vendor: vendor?.name,
-    method: call.method,
-    path: (vendor?.scrubber ?? runtime.defaultScrubber).path(call.path),
-    status,
-    durationMs: Math.round(seconds * 1e4) / 10,
-    upstreamMs: 0,
-    attempts: 0,
-    waitMs: 0,
-    error: written ? err.code : 'client_gone',
-  })
+  const path = (vendor?.scrubber ?? runtime.defaultScrubber).path(call.path)
+  logCall(logger, call, vendor?.name, path, status, Math.round(seconds * 1e4) / 10, written ? err.code : 'client_gone')
 }
 
 function cutByTimeout (cause: unknown): boolean {

@@ -10,7 +10,6 @@
 // was sent, settles against the actual cost read from the response as it was
 // relayed (CostTap).
 import { SluiceError } from '../errors.js'
-import type { RequestLine } from '../observability/request-line.js'
 import { bucketKeyValues, CostTap, estimateCosts, type RateDecision } from '../ratelimit/index.js'
 import type { CallContext, RoutedCall } from './context.js'
 import { readRequestBody } from './request-body.js'
@@ -75,12 +74,6 @@ export function syncFromVendor (ctx: RoutedCall, remaining: string | undefined):
   const n = v === '' ? NaN : Number(v)
   if (!Number.isFinite(n) || n < 0) return
   ctx.runtime.limiter.sync(ctx.vendor.rateLimitPlan, (ctx.bucketKeys ?? []), Math.floor(n))
-}
-
-/** The log line's rate-limit fields: the bucket that refused or queued the call, and its cost when not 1. */
-export function rateLimitFields (ctx: CallContext, line: RequestLine): void {
-  if (ctx.rateBucket !== undefined) line.bucket = ctx.rateBucket
-  if (ctx.cost !== undefined && ctx.cost !== 1) line.cost = ctx.cost
 }
 
 function applyDecision (ctx: RoutedCall, decision: RateDecision, keys: readonly string[]): void {

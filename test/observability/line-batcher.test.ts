@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { LineBatcher, type LineBatcherOptions } from '../../src/observability/line-batcher.js'
+import { eventually, sleep } from '../helpers/wait.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-lines-'))
 let files = 0
@@ -26,6 +27,19 @@ function batcher (fd: number, opts: Partial<LineBatcherOptions> = {}): LineBatch
 
 const flushed = (b: LineBatcher): Promise<void> => new Promise(resolve => b.flush(resolve))
 const line = (i: number): string => `{"n":${i},"msg":"request"}\n`
+
+/** An ASCII line written in place, as request-line.ts writes one (write() when larger than a batch). */
+function inPlace (b: LineBatcher, l: string): boolean {
+  for (;;) {
+    const buf = b.lineBuffer()
+    if (buf === undefined) return false
+    if (b.used + l.length <= buf.length) {
+      buf.write(l, b.used, 'latin1')
+      return b.commitLine(b.used + l.length)
+    }
+    if (!b.freshBatch()) return b.write(l)
+  }
+}
 
 afterEach(() => {
   vi.useRealTimers()
@@ -134,11 +148,54 @@ describe('LineBatcher', () => {
     await done
   })
 
+  it('takes lines written in place among written ones, whole and in order, through fresh batches and one larger than a batch', async () => {
+    const out = target()
+    const b = batcher(out.fd, { batchBytes: 64 })
+    const long = `{"path":"${'x'.repeat(100)}"}\n`
+    const sent = Array.from({ length: 30 }, (_, i) => i === 12 ? long : line(i))
+    sent.forEach((l, i) => i % 3 === 0 ? b.write(l) : inPlace(b, l))
+    await flushed(b)
+    expect(out.text()).toBe(sent.join(''))
+  })
+
+  it('writes a batch filled in place without waiting for the timer', async () => {
+    const out = target()
+    const b = batcher(out.fd, { batchBytes: 200 })
+    for (let i = 0; i < 3; i++) inPlace(b, line(i))
+    await sleep(30)
+    expect(out.text()).toBe('') // under 200 bytes: nothing written yet
+    for (let i = 3; i < 9; i++) inPlace(b, line(i)) // 9 lines of 24 bytes: over 200
+    await eventually(() => out.text().length > 0, { what: 'the full batch written' })
+    expect(out.text()).toBe(Array.from({ length: 9 }, (_, i) => line(i)).join(''))
+  })
+
+  it('drops lines written in place over maxPendingBytes, and says how many', async () => {
+    const out = target()
+    const b = batcher(out.fd, { batchBytes: 100, maxPendingBytes: 300 })
+    const taken = Array.from({ length: 40 }, (_, i) => inPlace(b, line(i)))
+    await flushed(b)
+    const dropped = taken.filter(ok => !ok).length
+    expect(dropped).toBeGreaterThan(0)
+    const lines = out.text().split('\n').filter(l => l !== '').map(l => JSON.parse(l) as Record<string, unknown>)
+    expect(lines.filter(l => l.msg === 'request').map(l => l.n)).toEqual(taken.flatMap((ok, i) => ok ? [i] : []))
+    expect(lines.filter(l => l.level === 'warn')).toEqual([expect.objectContaining({ dropped, msg: expect.stringContaining('dropped') })])
+  })
+
+  it('has no buffer to write into after a write error', async () => {
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    const closed = openSync(join(dir, 'closed-in-place.log'), 'w')
+    closeSync(closed)
+    const b = batcher(closed, { batchBytes: 10 })
+    expect(inPlace(b, line(1))).toBe(true)
+    await flushed(b)
+    expect(b.lineBuffer()).toBeUndefined()
+  })
+
   it('flushSync writes what is gathered before it returns', () => {
     const out = target()
     const b = batcher(out.fd)
     b.write(line(1))
-    b.write(line(2))
+    inPlace(b, line(2))
     b.flushSync()
     expect(out.text()).toBe(line(1) + line(2))
   })
