@@ -209,7 +209,8 @@ export function countsAsFailure (policy: CircuitBreakerPolicy, outcome: AttemptO
   switch (outcome.kind) {
     case 'status': {
       const s = outcome.status
-      for (const f of failOn) {
+      for (let i = 0; i < failOn.length; i++) {
+        const f = failOn[i]
         if (f === s || (f === '5xx' && s >= 500 && s <= 599) || (f === '4xx' && s >= 400 && s <= 499)) return true
       }
       return false
