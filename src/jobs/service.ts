@@ -13,6 +13,13 @@ import { sendCallback } from './callback.js'
 const WORKER_CONCURRENCY = 64
 const DAY_MS = 24 * 3600_000
 
+declare module '../runtime/proxy-runtime.js' {
+  interface ProxyRuntime {
+    /** asynchronous calls (Prefer: respond-async); set once the job store is open, undefined before (and without one) */
+    jobs: Jobs | undefined
+  }
+}
+
 export class Jobs {
   private readonly worker: JobWorker
   private stopped = false

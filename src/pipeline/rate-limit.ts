@@ -14,22 +14,32 @@ import { bucketKeyValues, CostTap, estimateCosts, type RateDecision } from '../r
 import type { CallContext, RoutedCall } from './context.js'
 import { readRequestBody } from './request-body.js'
 
-/** Undefined when the vendor has no buckets (nothing to wait for), else a promise settled once the call may go. */
+/**
+ * Undefined when there is nothing to wait for: the vendor has no buckets, or
+ * the decision was made at once (a leased token, the local buckets, a
+ * refusal, thrown here) and applied. Else a promise settled once the call may
+ * go (a decision in Redis, a queue wait, a body read for its cost).
+ */
 export function takeTokens (ctx: RoutedCall): Promise<void> | undefined {
   const { policy, rateLimitPlan: plan } = ctx.vendor
   if (plan.size === 0) return undefined
   const keys = bucketKeyValues(policy, (name) => ctx.header(name), ctx.clientIp)
   ctx.bucketKeys = keys
   const costs = plan.cost
-  if (costs === undefined) {
-    return ctx.runtime.limiter.acquire(plan, keys, ctx.deadline, ctx).then(decision => applyDecision(ctx, decision, keys))
-  }
+  if (costs === undefined) return applyWhenDecided(ctx, ctx.runtime.limiter.decide(plan, keys, ctx.deadline, ctx), keys)
   const body = costs.needsBody ? readRequestBody(ctx, policy.limits.bodyBytes) : undefined
-  const reserve = (): Promise<void> => {
+  const reserve = (): Promise<void> | undefined => {
     const estimate = estimateCosts(costs, (name) => ctx.header(name), ctx.body.kind === 'buffered' ? ctx.body.data : undefined)
-    return ctx.runtime.limiter.acquire(plan, keys, ctx.deadline, ctx, estimate).then(decision => applyDecision(ctx, decision, keys))
+    return applyWhenDecided(ctx, ctx.runtime.limiter.decide(plan, keys, ctx.deadline, ctx, estimate), keys)
   }
   return body === undefined ? reserve() : body.then(reserve)
+}
+
+/** A decision made at once is applied now (no promise, no closure); one still to come, when it comes. */
+function applyWhenDecided (ctx: RoutedCall, decision: RateDecision | Promise<RateDecision>, keys: readonly string[]): Promise<void> | undefined {
+  if (decision instanceof Promise) return decision.then(d => applyDecision(ctx, d, keys))
+  applyDecision(ctx, decision, keys)
+  return undefined
 }
 
 /**

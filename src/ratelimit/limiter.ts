@@ -1,20 +1,18 @@
-// The rate limiter the pipeline calls: picks the store (Redis while it answers,
-// else the local buckets or a refusal per failMode), hands out tokens leased
-// from Redis for high-rate buckets (lease.ts), sleeps out a queue wait once
-// (queue.ts: a call may leave early, and calls move up when a turn comes
-// free), takes back the tokens of calls that are not sent after all, applies
-// shadow mode and counts every decision.
+// The rate limiter the pipeline calls: picks the store that decides (the
+// shared one while Redis answers, else the local buckets or a refusal per
+// failMode), answers at once when nothing has to wait, sleeps out a queue
+// wait once (queue.ts: a call may leave early, and calls move up when a turn
+// comes free), takes back the tokens of calls that are not sent after all,
+// applies shadow mode and counts every decision. Which store does what is
+// behind the BucketStore interface (store.ts).
 import type { Metrics } from '../observability/metrics.js'
-import { randomUUID } from 'node:crypto'
-import { pauseKey, REPLICAS_KEY } from './keys.js'
-import { LeaseBook, leaseKey } from './lease.js'
-import { MemoryStore } from './memory.js'
 import type { Plan } from './plan.js'
 import { WaitQueue } from './queue.js'
-import { RedisStore } from './redis-store.js'
-import { localStore, sharedStore, type BucketStore, type StoreKind } from './store.js'
+import { SharedStore } from './shared-store.js'
+import { LocalStore, type BucketStore, type StoreKind, type TokenSource } from './store.js'
 import type { BucketLevels, LimiterLogger, QueueWaiter, RateDecision, RateLimiter } from './types.js'
 import { hashKeyValue, MISSING_KEY_VALUE, VENDOR_KEY_VALUE } from './keys.js'
+import { leaseKey } from './lease.js'
 import { isQueued, type Verdict } from './verdict.js'
 
 export interface RateLimiterOptions {
@@ -39,32 +37,26 @@ export interface RateLimiterOptions {
 const ANNOUNCE_EVERY_MS = 5000
 const ANNOUNCE_TTL_MS = 15_000
 
-/** The longest ready() waits for the first connection: past the store's connect timeout. */
-const READY_WAIT_MS = 2000
-
 /** What a redis_unavailable refusal suggests: about when the next probe may find Redis back. */
 const REDIS_RETRY_AFTER_MS = 1000
 
-/** The longest close() waits for leased tokens to go back. */
-const GIVE_BACK_WAIT_MS = 200
-
-/** A call served from a lease: every bucket gave a token at once. */
-const LEASED: Verdict = Object.freeze({ refused: false, waitMs: 0, retryAfterMs: 0, bucket: -1, queuedMask: 0, closest: -1, remaining: 0 })
-
 const ALLOWED: RateDecision = Object.freeze({ ok: true, waitMs: 0, retryAfterMs: 0 })
-const ALLOWED_NOW = Promise.resolve(ALLOWED)
 // Allowed at once, by where the tokens were taken (for giveBack); one shared answer each.
-const ALLOWED_BY_STORE: Readonly<Record<'memory' | 'redis' | 'lease', Promise<RateDecision>>> = Object.freeze({
-  memory: Promise.resolve<RateDecision>(Object.freeze({ ok: true, waitMs: 0, retryAfterMs: 0, store: 'memory' })),
-  redis: Promise.resolve<RateDecision>(Object.freeze({ ok: true, waitMs: 0, retryAfterMs: 0, store: 'redis' })),
-  lease: Promise.resolve<RateDecision>(Object.freeze({ ok: true, waitMs: 0, retryAfterMs: 0, store: 'lease' })),
+const ALLOWED_BY_SOURCE: Readonly<Record<TokenSource, RateDecision>> = Object.freeze({
+  memory: Object.freeze<RateDecision>({ ok: true, waitMs: 0, retryAfterMs: 0, store: 'memory' }),
+  redis: Object.freeze<RateDecision>({ ok: true, waitMs: 0, retryAfterMs: 0, store: 'redis' }),
+  lease: Object.freeze<RateDecision>({ ok: true, waitMs: 0, retryAfterMs: 0, store: 'lease' }),
 })
-const REDIS_DOWN = Promise.resolve<RateDecision>(Object.freeze({
+const REDIS_DOWN: RateDecision = Object.freeze({
   ok: false, waitMs: 0, retryAfterMs: REDIS_RETRY_AFTER_MS, code: 'redis_unavailable',
-}))
-const REDIS_DOWN_SHADOW = Promise.resolve<RateDecision>(Object.freeze({
+})
+const REDIS_DOWN_SHADOW: RateDecision = Object.freeze({
   ok: true, waitMs: 0, retryAfterMs: REDIS_RETRY_AFTER_MS, code: 'redis_unavailable', wouldLimit: true,
-}))
+})
+/** acquire()'s promise of an answer shared by many calls: made once, not per call. */
+const RESOLVED = new Map<RateDecision, Promise<RateDecision>>(
+  [ALLOWED, ...Object.values(ALLOWED_BY_SOURCE), REDIS_DOWN, REDIS_DOWN_SHADOW].map(d => [d, Promise.resolve(d)])
+)
 
 export function createRateLimiter (opts: RateLimiterOptions): RateLimiter {
   return new TokenBucketLimiter(opts)
@@ -72,127 +64,92 @@ export function createRateLimiter (opts: RateLimiterOptions): RateLimiter {
 
 class TokenBucketLimiter implements RateLimiter {
   private readonly metrics: Metrics
-  private readonly memory = new MemoryStore()
-  private readonly redis: RedisStore | undefined
-  /** this replica's buckets, behind the one store interface */
-  private readonly local: BucketStore = localStore(this.memory, plan => this.localShare(plan))
-  /** the Redis buckets behind the same interface; undefined without Redis */
-  private readonly shared: BucketStore | undefined
-  /** the store a decision's tokens came from (a lease's: Redis) */
-  private readonly byKind: Record<StoreKind | 'lease', BucketStore> = { memory: this.local, redis: this.local, lease: this.local }
-  private readonly leases: LeaseBook
-  /** give-backs in flight, awaited (briefly) on close */
-  private readonly givingBack = new Set<Promise<void>>()
+  /** this replica's buckets: the store without Redis, the fallback of failMode open while it is down */
+  private readonly local = new LocalStore(plan => this.localShare(plan))
+  /** the buckets shared in Redis; undefined without Redis */
+  private readonly shared: SharedStore | undefined
+  /** the store a decision's tokens came from, by its RateDecision.store (a lease's: the shared store) */
+  private readonly byKind: Record<TokenSource, BucketStore> = { memory: this.local, redis: this.local, lease: this.local }
   /** replicas seen in Redis at its last answer: an outage divides the local buckets by this */
   private replicas = 1
-  private announcer: NodeJS.Timeout | undefined
   private readonly queue = new WaitQueue({
     giveBack: (plan, keyValues, store, costs) => this.toStore(plan, keyValues, store, costs),
-    pausedUntil: (vendor) => this.memory.pauseEnd(vendor),
+    pausedUntil: (vendor) => this.local.pausedUntil(vendor),
   })
 
   constructor (opts: RateLimiterOptions) {
     this.metrics = opts.metrics
     const { logger } = opts
     this.metrics.redisUp.set(0)
-    this.leases = new LeaseBook((plan, keyValues, tokens) => this.byKind.lease.giveBack(plan, keyValues, tokens))
     this.metrics.replicasSeen.set(1)
     if (opts.redisUrl === undefined && (opts.clusterNodes === undefined || opts.clusterNodes.length === 0)) return
-    const id = randomUUID()
-    const ttl = opts.announceTtlMs ?? ANNOUNCE_TTL_MS
-    const announce = (): void => {
-      const redis = this.redis
-      if (redis === undefined || !redis.up) return
-      // Failure is handled by the store marking itself down; the last count stands.
-      redis.announce(REPLICAS_KEY, id, ttl).then(n => {
-        this.replicas = Math.max(1, n)
-        this.metrics.replicasSeen.set(this.replicas)
-      }, () => {})
-    }
-    this.announcer = setInterval(announce, opts.announceEveryMs ?? ANNOUNCE_EVERY_MS)
-    this.announcer.unref()
-    this.redis = new RedisStore({
+    this.shared = new SharedStore({
       url: opts.redisUrl,
       clusterNodes: opts.clusterNodes,
       tlsCa: opts.redisTlsCa,
       ...(opts.redisCommandTimeoutMs === undefined ? {} : { commandTimeoutMs: opts.redisCommandTimeoutMs }),
       ...(opts.redisProbeEveryMs === undefined ? {} : { probeEveryMs: opts.redisProbeEveryMs }),
+      announceEveryMs: opts.announceEveryMs ?? ANNOUNCE_EVERY_MS,
+      announceTtlMs: opts.announceTtlMs ?? ANNOUNCE_TTL_MS,
+      localPauses: (now) => this.local.pausesAfter(now),
     }, {
       up: () => {
         this.metrics.redisUp.set(1)
-        announce()
-        this.sharePauses()
         logger.info({}, 'redis available: rate limits are shared again')
       },
       down: (err) => {
         this.metrics.redisUp.set(0)
-        this.leases.clear()
         logger.warn({ err: err instanceof Error ? err.message : String(err) },
           'redis unavailable: rate limits fall back to local buckets (failMode open) or refuse calls (failMode closed)')
       },
-    })
-    this.shared = sharedStore(this.redis, sent => {
-      this.givingBack.add(sent)
-      sent.finally(() => this.givingBack.delete(sent)).catch(() => {})
+      replicas: (n) => {
+        this.replicas = n
+        this.metrics.replicasSeen.set(n)
+      },
     })
     this.byKind.redis = this.shared
     this.byKind.lease = this.shared
   }
 
   get redisUp (): boolean {
-    return this.redis?.up ?? false
+    return this.shared?.up ?? false
   }
 
   get usesRedis (): boolean {
-    return this.redis !== undefined
+    return this.shared !== undefined
+  }
+
+  decide (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): RateDecision | Promise<RateDecision> {
+    if (plan.size === 0) return ALLOWED
+    const shared = this.shared
+    if (shared !== undefined && !shared.up) return this.withoutShared(plan, keyValues, deadlineMs, waiter, costs)
+    return this.decideIn(shared ?? this.local, plan, keyValues, deadlineMs, waiter, costs)
   }
 
   acquire (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): Promise<RateDecision> {
-    if (plan.size === 0) return ALLOWED_NOW
-    const redis = this.redis
-    if (redis === undefined) return this.settle(plan, this.decideLocally(plan, keyValues, deadlineMs, costs), 'memory', keyValues, waiter, costs)
-    if (!redis.up) return this.withoutRedis(plan, keyValues, deadlineMs, waiter, costs)
-    if (plan.leaseCap < 2) return this.inRedis(redis, plan, keyValues, deadlineMs, waiter, costs)
-    const now = Date.now()
-    const key = leaseKey(plan, keyValues)
-    if (this.leases.take(key, now)) return this.settle(plan, LEASED, 'lease', keyValues, waiter)
-    const want = this.leases.want(plan, key, keyValues, now)
-    if (want < 2) return this.inRedis(redis, plan, keyValues, deadlineMs, waiter, undefined)
-    return redis.decide(plan, keyValues, deadlineMs - now, want).then(
-      verdict => {
-        this.leases.granted(plan, key, keyValues, verdict.refused ? 0 : verdict.taken, Date.now())
-        return this.settle(plan, verdict, 'redis', keyValues, waiter)
-      },
-      () => this.withoutRedis(plan, keyValues, deadlineMs, waiter, undefined)
-    )
+    const decision = this.decide(plan, keyValues, deadlineMs, waiter, costs)
+    return decision instanceof Promise ? decision : RESOLVED.get(decision) ?? Promise.resolve(decision)
   }
 
   async ready (): Promise<void> {
-    const redis = this.redis
-    if (redis === undefined) return
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([redis.settled, new Promise<void>(resolve => { timer = setTimeout(resolve, READY_WAIT_MS) })])
-    clearTimeout(timer)
+    await this.shared?.ready()
   }
 
   giveBack (plan: Plan, keyValues: readonly string[], decision: RateDecision): void {
-    const store = decision.store
-    if (store === undefined) return
+    const source = decision.store
+    if (source === undefined) return
+    const store = this.byKind[source]
     if (decision.costs !== undefined) {
       // A weighted turn is not one token: the whole reservation goes back to
       // the store, for whichever call asks next.
-      this.toStore(plan, keyValues, this.byKind[store].kind, decision.costs)
+      store.adjust(plan, keyValues, decision.costs)
       return
     }
-    const now = Date.now()
     // The call's turn is now (it was allowed, at once or after its wait): a
     // call queued behind it here takes it, and its own later turn is the token
     // that goes back to the store that reserved it.
-    const lineStore = this.byKind[store].kind
-    const moved = this.queue.moveUp(lineKey(lineStore, plan, keyValues), now, plan.vendor)
-    // A leased token nobody queued for goes back to the lease, for the next call here.
-    if (store === 'lease' && !moved && this.leases.putBack(leaseKey(plan, keyValues), now)) return
-    this.toStore(plan, keyValues, lineStore)
+    if (this.queue.moveUp(lineKey(store.kind, plan, keyValues), Date.now(), plan.vendor)) store.giveBack(plan, keyValues, 1)
+    else store.putBack(plan, keyValues, source)
   }
 
   settleCost (plan: Plan, keyValues: readonly string[], decision: RateDecision, actual: ReadonlyArray<number | undefined>): void {
@@ -217,7 +174,7 @@ class TokenBucketLimiter implements RateLimiter {
     this.current().lower(plan, i, keyValues[i] ?? '-', remaining)
   }
 
-  async levels (plan: Plan): Promise<{ store: 'memory' | 'redis', buckets: BucketLevels[] }> {
+  async levels (plan: Plan): Promise<{ store: StoreKind, buckets: BucketLevels[] }> {
     const buckets = plan.buckets
     const store = this.current()
     if (buckets.length === 0) return { store: store.kind, buckets: [] }
@@ -229,7 +186,7 @@ class TokenBucketLimiter implements RateLimiter {
       const rate = follows.refillPerMs[i] as number
       const prefix = plan.prefixes[i] as string
       // A store that does not answer: what this replica holds.
-      const { now, entries } = (await store.entries(prefix, LEVELS_SCAN_MAX)) ?? (await this.local.entries(prefix, LEVELS_SCAN_MAX))!
+      const { now, entries } = (await store.entries(prefix, LEVELS_SCAN_MAX)) ?? (await this.local.entries(prefix))
       const levels = entries.map(([key, t, at]): [string, number] => [key, round(Math.min(cap, t + (now > at ? (now - at) * rate : 0)))])
       const row: BucketLevels = {
         name: b.name,
@@ -252,48 +209,23 @@ class TokenBucketLimiter implements RateLimiter {
 
   pause (vendor: string, untilMs: number): void {
     // Kept locally too, so this replica honours it should Redis go away.
-    this.memory.pause(vendor, untilMs)
-    this.leases.pause(vendor, untilMs)
-    const redis = this.redis
-    if (redis === undefined || !redis.up) return
-    const ms = untilMs - Date.now()
-    // Failure is handled by the store marking itself down.
-    if (ms > 0) redis.pause(pauseKey(vendor), ms).catch(() => {})
+    this.local.pause(vendor, untilMs)
+    this.shared?.pause(vendor, untilMs)
   }
 
   async close (): Promise<void> {
-    clearInterval(this.announcer)
-    this.leases.close()
-    if (this.givingBack.size > 0) {
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([
-        Promise.allSettled(this.givingBack),
-        new Promise<void>(resolve => { timer = setTimeout(resolve, GIVE_BACK_WAIT_MS) }),
-      ])
-      clearTimeout(timer)
-    }
-    await this.redis?.close()
+    await this.shared?.close()
   }
 
-  /**
-   * Redis is back: the vendor pauses this replica holds (one learnt during the
-   * outage was kept only here) go to Redis, so every replica honours them.
-   */
-  private sharePauses (): void {
-    const redis = this.redis
-    if (redis === undefined) return
-    const now = Date.now()
-    // Failure is handled by the store marking itself down.
-    for (const [vendor, until] of this.memory.pausesAfter(now)) redis.pause(pauseKey(vendor), until - now).catch(() => {})
-  }
-
-  /** One decision in Redis for this call alone. */
-  private inRedis (redis: RedisStore, plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined,
-    costs: readonly number[] | undefined): Promise<RateDecision> {
-    return redis.decide(plan, keyValues, deadlineMs - Date.now(), 1, costs).then(
-      verdict => this.settle(plan, verdict, 'redis', keyValues, waiter, costs),
+  /** The decision in `store`: at once when the store gives its verdict at once, else a promise. */
+  private decideIn (store: BucketStore, plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined,
+    costs: readonly number[] | undefined): RateDecision | Promise<RateDecision> {
+    const verdict = store.decide(plan, keyValues, deadlineMs, costs)
+    if (!(verdict instanceof Promise)) return this.settle(plan, verdict, store, store.atOnce, keyValues, waiter, costs)
+    return verdict.then(
+      v => this.settle(plan, v, store, store.kind, keyValues, waiter, costs),
       // The store has marked itself down: this call, and the next ones at once, go without it.
-      () => this.withoutRedis(plan, keyValues, deadlineMs, waiter, costs)
+      () => this.withoutShared(plan, keyValues, deadlineMs, waiter, costs)
     )
   }
 
@@ -304,15 +236,10 @@ class TokenBucketLimiter implements RateLimiter {
     else store.giveBack(plan, keyValues, 1)
   }
 
-  /** The store decisions are made in now: Redis while it answers, else the local buckets. */
+  /** The store decisions are made in now: the shared one while it answers, else the local buckets. */
   private current (): BucketStore {
     const shared = this.shared
     return shared !== undefined && shared.up ? shared : this.local
-  }
-
-  private decideLocally (plan: Plan, keyValues: readonly string[], deadlineMs: number, costs: readonly number[] | undefined): Verdict {
-    const now = Date.now()
-    return this.memory.decide(this.localShare(plan), keyValues, deadlineMs - now, now, costs)
   }
 
   /**
@@ -322,7 +249,7 @@ class TokenBucketLimiter implements RateLimiter {
    */
   private localShare (plan: Plan): Plan {
     const n = this.replicas
-    if (this.redis === undefined || n <= 1) return plan
+    if (n <= 1) return plan
     const known = plan.share
     if (known !== undefined && known.replicas === n) return known.plan
     const share: Plan = { ...plan, capacity: plan.capacity.map(c => c / n), refillPerMs: plan.refillPerMs.map(r => r / n), share: undefined }
@@ -330,19 +257,20 @@ class TokenBucketLimiter implements RateLimiter {
     return share
   }
 
-  private withoutRedis (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined,
-    costs: readonly number[] | undefined): Promise<RateDecision> {
-    if (plan.failOpen) return this.settle(plan, this.decideLocally(plan, keyValues, deadlineMs, costs), 'memory', keyValues, waiter, costs)
+  /** Redis is configured and does not answer: the local buckets (failMode open), or a refusal. */
+  private withoutShared (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter: QueueWaiter | undefined,
+    costs: readonly number[] | undefined): RateDecision | Promise<RateDecision> {
+    if (plan.failOpen) return this.decideIn(this.local, plan, keyValues, deadlineMs, waiter, costs)
     return plan.shadow ? REDIS_DOWN_SHADOW : REDIS_DOWN
   }
 
-  /** Count the verdict, then answer: refuse, let through, or sleep out the wait first. */
-  private settle (plan: Plan, v: Verdict, store: 'memory' | 'redis' | 'lease', keyValues: readonly string[],
-    waiter: QueueWaiter | undefined, costs?: readonly number[]): Promise<RateDecision> {
+  /** Count the verdict, then answer: refuse, let through, or sleep out the wait first (the one answer that is a promise). */
+  private settle (plan: Plan, v: Verdict, store: BucketStore, source: TokenSource, keyValues: readonly string[],
+    waiter: QueueWaiter | undefined, costs: readonly number[] | undefined): RateDecision | Promise<RateDecision> {
     const counters = plan.decisions
     if (v.refused) {
       counters[v.bucket]?.rejected.inc()
-      const refused: RateDecision = {
+      return {
         ok: plan.shadow,
         waitMs: 0,
         retryAfterMs: v.retryAfterMs,
@@ -352,25 +280,23 @@ class TokenBucketLimiter implements RateLimiter {
         ...(v.overCapacity === true ? { overCapacity: { cost: costs?.[v.bucket] ?? 1, capacity: plan.capacity[v.bucket] as number } } : {}),
         ...(plan.headers && v.closest >= 0 ? { closest: v.closest, remaining: v.remaining } : {}),
       }
-      return Promise.resolve(refused)
     }
     for (let i = 0; i < plan.size; i++) {
       const c = counters[i]!
       if (v.queuedMask > 0 && isQueued(v.queuedMask, i)) c.queued.inc()
       else c.allowed.inc()
     }
-    if (v.waitMs <= 0 && costs === undefined && (v.closest < 0 || !plan.headers)) return ALLOWED_BY_STORE[store]
+    if (v.waitMs <= 0 && costs === undefined && (v.closest < 0 || !plan.headers)) return ALLOWED_BY_SOURCE[source]
     const bucket = v.bucket >= 0 ? plan.names[v.bucket] as string : undefined
     const extra = {
       ...(bucket !== undefined ? { bucket } : {}),
       ...(costs !== undefined ? { costs } : {}),
       ...(plan.headers && v.closest >= 0 ? { closest: v.closest, remaining: v.remaining } : {}),
     }
-    if (v.waitMs <= 0) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, store, ...extra })
-    if (plan.shadow) return Promise.resolve({ ok: true, waitMs: 0, retryAfterMs: 0, store, wouldLimit: true, ...extra })
+    if (v.waitMs <= 0) return { ok: true, waitMs: 0, retryAfterMs: 0, store: source, ...extra }
+    if (plan.shadow) return { ok: true, waitMs: 0, retryAfterMs: 0, store: source, wouldLimit: true, ...extra }
     // Only a call every bucket serves at once is leased: a queued one decided in a store.
-    const lineStore = this.byKind[store].kind
-    return this.queue.wait(lineKey(lineStore, plan, keyValues), plan, keyValues, lineStore, bucket as string, v.waitMs, waiter, extra)
+    return this.queue.wait(lineKey(store.kind, plan, keyValues), plan, keyValues, store.kind, bucket as string, v.waitMs, waiter, extra)
   }
 }
 

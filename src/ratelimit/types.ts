@@ -61,6 +61,13 @@ export interface RateLimiter {
    */
   acquire (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): Promise<RateDecision>
   /**
+   * acquire() without a promise when none is needed: the decision itself
+   * when it is made at once (a leased token, the local buckets, a refusal,
+   * a vendor without buckets), else the promise acquire() would return (a
+   * decision in Redis, a queue wait). Tokens are taken either way.
+   */
+  decide (plan: Plan, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): RateDecision | Promise<RateDecision>
+  /**
    * Resolves once Redis has answered or failed for the first time (at most a
    * couple of seconds; at once without Redis). Until then every decision would
    * be taken as if Redis were down, so sluice waits for this before it listens.

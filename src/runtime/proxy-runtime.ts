@@ -12,7 +12,6 @@ import type { Tracing } from '../observability/tracing.js'
 import { TargetTable } from '../proxy/target.js'
 import type { InterceptCa } from '../intercept/ca.js'
 import { VendorRuntime, fingerprint } from './vendor-runtime.js'
-import type { Jobs } from '../jobs/service.js'
 import { idleWithin } from '../resilience/idle.js'
 import { DeadlineSweep } from '../resilience/deadlines.js'
 
@@ -47,6 +46,13 @@ export interface ProxyRuntimeOptions {
   interceptCa?: InterceptCa | undefined
 }
 
+/**
+ * The runtime of a process. A service of a higher layer that the runtime
+ * carries for the calls (the job service, `jobs`, set once the job store is
+ * open) is declared into this class by the module that implements it
+ * (declaration merging, as fastify's decorators are typed), so the runtime
+ * never imports what sits above it.
+ */
 export class ProxyRuntime {
   readonly metrics: Metrics
   readonly logger: Logger
@@ -60,8 +66,6 @@ export class ProxyRuntime {
   draining = false
   /** the last reload after start (SIGHUP or a change in the policy folder), for the status page */
   lastReload: { at: number, ok: boolean, problems: string[] } | undefined = undefined
-  /** asynchronous calls (Prefer: respond-async); set once the job store is open */
-  jobs: Jobs | undefined = undefined
   /** every call's timeouts.total, watched by one sweep */
   readonly deadlines = new DeadlineSweep()
   /** calls in progress, all generations */

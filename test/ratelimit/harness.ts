@@ -14,8 +14,9 @@ export interface LogLine { level: 'warn' | 'info', obj: object, msg: string }
  * The limiter as these tests drive it: by compiled policy, each turned once
  * into the plan a VendorRuntime would hold (with this limiter's metrics).
  */
-export interface PolicyLimiter extends Omit<RateLimiter, 'acquire' | 'giveBack' | 'settleCost' | 'sync' | 'levels'> {
+export interface PolicyLimiter extends Omit<RateLimiter, 'acquire' | 'decide' | 'giveBack' | 'settleCost' | 'sync' | 'levels'> {
   acquire (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): Promise<RateDecision>
+  decide (policy: VendorPolicy, keyValues: readonly string[], deadlineMs: number, waiter?: QueueWaiter, costs?: readonly number[]): RateDecision | Promise<RateDecision>
   giveBack (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision): void
   settleCost (policy: VendorPolicy, keyValues: readonly string[], decision: RateDecision, actual: ReadonlyArray<number | undefined>): void
   sync (policy: VendorPolicy, keyValues: readonly string[], remaining: number): void
@@ -36,6 +37,7 @@ function byPolicy (limiter: RateLimiter, metrics: Metrics): PolicyLimiter {
   }
   return {
     acquire: (policy, keyValues, deadlineMs, waiter, costs) => limiter.acquire(plan(policy), keyValues, deadlineMs, waiter, costs),
+    decide: (policy, keyValues, deadlineMs, waiter, costs) => limiter.decide(plan(policy), keyValues, deadlineMs, waiter, costs),
     giveBack: (policy, keyValues, decision) => limiter.giveBack(plan(policy), keyValues, decision),
     settleCost: (policy, keyValues, decision, actual) => limiter.settleCost(plan(policy), keyValues, decision, actual),
     sync: (policy, keyValues, remaining) => limiter.sync(plan(policy), keyValues, remaining),
