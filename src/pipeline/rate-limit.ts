@@ -23,7 +23,7 @@ import { readRequestBody } from './request-body.js'
 export function takeTokens (ctx: RoutedCall): Promise<void> | undefined {
   const { policy, rateLimitPlan: plan } = ctx.vendor
   if (plan.size === 0) return undefined
-  const keys = bucketKeyValues(policy, (name) => ctx.header(name), ctx.clientIp)
+  const keys = plan.fixedKeys ?? bucketKeyValues(policy, (name) => ctx.header(name), ctx.clientIp)
   ctx.bucketKeys = keys
   const costs = plan.cost
   if (costs === undefined) return applyWhenDecided(ctx, ctx.runtime.limiter.decide(plan, keys, ctx.deadline, ctx), keys)

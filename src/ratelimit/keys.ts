@@ -16,6 +16,17 @@ const NO_VALUES: readonly string[] = Object.freeze([])
  * as RateLimiter.acquire() takes them. `header` is called with lower-case names
  * (compilePolicy lower-cases a bucket's key header).
  */
+/**
+ * The key values of a policy whose every bucket is keyed by vendor: the same
+ * for every call, so made once at policy load (Plan.fixedKeys); undefined when
+ * some bucket is keyed by a header or the client address.
+ */
+export function fixedKeyValues (policy: VendorPolicy): readonly string[] | undefined {
+  const buckets = policy.rateLimit.buckets
+  if (!buckets.every(b => b.key.kind === 'vendor')) return undefined
+  return Object.freeze(buckets.map(() => VENDOR_KEY_VALUE))
+}
+
 export function bucketKeyValues (policy: VendorPolicy, header: (name: string) => string | undefined, clientIp: string): readonly string[] {
   const buckets = policy.rateLimit.buckets
   if (buckets.length === 0) return NO_VALUES

@@ -6,7 +6,7 @@ import type { DeferredCount, Metrics, RateLimitDecision } from '../observability
 import type { BucketPolicy, VendorPolicy } from '../policy/types.js'
 import { compileAdvertised, type Advertised } from './advertise.js'
 import { compileCostPlan, type CostPlan } from './cost.js'
-import { bucketKeyPrefix, pauseKey } from './keys.js'
+import { bucketKeyPrefix, fixedKeyValues, pauseKey } from './keys.js'
 
 /** maxWaitMs of a bucket with `onLimit: reject`: it never queues. */
 export const NO_QUEUE = -1
@@ -25,6 +25,8 @@ export const LEASE_MAX = 1000
 export interface Plan {
   vendor: string
   size: number
+  /** every bucket keyed by vendor: the key values of every call, made once (else undefined) */
+  fixedKeys: readonly string[] | undefined
   /** the policy's buckets as written (GET /ratelimit shows their refill and key) */
   buckets: readonly BucketPolicy[]
   names: string[]
@@ -67,6 +69,7 @@ export function compilePlan (policy: VendorPolicy, metrics: Metrics): Plan {
   const plan: Plan = {
     vendor,
     size: buckets.length,
+    fixedKeys: fixedKeyValues(policy),
     buckets,
     names: buckets.map(b => b.name),
     prefixes: buckets.map(b => bucketKeyPrefix(vendor, b.name)),

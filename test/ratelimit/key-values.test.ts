@@ -2,6 +2,7 @@
 // so a tenant's API key never becomes a Redis key name or a log field.
 import { describe, expect, it } from 'vitest'
 import { bucketKeyValues } from '../../src/ratelimit/index.js'
+import { fixedKeyValues } from '../../src/ratelimit/keys.js'
 import { policy } from './policy.js'
 
 describe('bucketKeyValues', () => {
@@ -39,5 +40,29 @@ describe('bucketKeyValues', () => {
 
   it('is empty for a vendor without buckets', () => {
     expect(bucketKeyValues(policy({ buckets: [] }), () => 'x', '10.0.0.1')).toEqual([])
+  })
+})
+
+describe('fixedKeyValues', () => {
+  it('is the key values of every call when every bucket is keyed by vendor', () => {
+    const p = policy({
+      buckets: [
+        { name: 'all', capacity: 1, perSecond: 1, key: { kind: 'vendor' } },
+        { name: 'burst', capacity: 1, perSecond: 1, key: { kind: 'vendor' } },
+      ],
+    })
+    expect(fixedKeyValues(p)).toEqual(bucketKeyValues(p, () => 'ignored', '10.0.0.1'))
+  })
+
+  it('is undefined when some bucket is keyed by the call (a header, the client address)', () => {
+    for (const key of [{ kind: 'ip' as const }, { kind: 'header' as const, name: 'X-Api-Key' }]) {
+      const p = policy({
+        buckets: [
+          { name: 'all', capacity: 1, perSecond: 1, key: { kind: 'vendor' } },
+          { name: 'keyed', capacity: 1, perSecond: 1, key },
+        ],
+      })
+      expect(fixedKeyValues(p)).toBeUndefined()
+    }
   })
 })
