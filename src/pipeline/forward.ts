@@ -131,7 +131,12 @@ async function prepareRetry (ctx: PreparedCall, retry: RetryPlan): Promise<Prepa
 }
 
 function retryReady (ctx: PreparedCall): void {
-  sendAttempt(ctx)
+  // inside a promise's callback: a throw here would be an unhandled rejection
+  try {
+    sendAttempt(ctx)
+  } catch (err) {
+    endForward(ctx, err)
+  }
 }
 
 function retryFailed (ctx: PreparedCall, err: unknown): void {

@@ -14,7 +14,7 @@ import { takeTokens } from './rate-limit.js'
 import { checkCredentials, injectCredentials, prepareRequest } from './inject.js'
 import { readRequestBody } from './request-body.js'
 import { forwardCall } from './forward.js'
-import { answerError } from './respond.js'
+import { answerError, logDefect } from './respond.js'
 import { finish } from './finish.js'
 import { wantsJob, acceptJob } from '../jobs/accept.js'
 
@@ -144,9 +144,15 @@ function startForward (ctx: RoutedCall): typeof HANDED_OFF {
 /** The call is over: answered with err's refusal when it failed before any answer, then finished. */
 function endCall (ctx: CallContext, err: unknown): void {
   try {
-    if (err !== undefined) answerError(ctx, err)
-  } finally {
-    finishCall(ctx)
+    try {
+      if (err !== undefined) answerError(ctx, err)
+    } finally {
+      finishCall(ctx)
+    }
+  } catch (defect) {
+    // A defect at the very end (the log line, the metrics) runs inside
+    // undici's or node's callbacks: logged, and the process stays up.
+    logDefect(ctx, defect)
   }
 }
 

@@ -42,7 +42,7 @@ export function answerError (ctx: CallContext, err: unknown): void {
 }
 
 /** A defect: its stack goes to the log, scrubbed like any text, and never to the client. */
-function logDefect (ctx: CallContext, cause: unknown): void {
+export function logDefect (ctx: CallContext, cause: unknown): void {
   const scrub = (ctx.vendor?.scrubber ?? ctx.runtime.defaultScrubber).text
   const defect = cause instanceof Error
     ? { type: cause.name, message: scrub(cause.message), stack: scrub(cause.stack ?? '') }

@@ -45,4 +45,25 @@ describe('a defect in sluice', () => {
     // the next call is served as usual
     expect((await request(`${sluice.url}/v/x`)).statusCode).toBe(200)
   })
+
+  it('after the answer (in the call\'s last stage) is logged at error, and the next call is served', async () => {
+    const vendor = sluice.sluice.runtime.current.byName.get('v')
+    if (vendor === undefined) throw new Error('no vendor v')
+    const metrics = vendor.metrics
+    const count = metrics.request.bind(metrics)
+    metrics.request = () => { throw new TypeError('a defect after the answer') }
+    let res
+    try {
+      res = await request(`${sluice.url}/v/x`, { headers: { 'x-request-id': 'defect-2' } })
+      await res.body.text()
+      await eventually(() => sluice.logs.some(l => l.level === 'error' && l.reqId === 'defect-2'))
+    } finally {
+      metrics.request = count
+    }
+    expect(res.statusCode).toBe(200)
+    const line = sluice.logs.find(l => l.level === 'error' && l.reqId === 'defect-2') as { defect: { type: string } } | undefined
+    expect(line?.defect.type).toBe('TypeError')
+    expect(sluice.sluice.runtime.inFlight).toBe(0)
+    expect((await request(`${sluice.url}/v/x`)).statusCode).toBe(200)
+  })
 })
