@@ -66,13 +66,14 @@ function sendAttempt (ctx: PreparedCall): void {
 }
 
 function attemptEnded (ctx: PreparedCall, result: AttemptResult): void {
-  ctx.trace?.attemptEnded(result.kind === 'failed' ? result.err : undefined)
-  if (result.kind === 'relayed') {
-    endForward(ctx, undefined)
-    return
-  }
   let retry: RetryPlan | undefined
+  // Runs inside undici's callbacks: whatever throws here ends the call, not undici's request.
   try {
+    ctx.trace?.attemptEnded(result.kind === 'failed' ? result.err : undefined)
+    if (result.kind === 'relayed') {
+      endForward(ctx, undefined)
+      return
+    }
     retry = retryAfter(ctx, result)
   } catch (err) {
     endForward(ctx, err)

@@ -60,11 +60,11 @@ const STAGES: readonly Stage[] = [
  */
 export function handleCall (runtime: ProxyRuntime, req: IncomingMessage, res: ServerResponse): void {
   const ctx = new CallContext(runtime, req, res)
-  if (runtime.tracing !== undefined) ctx.trace = runtime.tracing.startCall(req.headers, ctx.method) // the call span
   runtime.callStarted()
   ;(res as CallResponse)[CALL] = ctx
   res.on('close', onClientClose)
   try {
+    if (runtime.tracing !== undefined) ctx.trace = runtime.tracing.startCall(req.headers, ctx.method) // the call span
     ctx.requestId = requestIdOf(req)
   } catch (err) {
     endCall(ctx, err)
