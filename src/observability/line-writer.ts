@@ -38,26 +38,20 @@ export class LineWriter {
 
   /** A literal (see literal()): copied from bytes, cheaper than from a string's chars. */
   bytes (b: Uint8Array): void {
+    const n = b.length
+    if (!this.#fits(n)) return
     const buf = this.#buf
     let off = this.#off
-    const n = b.length
-    if (off + n > buf.length) {
-      this.#over = true
-      return
-    }
     for (let i = 0; i < n; i++) buf[off++] = b[i] as number
     this.#off = off
   }
 
   /** `s` as a JSON string, quotes included: as JSON.stringify(s). */
   string (s: string): void {
+    const n = s.length
+    if (!this.#fits(n + 2)) return
     const buf = this.#buf
     const start = this.#off
-    const n = s.length
-    if (start + n + 2 > buf.length) {
-      this.#over = true
-      return
-    }
     let off = start
     buf[off++] = 0x22
     for (let i = 0; i < n; i++) {
@@ -76,13 +70,10 @@ export class LineWriter {
 
   /** `s` as it is, in UTF-8 (a value the caller knows needs no escaping). */
   raw (s: string): void {
+    const n = s.length
+    if (!this.#fits(n)) return
     const buf = this.#buf
     const start = this.#off
-    const n = s.length
-    if (start + n > buf.length) {
-      this.#over = true
-      return
-    }
     let off = start
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i)
@@ -117,6 +108,13 @@ export class LineWriter {
       }
     }
     this.raw(String(n))
+  }
+
+  /** Room for `n` more bytes; else the line is over (nothing after counts). */
+  #fits (n: number): boolean {
+    if (this.#off + n <= this.#buf.length) return true
+    this.#over = true
+    return false
   }
 
   /** `whole`'s digits, then '.' and `tenth` unless it is -1; in int32 arithmetic, far cheaper than a double's. */
