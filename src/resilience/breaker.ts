@@ -8,8 +8,9 @@
 // action per report cost about 1 µs and 1.2 KB of garbage a call, and feeding
 // opossum's events without fire() still a few hundred ns and 50 B
 // (bench/breaker.js). Nothing on the report path awaits or allocates (but
-// Date.now()'s boxed result), so a report decides at once. The one timer is per open episode, so the state
-// (and sluice_circuit_state) turns half-open after openFor with no call.
+// Date.now()'s boxed result), so a report decides at once. The one timer is
+// per open episode, so the state (and sluice_circuit_state) turns half-open
+// after openFor with no call.
 import type { CircuitBreakerPolicy } from '../policy/types.js'
 import { decodeBody } from './decode-body.js'
 import type { AttemptOutcome } from './outcome.js'
